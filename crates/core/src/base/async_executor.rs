@@ -1,0 +1,165 @@
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+
+use crate::error::{Error, catch_panic, panic_message};
+use crate::executor::{Executor, Lifecycle};
+use crate::handle::JobContext;
+use crate::runtime::Runtime;
+
+/// Runs async jobs (closures returning a future) as tokio tasks.
+///
+/// A job is `FnOnce() -> impl Future<Output = Result<T, E>>`. The closure is called when
+/// the job is submitted (or when a layer such as a concurrency limit lets it start) and
+/// its future runs in the job's driver task, so a bare `AsyncExecutor` costs one
+/// `tokio::spawn` per job.
+///
+/// Cancel: always succeeds while the job runs; the job's future is dropped at its next
+/// `.await` point. A panic in the job resolves its handle to
+/// [`Error::Panicked`](crate::Error::Panicked) and affects nothing else.
+///
+/// ```
+/// use more_executors_core::prelude::*;
+///
+/// # #[tokio::main] async fn main() {
+/// let exec = AsyncExecutor::new();
+/// let h = exec.submit(|| async { Err::<u8, _>("no") });
+/// assert_eq!(h.await.unwrap_err().job_error(), Some(&"no"));
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct AsyncExecutor {
+    name: Arc<str>,
+    runtime: Runtime,
+}
+
+impl Default for AsyncExecutor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AsyncExecutor {
+    /// An executor named `"default"` on the current runtime (or an owned background
+    /// runtime when there is none).
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// Configures name and runtime.
+    pub fn builder() -> AsyncExecutorBuilder {
+        AsyncExecutorBuilder { name: None, runtime: None }
+    }
+}
+
+/// Builds an [`AsyncExecutor`].
+///
+/// ```
+/// use more_executors_core::prelude::*;
+/// let exec = AsyncExecutor::builder().name("fetch").runtime(Runtime::current_or_owned()).build();
+/// assert_eq!(exec.name(), "fetch");
+/// ```
+#[derive(Debug)]
+pub struct AsyncExecutorBuilder {
+    name: Option<Arc<str>>,
+    runtime: Option<Runtime>,
+}
+
+impl AsyncExecutorBuilder {
+    /// Names the executor (default `"default"`).
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Runs on this runtime (default: [`Runtime::current_or_owned`]).
+    pub fn runtime(mut self, runtime: Runtime) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// Builds the executor.
+    pub fn build(self) -> AsyncExecutor {
+        AsyncExecutor {
+            name: self.name.unwrap_or_else(super::default_name),
+            runtime: self.runtime.unwrap_or_else(Runtime::current_or_owned),
+        }
+    }
+}
+
+impl Lifecycle for AsyncExecutor {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &'static str {
+        "async"
+    }
+    fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+    fn shutdown(&self) {
+        self.runtime.shutdown();
+    }
+}
+
+impl<F, Fut, T, E> Executor<F> for AsyncExecutor
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    type Output = T;
+    type Error = E;
+    type Future = AsyncJobFuture<Fut, E>;
+
+    fn call(&self, job: F, _ctx: &JobContext) -> Self::Future {
+        match catch_panic(job) {
+            Ok(fut) => AsyncJobFuture { fut: Some(fut), early: None },
+            Err(e) => AsyncJobFuture { fut: None, early: Some(e) },
+        }
+    }
+}
+
+pin_project! {
+    /// Stage future of an [`AsyncExecutor`] job: the job's own future, with panics
+    /// turned into [`Error::Panicked`](crate::Error::Panicked).
+    #[derive(Debug)]
+    pub struct AsyncJobFuture<Fut, E> {
+        #[pin]
+        fut: Option<Fut>,
+        early: Option<Error<E>>,
+    }
+}
+
+impl<Fut, T, E> Future for AsyncJobFuture<Fut, E>
+where
+    Fut: Future<Output = Result<T, E>>,
+{
+    type Output = Result<T, Error<E>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Some(e) = this.early.take() {
+            return Poll::Ready(Err(e));
+        }
+        let Some(fut) = this.fut.as_mut().as_pin_mut() else {
+            return Poll::Ready(Err(Error::Panicked("job polled after it finished".into())));
+        };
+        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(r)) => {
+                this.fut.set(None);
+                Poll::Ready(r.map_err(Error::Job))
+            }
+            Err(p) => {
+                this.fut.set(None);
+                Poll::Ready(Err(Error::Panicked(panic_message(&*p))))
+            }
+        }
+    }
+}

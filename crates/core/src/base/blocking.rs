@@ -1,0 +1,194 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+
+use crossbeam_channel::{Receiver, Sender};
+use tokio::sync::oneshot;
+
+use crate::config::{ConfigError, nonzero};
+use crate::error::{Error, catch_panic};
+use crate::executor::{Executor, Lifecycle};
+use crate::handle::JobContext;
+use crate::runtime::Runtime;
+
+type Task = Box<dyn FnOnce() + Send>;
+
+/// A pool of N named OS threads running blocking jobs (plain closures), fed by one FIFO
+/// queue.
+///
+/// A job is `FnOnce() -> Result<T, E> + Send`. Jobs start in submission order as threads
+/// become free.
+///
+/// Cancel: a queued job can be cancelled (it will never run); a running job cannot (cancel
+/// returns `false` and the job finishes normally). A panic in a job resolves its handle to
+/// [`Error::Panicked`](crate::Error::Panicked); the thread survives.
+///
+/// Shutdown: new jobs are refused; jobs already queued still run; the threads exit when the
+/// queue is empty. Dropping the last clone of the pool does the same.
+///
+/// ```
+/// use more_executors_core::prelude::*;
+///
+/// let pool = BlockingPool::builder().threads(2).thread_name("io").build().unwrap();
+/// let handles: Vec<_> = (0..4).map(|i| pool.submit(move || Ok::<_, ()>(i * i))).collect();
+/// let squares: Vec<_> = handles.into_iter().map(|h| h.wait().unwrap()).collect();
+/// assert_eq!(squares, [0, 1, 4, 9]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct BlockingPool {
+    name: Arc<str>,
+    runtime: Runtime,
+    queue: Arc<Queue>,
+}
+
+#[derive(Debug)]
+struct Queue {
+    tx: Mutex<Option<Sender<Task>>>,
+    threads: usize,
+}
+
+impl BlockingPool {
+    /// A pool of `threads` threads named `more-executors-blocking-N`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when `threads` is 0.
+    pub fn new(threads: usize) -> Result<Self, ConfigError> {
+        Self::builder().threads(threads).build()
+    }
+
+    /// Configures the pool.
+    pub fn builder() -> BlockingPoolBuilder {
+        BlockingPoolBuilder { threads: 4, name: None, thread_name: None, runtime: None }
+    }
+
+    /// The number of threads.
+    pub fn threads(&self) -> usize {
+        self.queue.threads
+    }
+}
+
+/// Builds a [`BlockingPool`]. Defaults: 4 threads, name `"default"`, thread names
+/// `more-executors-blocking-N`.
+#[derive(Debug)]
+pub struct BlockingPoolBuilder {
+    threads: usize,
+    name: Option<Arc<str>>,
+    thread_name: Option<String>,
+    runtime: Option<Runtime>,
+}
+
+impl BlockingPoolBuilder {
+    /// Number of threads (at least 1).
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n;
+        self
+    }
+    /// Names the executor.
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+    /// Prefix of the threads' names; a thread is called `PREFIX-N`.
+    pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
+        self.thread_name = Some(prefix.into());
+        self
+    }
+    /// The runtime for the jobs' driver tasks (default: [`Runtime::current_or_owned`]).
+    pub fn runtime(mut self, runtime: Runtime) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// Starts the threads.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the thread count is 0 or a thread cannot be started.
+    pub fn build(self) -> Result<BlockingPool, ConfigError> {
+        let threads = nonzero("thread count", self.threads)?;
+        let prefix = self.thread_name.unwrap_or_else(|| "more-executors-blocking".into());
+        let (tx, rx) = crossbeam_channel::unbounded::<Task>();
+        for i in 0..threads {
+            let rx: Receiver<Task> = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("{prefix}-{i}"))
+                .spawn(move || {
+                    while let Ok(task) = rx.recv() {
+                        task();
+                    }
+                })
+                .map_err(|e| ConfigError::new("thread count", format!("could not start thread {i}: {e}")))?;
+        }
+        Ok(BlockingPool {
+            name: self.name.unwrap_or_else(super::default_name),
+            runtime: self.runtime.unwrap_or_else(Runtime::current_or_owned),
+            queue: Arc::new(Queue { tx: Mutex::new(Some(tx)), threads }),
+        })
+    }
+}
+
+impl Lifecycle for BlockingPool {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &'static str {
+        "blocking"
+    }
+    fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+    fn shutdown(&self) {
+        self.runtime.shutdown();
+        // Dropping the sender lets the threads drain the queue and exit.
+        self.queue.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}
+
+impl<F, T, E> Executor<F> for BlockingPool
+where
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    type Output = T;
+    type Error = E;
+    type Future = BlockingFuture<T, E>;
+
+    fn call(&self, job: F, ctx: &JobContext) -> Self::Future {
+        let (tx, rx) = oneshot::channel();
+        let ctx = ctx.clone();
+        let task: Task = Box::new(move || {
+            if tx.is_closed() {
+                return; // nobody waits any more (cancelled or timed out while queued)
+            }
+            let Some(_running) = ctx.begin_uncancellable() else {
+                return; // cancelled while queued: never runs
+            };
+            let result = catch_panic(job).and_then(|r| r.map_err(Error::Job));
+            let _ = tx.send(result);
+        });
+        let sent = match &*self.queue.tx.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(q) => q.send(task).is_ok(),
+            None => false,
+        };
+        BlockingFuture { rx: sent.then_some(rx) }
+    }
+}
+
+/// Stage future of a [`BlockingPool`] job: resolves when a pool thread has run it.
+#[derive(Debug)]
+pub struct BlockingFuture<T, E> {
+    rx: Option<oneshot::Receiver<Result<T, Error<E>>>>,
+}
+
+impl<T, E> Future for BlockingFuture<T, E> {
+    type Output = Result<T, Error<E>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(rx) = self.rx.as_mut() else {
+            return Poll::Ready(Err(Error::ShutDown));
+        };
+        // The sender is dropped unsent only when the job was cancelled while queued.
+        Poll::Ready(ready!(Pin::new(rx).poll(cx)).unwrap_or(Err(Error::Cancelled)))
+    }
+}

@@ -1,0 +1,87 @@
+use std::sync::Arc;
+
+use crate::error::{Error, catch_panic};
+use crate::executor::{Executor, Lifecycle};
+use crate::handle::JobContext;
+use crate::runtime::Runtime;
+
+/// Runs each job on the submitting thread, inside `submit` (the original's synchronous
+/// executor). Useful for tests and for stacks whose interesting part is a layer (poll,
+/// retry) rather than where the job runs.
+///
+/// A job is `FnOnce() -> Result<T, E>`. When no layer needs to wait, the handle is
+/// returned already resolved and no task is spawned. Cancel always returns `false` once
+/// the job ran (it is finished).
+///
+/// ```
+/// use more_executors_core::prelude::*;
+///
+/// let exec = InlineExecutor::new();
+/// let h = exec.submit(|| Ok::<_, ()>(std::thread::current().id()));
+/// assert!(h.is_done());
+/// assert_eq!(h.wait().unwrap(), std::thread::current().id());
+/// ```
+#[derive(Clone, Debug)]
+pub struct InlineExecutor {
+    name: Arc<str>,
+    runtime: Runtime,
+}
+
+impl Default for InlineExecutor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl InlineExecutor {
+    /// An inline executor named `"default"`.
+    pub fn new() -> Self {
+        Self::with_name(super::DEFAULT_NAME)
+    }
+
+    /// An inline executor with the given name.
+    pub fn with_name(name: impl Into<Arc<str>>) -> Self {
+        InlineExecutor { name: name.into(), runtime: Runtime::current_or_owned() }
+    }
+
+    /// An inline executor whose layers' tasks run on `runtime`.
+    pub fn with_runtime(name: impl Into<Arc<str>>, runtime: Runtime) -> Self {
+        InlineExecutor { name: name.into(), runtime }
+    }
+}
+
+impl Lifecycle for InlineExecutor {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &'static str {
+        "inline"
+    }
+    fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+    fn shutdown(&self) {
+        self.runtime.shutdown();
+    }
+    fn runs_inline(&self) -> bool {
+        true
+    }
+}
+
+/// Stage future of an [`InlineExecutor`] job: the result, already computed.
+pub type InlineFuture<T, E> = std::future::Ready<Result<T, Error<E>>>;
+
+impl<F, T, E> Executor<F> for InlineExecutor
+where
+    F: FnOnce() -> Result<T, E>,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    type Output = T;
+    type Error = E;
+    type Future = InlineFuture<T, E>;
+
+    fn call(&self, job: F, _ctx: &JobContext) -> Self::Future {
+        std::future::ready(catch_panic(job).and_then(|r| r.map_err(Error::Job)))
+    }
+}

@@ -1,0 +1,145 @@
+//! The error type every handle resolves to when it does not succeed.
+
+use std::time::Duration;
+
+/// Why a [`Handle`](crate::Handle) did not produce a value.
+///
+/// `E` is the job's own error type: a job that returns `Err(e)` resolves its handle to
+/// [`Error::Job(e)`](Error::Job), so the error can be matched without downcasting. The other
+/// variants are produced by the library: cancellation, a deadline, a panic in user code,
+/// or an executor that was shut down.
+///
+/// ```
+/// use more_executors_core::Error;
+///
+/// let err: Error<std::io::Error> = Error::Cancelled;
+/// assert!(err.is_cancelled());
+/// assert_eq!(err.to_string(), "the job was cancelled");
+///
+/// let err = Error::Job(std::io::Error::other("disk full"));
+/// assert_eq!(err.job_error().map(|e| e.to_string()).as_deref(), Some("disk full"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error<E> {
+    /// The job (or a transform applied to its output) returned this error.
+    #[error("{0}")]
+    Job(#[source] E),
+    /// The handle was cancelled before it produced a value.
+    #[error("the job was cancelled")]
+    Cancelled,
+    /// The job did not finish within the given duration; it was cancelled where possible.
+    #[error("the job timed out after {0:?}; raise the timeout or make the job faster")]
+    TimedOut(Duration),
+    /// The job, or a user callback acting on it (a map function, a policy, a poll
+    /// function), panicked. The payload's message is kept when it was a string.
+    #[error("the job panicked: {0}")]
+    Panicked(String),
+    /// The executor was shut down before the job could run to completion. Submit to an
+    /// executor that is still running.
+    #[error("the executor is shut down and accepts no more jobs; submit before calling shutdown()")]
+    ShutDown,
+}
+
+impl<E> Error<E> {
+    /// True for [`Error::Cancelled`].
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Error::Cancelled)
+    }
+
+    /// True for [`Error::TimedOut`].
+    pub fn is_timed_out(&self) -> bool {
+        matches!(self, Error::TimedOut(_))
+    }
+
+    /// True for [`Error::Panicked`].
+    pub fn is_panicked(&self) -> bool {
+        matches!(self, Error::Panicked(_))
+    }
+
+    /// True for [`Error::ShutDown`].
+    pub fn is_shut_down(&self) -> bool {
+        matches!(self, Error::ShutDown)
+    }
+
+    /// True for [`Error::Job`].
+    pub fn is_job(&self) -> bool {
+        matches!(self, Error::Job(_))
+    }
+
+    /// The job's own error, if this is [`Error::Job`].
+    pub fn job_error(&self) -> Option<&E> {
+        match self {
+            Error::Job(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The job's own error by value, if this is [`Error::Job`].
+    ///
+    /// ```
+    /// use more_executors_core::Error;
+    /// assert_eq!(Error::Job(7).into_job_error(), Some(7));
+    /// assert_eq!(Error::<i32>::Cancelled.into_job_error(), None);
+    /// ```
+    pub fn into_job_error(self) -> Option<E> {
+        match self {
+            Error::Job(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Transforms the job's own error, keeping every other variant as it is.
+    ///
+    /// ```
+    /// use more_executors_core::Error;
+    /// let e: Error<String> = Error::Job(3).map_job(|n: i32| format!("code {n}"));
+    /// assert_eq!(e, Error::Job("code 3".to_string()));
+    /// ```
+    pub fn map_job<F, E2>(self, f: F) -> Error<E2>
+    where
+        F: FnOnce(E) -> E2,
+    {
+        match self {
+            Error::Job(e) => Error::Job(f(e)),
+            other => other.retype(),
+        }
+    }
+
+    /// Converts a library-produced error (every variant but `Job`) to another job error type.
+    ///
+    /// # Panics
+    /// Never: a `Job` variant is not accepted by callers inside the library; if one is
+    /// passed it is reported as a panic message instead of being lost.
+    pub(crate) fn retype<E2>(self) -> Error<E2> {
+        match self {
+            Error::Job(_) => Error::Panicked("internal: job error cannot change type".into()),
+            Error::Cancelled => Error::Cancelled,
+            Error::TimedOut(d) => Error::TimedOut(d),
+            Error::Panicked(m) => Error::Panicked(m),
+            Error::ShutDown => Error::ShutDown,
+        }
+    }
+}
+
+impl<E> From<E> for Error<E> {
+    fn from(e: E) -> Self {
+        Error::Job(e)
+    }
+}
+
+/// Renders a panic payload as a message.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}
+
+/// Runs a user callback, turning a panic into [`Error::Panicked`].
+pub fn catch_panic<R, E>(f: impl FnOnce() -> R) -> Result<R, Error<E>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| Error::Panicked(panic_message(&*p)))
+}

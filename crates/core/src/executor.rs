@@ -1,0 +1,173 @@
+//! The [`Executor`] and [`Lifecycle`] traits and job submission.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tracing::Instrument;
+
+use crate::error::Error;
+use crate::handle::control::Control;
+use crate::handle::{Handle, JobContext};
+use crate::runtime::Runtime;
+
+/// What every executor has regardless of the jobs it takes: a name, a runtime, and a
+/// shutdown.
+///
+/// Layers forward these to the executor they wrap, so shutting down the outermost
+/// executor of a stack shuts down every stage inside it.
+///
+/// ```
+/// use more_executors_core::prelude::*;
+///
+/// let exec = AsyncExecutor::builder().name("uploads").build();
+/// let stack = exec.with_concurrency_limit(4).unwrap();
+/// assert_eq!(stack.name(), "uploads", "layers inherit the name");
+/// stack.shutdown();
+/// assert!(stack.is_shut_down());
+/// ```
+pub trait Lifecycle: Send + Sync {
+    /// The executor's name (default `"default"`), used in tracing spans and metric labels.
+    /// A layer reports its own name if it was given one, else its inner executor's.
+    fn name(&self) -> &str;
+
+    /// What kind of stage this is (`"async"`, `"blocking"`, `"map"`, `"throttle"`, ...).
+    fn kind(&self) -> &'static str;
+
+    /// The runtime that drives this executor's jobs (the base executor's).
+    fn runtime(&self) -> &Runtime;
+
+    /// Stops accepting jobs; later submissions resolve at once to
+    /// [`Error::ShutDown`](crate::Error::ShutDown). Propagates inward through every layer.
+    /// Jobs already submitted run to completion unless a layer (cancel-on-shutdown, poll)
+    /// resolves them. Idempotent.
+    fn shutdown(&self);
+
+    /// True once [`shutdown`](Self::shutdown) was called on this executor or an outer layer.
+    fn is_shut_down(&self) -> bool {
+        self.runtime().is_shut_down()
+    }
+
+    /// True when the base executor runs jobs on the submitting thread (the inline
+    /// executor); such jobs are resolved without spawning a driver task when possible.
+    fn runs_inline(&self) -> bool {
+        false
+    }
+}
+
+/// Something you submit a job to and get a [`Handle`] back from at once.
+///
+/// `J` is the job type: a closure returning a future for [`AsyncExecutor`](crate::AsyncExecutor),
+/// a plain closure for [`BlockingPool`](crate::BlockingPool) and
+/// [`InlineExecutor`](crate::InlineExecutor). A job that a layer may run more than once
+/// (retry) must be `Clone`.
+///
+/// # Composition
+/// [`call`](Self::call) builds the lazy *stage future* of a job; layers wrap the inner
+/// executor's stage future in their own, so a whole stack is one statically composed future.
+/// [`submit`](Self::submit) spawns that future once as the job's driver task and returns the
+/// handle: a job costs the base executor's own work plus at most one task, however deep the
+/// stack.
+///
+/// ```
+/// use more_executors_core::prelude::*;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let exec = AsyncExecutor::new().with_map(|n: u32| n + 1);
+/// let handles: Vec<_> = (0..3u32).map(|i| exec.submit(move || async move { Ok::<_, ()>(i) })).collect();
+/// let mut out = Vec::new();
+/// for h in handles {
+///     out.push(h.await.unwrap());
+/// }
+/// assert_eq!(out, [1, 2, 3]);
+/// # }
+/// ```
+pub trait Executor<J>: Lifecycle {
+    /// The value a successful job produces.
+    type Output: Send + 'static;
+    /// The job's own error type (reported as [`Error::Job`]).
+    type Error: Send + 'static;
+    /// The stage future built by [`call`](Self::call).
+    type Future: Future<Output = Result<Self::Output, Error<Self::Error>>> + Send + 'static;
+
+    /// Builds the stage future for `job`. Used by layers; applications call
+    /// [`submit`](Self::submit). The future must honour `ctx`'s cancel rules: a stage that
+    /// cannot be interrupted installs [`CancelGate::Refuse`](crate::CancelGate) while it runs.
+    fn call(&self, job: J, ctx: &JobContext) -> Self::Future;
+
+    /// Submits `job` and returns its handle at once, without waiting.
+    ///
+    /// After [`shutdown`](Lifecycle::shutdown), the handle is already failed with
+    /// [`Error::ShutDown`](crate::Error::ShutDown). Never blocks and never panics.
+    fn submit(&self, job: J) -> Handle<Self::Output, Self::Error>
+    where
+        Self: Sized,
+    {
+        submit(self, job)
+    }
+}
+
+fn submit<X, J>(exec: &X, job: J) -> Handle<X::Output, X::Error>
+where
+    X: Executor<J>,
+{
+    submit_stage(exec, move |ctx| exec.call(job, ctx))
+}
+
+/// Spawns a stage future as a job of `exec`: the building block of
+/// [`Executor::submit`], for layers that offer their own submit variants (a per-job
+/// timeout, waiting for a free slot).
+///
+/// `make` receives the new job's [`JobContext`] and builds the stage future; the future is
+/// driven by one task on `exec`'s runtime (or, for inline executors, resolved on the spot
+/// when it is ready at once). After shutdown the handle is already failed with
+/// [`Error::ShutDown`].
+///
+/// ```
+/// use more_executors_core::prelude::*;
+/// use more_executors_core::submit_stage;
+///
+/// # #[tokio::main] async fn main() {
+/// let exec = AsyncExecutor::new();
+/// let h = submit_stage(&exec, |_ctx| async { Ok::<_, Error<()>>(5) });
+/// assert_eq!(h.await, Ok(5));
+/// # }
+/// ```
+pub fn submit_stage<X, F, T, E>(exec: &X, make: impl FnOnce(&JobContext) -> F) -> Handle<T, E>
+where
+    X: Lifecycle + ?Sized,
+    F: Future<Output = Result<T, Error<E>>> + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    let rt = exec.runtime();
+    if rt.is_shut_down() {
+        return Handle::from_error(Error::ShutDown);
+    }
+    let ctl = Control::new();
+    let ctx = JobContext::new(ctl.clone());
+    let span = tracing::debug_span!("job", executor = exec.name(), layer = exec.kind(), job_id = ctl.id());
+    let fut = {
+        let _enter = span.enter();
+        make(&ctx)
+    };
+    if exec.runs_inline() {
+        let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+        let mut pinned = Box::pin(fut);
+        if let Poll::Ready(r) = pinned.as_mut().poll(&mut cx) {
+            return Handle::from_result(ctl.finish(r));
+        }
+        let driver = drive(pinned, ctl.clone()).instrument(span);
+        return Handle::from_task(rt.spawn(driver), ctl);
+    }
+    Handle::from_task(rt.spawn(drive(fut, ctl.clone()).instrument(span)), ctl)
+}
+
+/// The body of a job's driver task: runs the composed stage future and records its outcome.
+async fn drive<F, T, E>(fut: F, ctl: Arc<Control>) -> Result<T, Error<E>>
+where
+    F: Future<Output = Result<T, Error<E>>>,
+{
+    let result = fut.await;
+    ctl.finish(result)
+}

@@ -1,0 +1,70 @@
+//! [`ExecutorExt`]: the `with_*` chain, for users of the original library.
+
+use tower_layer::Layer;
+
+use crate::cancel_on_shutdown::CancelOnShutdown;
+use crate::config::ConfigError;
+use crate::flat_map::FlatMap;
+use crate::limit::ConcurrencyLimit;
+use crate::map::{Map, MapErr};
+
+/// Wraps an executor in a layer with a method call: `exec.with_map(f).with_concurrency_limit(4)?`.
+///
+/// Each call wraps everything before it, so the *last* call is the *outermost* layer
+/// (the reverse of [`ExecutorBuilder`](crate::ExecutorBuilder)'s reading order, and the
+/// same as the original library's chains).
+///
+/// ```
+/// use more_executors_core::prelude::*;
+///
+/// # fn main() -> Result<(), ConfigError> {
+/// let exec = BlockingPool::new(2)?
+///     .with_concurrency_limit(1)?
+///     .with_map(|s: String| s.to_uppercase());
+/// assert_eq!(exec.submit(|| Ok::<_, ()>("hi".to_string())).wait(), Ok("HI".to_string()));
+/// # Ok(()) }
+/// ```
+pub trait ExecutorExt: Sized {
+    /// Wraps `self` in any layer.
+    fn with_layer<L: Layer<Self>>(self, layer: L) -> L::Service {
+        layer.layer(self)
+    }
+
+    /// Wraps `self` in a [`Map`].
+    fn with_map<M>(self, f: M) -> Map<Self, M> {
+        Map::new(self, f)
+    }
+
+    /// Wraps `self` in a [`MapErr`].
+    fn with_map_err<M>(self, f: M) -> MapErr<Self, M> {
+        MapErr::new(self, f)
+    }
+
+    /// Wraps `self` in a [`FlatMap`].
+    fn with_flat_map<M>(self, f: M) -> FlatMap<Self, M> {
+        FlatMap::new(self, f)
+    }
+
+    /// Wraps `self` in a [`ConcurrencyLimit`] of `limit`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when `limit` is 0.
+    fn with_concurrency_limit(self, limit: usize) -> Result<ConcurrencyLimit<Self>, ConfigError> {
+        ConcurrencyLimit::new(self, limit)
+    }
+
+    /// Wraps `self` in a [`ConcurrencyLimit`] whose limit is `f()`.
+    fn with_dynamic_concurrency_limit(
+        self,
+        f: impl Fn() -> usize + Send + Sync + 'static,
+    ) -> ConcurrencyLimit<Self> {
+        ConcurrencyLimit::dynamic(self, f)
+    }
+
+    /// Wraps `self` in a [`CancelOnShutdown`].
+    fn with_cancel_on_shutdown(self) -> CancelOnShutdown<Self> {
+        CancelOnShutdown::new(self)
+    }
+}
+
+impl<T: crate::Lifecycle> ExecutorExt for T {}

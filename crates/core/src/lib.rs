@@ -1,0 +1,69 @@
+//! Composable executors and futures for tokio.
+//!
+//! An [`Executor`] takes a job and immediately returns a [`Handle`] to its eventual result.
+//! Handles are **eager** (the work runs whether or not anyone polls), **cancellable**
+//! ([`Handle::cancel`] asks the stage the job is in), **awaitable**, and can be waited on
+//! from synchronous code. Every handle resolves exactly once.
+//!
+//! Layers add behaviour around any executor, statically composed like tower middleware:
+//! [`map`], [`flat_map`], [`limit`] (concurrency limit), [`cancel_on_shutdown`]; the
+//! sibling crates add poll, retry and timeout. Stack them with [`ExecutorBuilder`], with
+//! `tower::ServiceBuilder`, or with the [`ExecutorExt`] `with_*` chain.
+//!
+//! [`combinators`] work on handles: `zip`, `sequence`, `as_completed`, `wait_first`, ...
+//!
+//! ```
+//! use more_executors_core::prelude::*;
+//!
+//! # fn main() -> Result<(), ConfigError> {
+//! // Works in plain synchronous code: the library runs its own small runtime.
+//! let exec = ExecutorBuilder::new()
+//!     .map(|body: String| body.len())
+//!     .concurrency_limit(2)?
+//!     .build(BlockingPool::new(4)?);
+//! let handles: Vec<_> = ["a", "bb", "ccc"]
+//!     .into_iter()
+//!     .map(|s| exec.submit(move || Ok::<_, std::io::Error>(s.repeat(2))))
+//!     .collect();
+//! let lengths: Vec<usize> = handles.into_iter().map(|h| h.wait().unwrap()).collect();
+//! assert_eq!(lengths, [2, 4, 6]);
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod base;
+mod builder;
+pub mod cancel_on_shutdown;
+pub mod config;
+mod error;
+mod executor;
+mod ext;
+pub mod flat_map;
+mod handle;
+pub mod limit;
+mod macros;
+pub mod map;
+mod runtime;
+
+pub use base::{
+    AsyncExecutor, AsyncExecutorBuilder, AsyncJobFuture, BlockingFuture, BlockingPool, BlockingPoolBuilder,
+    InlineExecutor, InlineFuture,
+};
+pub use builder::ExecutorBuilder;
+pub use config::ConfigError;
+pub use error::{Error, catch_panic};
+pub use executor::{Executor, Lifecycle, submit_stage};
+pub use ext::ExecutorExt;
+pub use handle::{
+    CancelDecision, CancelFuture, CancelGate, CancelHandle, CancelHook, GateGuard, Handle, JobContext,
+};
+pub use runtime::Runtime;
+
+/// The traits and types most programs need: `use more_executors_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        AsyncExecutor, BlockingPool, ConfigError, Error, Executor, ExecutorBuilder, ExecutorExt, Handle,
+        InlineExecutor, Lifecycle, Runtime,
+    };
+}

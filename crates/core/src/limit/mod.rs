@@ -1,0 +1,285 @@
+//! Bound the number of jobs in flight in the inner executor ([`ConcurrencyLimit`], the
+//! original's "throttle").
+//!
+//! # Semantics
+//! - At most `n` jobs of this executor are in the inner executor at once; the rest wait in
+//!   a FIFO queue, in submission order. `submit` never blocks; use
+//!   [`ConcurrencyLimit::submit_ready`] to wait for a free slot instead of queueing (back
+//!   pressure).
+//! - A job takes its slot when it enters the inner executor and frees it when its inner
+//!   stage resolves (success, error, panic or cancel).
+//! - Cancelling a queued job always succeeds at once, and frees or starts nothing else.
+//!   Cancelling a running job goes to the inner stage.
+//! - A dynamic limit is a function consulted each time a job asks for a slot and each time
+//!   a slot is freed; lowering it takes effect as running jobs finish (running jobs are not
+//!   interrupted), raising it starts queued jobs at once. A result of 0 is treated as 1 so
+//!   the queue can never stall. A panic in the function fails the job that asked (or, at
+//!   release, keeps the previous limit), and is logged.
+//!
+//! # Order matters
+//! A limit *inside* a retry layer counts each attempt; a limit *outside* counts a whole
+//! retrying job, holding its slot during the delays between attempts.
+
+mod future;
+mod layer;
+
+pub use future::LimitFuture;
+pub use layer::ConcurrencyLimitLayer;
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::config::{ConfigError, nonzero};
+use crate::error::{Error, catch_panic};
+use crate::executor::{Executor, Lifecycle};
+use crate::handle::{Handle, JobContext};
+
+/// A function deciding the concurrency limit at run time.
+pub type DynamicLimit = Arc<dyn Fn() -> usize + Send + Sync>;
+
+/// An executor that runs at most `n` of its jobs at a time in the inner executor.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+/// use more_executors_core::prelude::*;
+///
+/// # #[tokio::main] async fn main() {
+/// let running = Arc::new(AtomicUsize::new(0));
+/// let peak = Arc::new(AtomicUsize::new(0));
+/// let exec = AsyncExecutor::new().with_concurrency_limit(2).unwrap();
+/// let handles: Vec<_> = (0..10).map(|_| {
+///     let (running, peak) = (running.clone(), peak.clone());
+///     exec.submit(move || async move {
+///         let now = running.fetch_add(1, SeqCst) + 1;
+///         peak.fetch_max(now, SeqCst);
+///         tokio::task::yield_now().await;
+///         running.fetch_sub(1, SeqCst);
+///         Ok::<_, ()>(())
+///     })
+/// }).collect();
+/// for h in handles { h.await.unwrap(); }
+/// assert!(peak.load(SeqCst) <= 2);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct ConcurrencyLimit<S> {
+    inner: S,
+    shared: Arc<Shared>,
+    name: Option<Arc<str>>,
+}
+
+pub(crate) struct Shared {
+    sem: Arc<Semaphore>,
+    /// Total permits currently issued (the limit in force).
+    limit: AtomicUsize,
+    /// Permits to retire as they are released, after a dynamic limit was lowered.
+    debt: AtomicUsize,
+    queued: AtomicUsize,
+    dynamic: Option<DynamicLimit>,
+}
+
+impl<S: fmt::Debug> fmt::Debug for ConcurrencyLimit<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConcurrencyLimit")
+            .field("inner", &self.inner)
+            .field("limit", &self.limit())
+            .field("queued", &self.queued())
+            .finish()
+    }
+}
+
+impl<S> ConcurrencyLimit<S> {
+    /// At most `limit` jobs in flight.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when `limit` is 0.
+    pub fn new(inner: S, limit: usize) -> Result<Self, ConfigError> {
+        let limit = nonzero("concurrency limit", limit)?;
+        Ok(Self::from_shared(inner, Shared::new(limit, None)))
+    }
+
+    /// The limit is `f()`, consulted whenever a slot is decided (see the module docs).
+    pub fn dynamic(inner: S, f: impl Fn() -> usize + Send + Sync + 'static) -> Self {
+        let f: DynamicLimit = Arc::new(f);
+        let initial = catch_panic::<_, ()>(|| f()).unwrap_or(1).max(1);
+        Self::from_shared(inner, Shared::new(initial, Some(f)))
+    }
+
+    fn from_shared(inner: S, shared: Shared) -> Self {
+        ConcurrencyLimit { inner, shared: Arc::new(shared), name: None }
+    }
+
+    /// Gives this layer its own name instead of inheriting the inner executor's.
+    pub fn named(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The limit currently in force.
+    pub fn limit(&self) -> usize {
+        self.shared.limit.load(Ordering::Acquire)
+    }
+
+    /// How many jobs wait for a slot.
+    pub fn queued(&self) -> usize {
+        self.shared.queued.load(Ordering::Acquire)
+    }
+
+    /// How many jobs hold a slot now.
+    pub fn in_flight(&self) -> usize {
+        let limit = self.limit();
+        limit.saturating_sub(self.shared.sem.available_permits())
+    }
+
+    /// Waits for a free slot, then submits `job` holding it: the caller is slowed down
+    /// instead of the queue growing. Cancelling the returned future before it resolves
+    /// submits nothing.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// # #[tokio::main] async fn main() {
+    /// let exec = AsyncExecutor::new().with_concurrency_limit(1).unwrap();
+    /// let h = exec.submit_ready(|| async { Ok::<_, ()>(1) }).await;
+    /// assert_eq!(h.await, Ok(1));
+    /// # }
+    /// ```
+    pub async fn submit_ready<J>(&self, job: J) -> Handle<S::Output, S::Error>
+    where
+        S: Executor<J> + Clone + 'static,
+        J: Send + 'static,
+    {
+        if self.inner.runtime().is_shut_down() {
+            return Handle::from_error(Error::ShutDown);
+        }
+        if let Err(e) = self.shared.refresh() {
+            return Handle::from_error(e);
+        }
+        let permit = match self.shared.sem.clone().acquire_owned().await {
+            Ok(p) => p,
+            Err(_) => return Handle::from_error(Error::ShutDown),
+        };
+        let shared = self.shared.clone();
+        let inner = self.inner.clone();
+        crate::executor::submit_stage(self, move |ctx| {
+            LimitFuture::<S, J>::running(inner.call(job, ctx), Slot { permit: Some(permit), shared })
+        })
+    }
+}
+
+impl Shared {
+    fn new(limit: usize, dynamic: Option<DynamicLimit>) -> Shared {
+        Shared {
+            sem: Arc::new(Semaphore::new(limit)),
+            limit: AtomicUsize::new(limit),
+            debt: AtomicUsize::new(0),
+            queued: AtomicUsize::new(0),
+            dynamic,
+        }
+    }
+
+    /// Consults the dynamic limit, if any, and adjusts the permits.
+    fn refresh<E>(&self) -> Result<(), Error<E>> {
+        let Some(f) = &self.dynamic else { return Ok(()) };
+        let wanted = catch_panic(|| f())?.max(1);
+        self.apply(wanted);
+        Ok(())
+    }
+
+    fn apply(&self, wanted: usize) {
+        let old = self.limit.swap(wanted, Ordering::AcqRel);
+        if wanted > old {
+            let mut add = wanted - old;
+            // Cancel outstanding debt first.
+            while add > 0 {
+                let debt = self.debt.load(Ordering::Acquire);
+                if debt == 0 {
+                    break;
+                }
+                let take = debt.min(add);
+                if self.debt.compare_exchange(debt, debt - take, Ordering::AcqRel, Ordering::Acquire).is_ok()
+                {
+                    add -= take;
+                }
+            }
+            if add > 0 {
+                self.sem.add_permits(add);
+            }
+        } else if wanted < old {
+            let remove = old - wanted;
+            let forgotten = self.sem.forget_permits(remove);
+            if forgotten < remove {
+                self.debt.fetch_add(remove - forgotten, Ordering::AcqRel);
+            }
+        }
+    }
+
+    /// Returns a slot, retiring it instead if the limit was lowered.
+    fn release(&self, permit: OwnedSemaphorePermit) {
+        if let Some(f) = &self.dynamic {
+            match catch_panic::<_, std::convert::Infallible>(|| f()) {
+                Ok(n) => self.apply(n.max(1)),
+                Err(e) => {
+                    tracing::error!(error = %e, "dynamic concurrency limit panicked; keeping the previous limit")
+                }
+            }
+        }
+        loop {
+            let debt = self.debt.load(Ordering::Acquire);
+            if debt == 0 {
+                drop(permit);
+                return;
+            }
+            if self.debt.compare_exchange(debt, debt - 1, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                permit.forget();
+                return;
+            }
+        }
+    }
+}
+
+/// A held slot; returned (or retired) on drop.
+pub(crate) struct Slot {
+    permit: Option<OwnedSemaphorePermit>,
+    shared: Arc<Shared>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(p) = self.permit.take() {
+            self.shared.release(p);
+        }
+    }
+}
+
+impl<S: Lifecycle> Lifecycle for ConcurrencyLimit<S> {
+    crate::forward_lifecycle!("throttle");
+}
+
+impl<S, J> Executor<J> for ConcurrencyLimit<S>
+where
+    S: Executor<J> + Clone + 'static,
+    J: Send + 'static,
+{
+    type Output = S::Output;
+    type Error = S::Error;
+    type Future = LimitFuture<S, J>;
+
+    fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
+        if let Err(e) = self.shared.refresh() {
+            return LimitFuture::failed(e);
+        }
+        match self.shared.sem.clone().try_acquire_owned() {
+            Ok(permit) => LimitFuture::running(
+                self.inner.call(job, ctx),
+                Slot { permit: Some(permit), shared: self.shared.clone() },
+            ),
+            Err(_) => {
+                LimitFuture::queued(self.inner.clone(), job, ctx.clone(), self.shared.clone(), self.name())
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The tokio runtime an executor runs on, borrowed or owned, and its shutdown state.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio_util::task::TaskTracker;
+
+/// Where an executor's driver tasks run, and whether it is shut down.
+///
+/// Built inside a tokio runtime, an executor borrows that runtime
+/// ([`Runtime::current_or_owned`]). Built in plain synchronous code, it starts and owns a
+/// small background runtime (two worker threads named `more-executors`), which stops once
+/// the executor is shut down or dropped and its last job has finished.
+///
+/// Cloning is cheap; every layer of a stack shares its base executor's `Runtime`.
+///
+/// ```
+/// use more_executors_core::Runtime;
+///
+/// // No runtime here: the library starts one of its own.
+/// let rt = Runtime::current_or_owned();
+/// assert!(rt.is_owned());
+/// assert!(!rt.is_shut_down());
+/// rt.shutdown();
+/// assert!(rt.is_shut_down());
+/// ```
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    handle: tokio::runtime::Handle,
+    owned: Mutex<Option<tokio::runtime::Runtime>>,
+    tracker: TaskTracker,
+    shut_down: AtomicBool,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("owned", &self.is_owned())
+            .field("shut_down", &self.is_shut_down())
+            .field("tasks", &self.inner.tracker.len())
+            .finish()
+    }
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Self::current_or_owned()
+    }
+}
+
+impl Runtime {
+    /// The current tokio runtime if there is one, else a new background runtime owned by
+    /// the returned value.
+    pub fn current_or_owned() -> Runtime {
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => Self::from_handle(handle),
+            Err(_) => Self::owned(),
+        }
+    }
+
+    /// Runs on the given runtime.
+    ///
+    /// ```
+    /// let tokio_rt = tokio::runtime::Runtime::new().unwrap();
+    /// let rt = more_executors_core::Runtime::from_handle(tokio_rt.handle().clone());
+    /// assert!(!rt.is_owned());
+    /// ```
+    pub fn from_handle(handle: tokio::runtime::Handle) -> Runtime {
+        Runtime {
+            inner: Arc::new(Inner {
+                handle,
+                owned: Mutex::new(None),
+                tracker: TaskTracker::new(),
+                shut_down: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    fn owned() -> Runtime {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("more-executors")
+            .enable_time()
+            .enable_io()
+            .build()
+            .expect("the background tokio runtime could not be started (out of threads?)");
+        Runtime {
+            inner: Arc::new(Inner {
+                handle: rt.handle().clone(),
+                owned: Mutex::new(Some(rt)),
+                tracker: TaskTracker::new(),
+                shut_down: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The tokio handle jobs and driver tasks are spawned on.
+    pub fn handle(&self) -> &tokio::runtime::Handle {
+        &self.inner.handle
+    }
+
+    /// True when this value owns a background runtime (it was created outside any runtime).
+    pub fn is_owned(&self) -> bool {
+        self.inner.owned.lock().map(|o| o.is_some()).unwrap_or(false)
+    }
+
+    /// Spawns a task that is tracked for [`wait_shutdown`](Self::wait_shutdown).
+    pub fn spawn<F>(&self, fut: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.tracker.spawn_on(fut, &self.inner.handle)
+    }
+
+    /// Marks the runtime shut down: executors on it refuse new jobs with
+    /// [`Error::ShutDown`](crate::Error::ShutDown). Jobs already submitted keep running (use
+    /// the cancel-on-shutdown layer to cancel them). Idempotent. An owned background
+    /// runtime stops once its last task has finished.
+    pub fn shutdown(&self) {
+        if self.inner.shut_down.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.inner.tracker.close();
+        self.stop_owned_when_idle();
+    }
+
+    /// True once [`shutdown`](Self::shutdown) was called.
+    pub fn is_shut_down(&self) -> bool {
+        self.inner.shut_down.load(Ordering::Acquire)
+    }
+
+    /// The number of driver tasks still running.
+    pub fn task_count(&self) -> usize {
+        self.inner.tracker.len()
+    }
+
+    /// Resolves once the runtime is shut down and every task spawned through it finished.
+    pub async fn wait_shutdown(&self) {
+        self.inner.tracker.wait().await
+    }
+
+    /// Blocks until the runtime is shut down and every task spawned through it finished.
+    ///
+    /// # Panics
+    /// When called on a thread that drives asynchronous tasks; await
+    /// [`wait_shutdown`](Self::wait_shutdown) there instead.
+    pub fn wait_shutdown_blocking(&self) {
+        let mut fut = Box::pin(self.inner.tracker.wait());
+        crate::handle::wait::block_until(&mut fut, None);
+    }
+
+    fn stop_owned_when_idle(&self) {
+        let owned = self.inner.owned.lock().ok().and_then(|mut o| o.take());
+        if let Some(rt) = owned {
+            let tracker = self.inner.tracker.clone();
+            let handle = rt.handle().clone();
+            handle.spawn(async move {
+                tracker.wait().await;
+                rt.shutdown_background();
+            });
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.tracker.close();
+        if let Some(rt) = self.owned.get_mut().ok().and_then(|o| o.take()) {
+            let tracker = self.tracker.clone();
+            let handle = rt.handle().clone();
+            handle.spawn(async move {
+                tracker.wait().await;
+                rt.shutdown_background();
+            });
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The jobs layer of more-executors (work in progress).

@@ -1,0 +1,1 @@
+//! The poll layer of more-executors (work in progress).

@@ -1,0 +1,1 @@
+//! The retry layer of more-executors (work in progress).

@@ -1,0 +1,1 @@
+//! The timeout layer of more-executors (work in progress).
