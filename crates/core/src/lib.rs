@@ -34,6 +34,7 @@
 
 mod base;
 mod builder;
+pub mod combinators;
 pub mod cancel_on_shutdown;
 pub mod config;
 mod error;

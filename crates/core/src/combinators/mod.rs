@@ -1,0 +1,1 @@
+//! Future combinators working on handles (and, where it makes sense, on any future).
