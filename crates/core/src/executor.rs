@@ -9,6 +9,7 @@ use tracing::Instrument;
 use crate::error::Error;
 use crate::handle::control::Control;
 use crate::handle::{Handle, JobContext};
+use crate::metrics::StageTimer;
 use crate::runtime::Runtime;
 
 /// What every executor has regardless of the jobs it takes: a name, a runtime, and a
@@ -144,6 +145,7 @@ where
     if rt.is_shut_down() {
         return Handle::from_error(Error::ShutDown);
     }
+    let mut timer = rt.job_metrics().start();
     let ctl = Control::new();
     let ctx = JobContext::new(ctl.clone());
     let span = tracing::debug_span!("job", executor = exec.name(), layer = exec.kind(), job_id = ctl.id());
@@ -155,19 +157,22 @@ where
         let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
         let mut pinned = Box::pin(fut);
         if let Poll::Ready(r) = pinned.as_mut().poll(&mut cx) {
-            return Handle::from_result(ctl.finish(r));
+            let r = ctl.finish(r);
+            timer.finish(&r);
+            return Handle::from_result(r);
         }
-        let driver = drive(pinned, ctl.clone()).instrument(span);
+        let driver = drive(pinned, ctl.clone(), timer).instrument(span);
         return Handle::from_task(rt.spawn(driver), ctl);
     }
-    Handle::from_task(rt.spawn(drive(fut, ctl.clone()).instrument(span)), ctl)
+    Handle::from_task(rt.spawn(drive(fut, ctl.clone(), timer).instrument(span)), ctl)
 }
 
 /// The body of a job's driver task: runs the composed stage future and records its outcome.
-async fn drive<F, T, E>(fut: F, ctl: Arc<Control>) -> Result<T, Error<E>>
+async fn drive<F, T, E>(fut: F, ctl: Arc<Control>, mut timer: StageTimer) -> Result<T, Error<E>>
 where
     F: Future<Output = Result<T, Error<E>>>,
 {
-    let result = fut.await;
-    ctl.finish(result)
+    let result = ctl.finish(fut.await);
+    timer.finish(&result);
+    result
 }

@@ -24,7 +24,7 @@ use crate::map::{Map, MapErr};
 /// assert_eq!(exec.submit(|| Ok::<_, ()>("hi".to_string())).wait(), Ok("HI".to_string()));
 /// # Ok(()) }
 /// ```
-pub trait ExecutorExt: Sized {
+pub trait ExecutorExt: crate::Lifecycle + Sized {
     /// Wraps `self` in any layer.
     fn with_layer<L: Layer<Self>>(self, layer: L) -> L::Service {
         layer.layer(self)

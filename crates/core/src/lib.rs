@@ -34,8 +34,8 @@
 
 mod base;
 mod builder;
-pub mod combinators;
 pub mod cancel_on_shutdown;
+pub mod combinators;
 pub mod config;
 mod error;
 mod executor;
@@ -45,6 +45,7 @@ mod handle;
 pub mod limit;
 mod macros;
 pub mod map;
+pub mod metrics;
 mod runtime;
 
 pub use base::{

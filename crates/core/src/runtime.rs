@@ -3,9 +3,11 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio_util::task::TaskTracker;
+
+use crate::metrics::StageMetrics;
 
 /// Where an executor's driver tasks run, and whether it is shut down.
 ///
@@ -36,6 +38,7 @@ struct Inner {
     owned: Mutex<Option<tokio::runtime::Runtime>>,
     tracker: TaskTracker,
     shut_down: AtomicBool,
+    metrics: OnceLock<StageMetrics>,
 }
 
 impl fmt::Debug for Runtime {
@@ -78,6 +81,7 @@ impl Runtime {
                 owned: Mutex::new(None),
                 tracker: TaskTracker::new(),
                 shut_down: AtomicBool::new(false),
+                metrics: OnceLock::new(),
             }),
         }
     }
@@ -96,8 +100,20 @@ impl Runtime {
                 owned: Mutex::new(Some(rt)),
                 tracker: TaskTracker::new(),
                 shut_down: AtomicBool::new(false),
+                metrics: OnceLock::new(),
             }),
         }
+    }
+
+    /// Labels the per-job metrics of executors on this runtime (the first base executor
+    /// built on it wins).
+    pub(crate) fn init_metrics(&self, kind: &'static str, name: &str) {
+        self.inner.metrics.get_or_init(|| StageMetrics::new(kind, name));
+    }
+
+    /// The `more_executors_future_*` metrics recorded for every job submitted on this runtime.
+    pub(crate) fn job_metrics(&self) -> &StageMetrics {
+        self.inner.metrics.get_or_init(|| StageMetrics::new("custom", crate::base::DEFAULT_NAME))
     }
 
     /// The tokio handle jobs and driver tasks are spawned on.

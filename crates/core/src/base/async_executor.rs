@@ -9,6 +9,7 @@ use pin_project_lite::pin_project;
 use crate::error::{Error, catch_panic, panic_message};
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
+use crate::metrics::ExecMetrics;
 use crate::runtime::Runtime;
 
 /// Runs async jobs (closures returning a future) as tokio tasks.
@@ -35,6 +36,7 @@ use crate::runtime::Runtime;
 pub struct AsyncExecutor {
     name: Arc<str>,
     runtime: Runtime,
+    metrics: ExecMetrics,
 }
 
 impl Default for AsyncExecutor {
@@ -84,10 +86,10 @@ impl AsyncExecutorBuilder {
 
     /// Builds the executor.
     pub fn build(self) -> AsyncExecutor {
-        AsyncExecutor {
-            name: self.name.unwrap_or_else(super::default_name),
-            runtime: self.runtime.unwrap_or_else(Runtime::current_or_owned),
-        }
+        let name = self.name.unwrap_or_else(super::default_name);
+        let runtime = self.runtime.unwrap_or_else(Runtime::current_or_owned);
+        runtime.init_metrics("async", &name);
+        AsyncExecutor { metrics: ExecMetrics::new("async", &name), name, runtime }
     }
 }
 
@@ -102,6 +104,7 @@ impl Lifecycle for AsyncExecutor {
         &self.runtime
     }
     fn shutdown(&self) {
+        self.metrics.shutdown();
         self.runtime.shutdown();
     }
 }

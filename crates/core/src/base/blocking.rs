@@ -10,6 +10,7 @@ use crate::config::{ConfigError, nonzero};
 use crate::error::{Error, catch_panic};
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
+use crate::metrics::ExecMetrics;
 use crate::runtime::Runtime;
 
 type Task = Box<dyn FnOnce() + Send>;
@@ -40,6 +41,7 @@ pub struct BlockingPool {
     name: Arc<str>,
     runtime: Runtime,
     queue: Arc<Queue>,
+    metrics: ExecMetrics,
 }
 
 #[derive(Debug)]
@@ -119,9 +121,13 @@ impl BlockingPoolBuilder {
                 })
                 .map_err(|e| ConfigError::new("thread count", format!("could not start thread {i}: {e}")))?;
         }
+        let name = self.name.unwrap_or_else(super::default_name);
+        let runtime = self.runtime.unwrap_or_else(Runtime::current_or_owned);
+        runtime.init_metrics("blocking", &name);
         Ok(BlockingPool {
-            name: self.name.unwrap_or_else(super::default_name),
-            runtime: self.runtime.unwrap_or_else(Runtime::current_or_owned),
+            metrics: ExecMetrics::new("blocking", &name),
+            name,
+            runtime,
             queue: Arc::new(Queue { tx: Mutex::new(Some(tx)), threads }),
         })
     }
@@ -138,6 +144,7 @@ impl Lifecycle for BlockingPool {
         &self.runtime
     }
     fn shutdown(&self) {
+        self.metrics.shutdown();
         self.runtime.shutdown();
         // Dropping the sender lets the threads drain the queue and exit.
         self.queue.tx.lock().unwrap_or_else(|p| p.into_inner()).take();

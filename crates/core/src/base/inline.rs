@@ -3,6 +3,7 @@ use std::sync::Arc;
 use crate::error::{Error, catch_panic};
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
+use crate::metrics::ExecMetrics;
 use crate::runtime::Runtime;
 
 /// Runs each job on the submitting thread, inside `submit` (the original's synchronous
@@ -25,6 +26,7 @@ use crate::runtime::Runtime;
 pub struct InlineExecutor {
     name: Arc<str>,
     runtime: Runtime,
+    metrics: ExecMetrics,
 }
 
 impl Default for InlineExecutor {
@@ -41,12 +43,14 @@ impl InlineExecutor {
 
     /// An inline executor with the given name.
     pub fn with_name(name: impl Into<Arc<str>>) -> Self {
-        InlineExecutor { name: name.into(), runtime: Runtime::current_or_owned() }
+        Self::with_runtime(name, Runtime::current_or_owned())
     }
 
     /// An inline executor whose layers' tasks run on `runtime`.
     pub fn with_runtime(name: impl Into<Arc<str>>, runtime: Runtime) -> Self {
-        InlineExecutor { name: name.into(), runtime }
+        let name = name.into();
+        runtime.init_metrics("inline", &name);
+        InlineExecutor { metrics: ExecMetrics::new("inline", &name), name, runtime }
     }
 }
 
@@ -61,6 +65,7 @@ impl Lifecycle for InlineExecutor {
         &self.runtime
     }
     fn shutdown(&self) {
+        self.metrics.shutdown();
         self.runtime.shutdown();
     }
     fn runs_inline(&self) -> bool {

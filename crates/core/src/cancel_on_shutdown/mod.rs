@@ -20,6 +20,7 @@ use slab::Slab;
 
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
+use crate::metrics::Counter;
 
 /// An executor that cancels its pending jobs when shut down.
 ///
@@ -107,6 +108,7 @@ impl<S: Lifecycle> Lifecycle for CancelOnShutdown<S> {
 
     fn shutdown(&self) {
         let n = self.cancel_pending();
+        Counter::new("more_executors_shutdown_cancel_total", self.name()).increment(n as u64);
         tracing::debug!(executor = self.name(), cancelled = n, "shutdown cancelled pending jobs");
         self.inner.shutdown();
     }

@@ -44,6 +44,7 @@ struct Queued<S, J> {
 impl<S, J> Drop for Queued<S, J> {
     fn drop(&mut self) {
         self.shared.queued.fetch_sub(1, Ordering::AcqRel);
+        self.shared.queue_gauge.decrement(1.0);
     }
 }
 
@@ -79,6 +80,7 @@ impl<S: Executor<J>, J> LimitFuture<S, J> {
         let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
         let first = acquire.as_mut().poll(&mut cx);
         let queued = shared.queued.fetch_add(1, Ordering::AcqRel) + 1;
+        shared.queue_gauge.increment(1.0);
         tracing::debug!(executor = name, queue_len = queued, "job queued by the concurrency limit");
         let wait = Queued { acquire, job: Some(job), inner, ctx, shared };
         match first {

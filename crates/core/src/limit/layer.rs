@@ -55,7 +55,7 @@ impl ConcurrencyLimitLayer {
     }
 }
 
-impl<S> Layer<S> for ConcurrencyLimitLayer {
+impl<S: crate::Lifecycle> Layer<S> for ConcurrencyLimitLayer {
     type Service = ConcurrencyLimit<S>;
     fn layer(&self, inner: S) -> Self::Service {
         match &self.limit {

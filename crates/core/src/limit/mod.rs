@@ -36,6 +36,7 @@ use crate::config::{ConfigError, nonzero};
 use crate::error::{Error, catch_panic};
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::{Handle, JobContext};
+use crate::metrics::Gauge;
 
 /// A function deciding the concurrency limit at run time.
 pub type DynamicLimit = Arc<dyn Fn() -> usize + Send + Sync>;
@@ -80,6 +81,8 @@ pub(crate) struct Shared {
     debt: AtomicUsize,
     queued: AtomicUsize,
     dynamic: Option<DynamicLimit>,
+    /// `more_executors_throttle_queue`.
+    pub(crate) queue_gauge: Gauge,
 }
 
 impl<S: fmt::Debug> fmt::Debug for ConcurrencyLimit<S> {
@@ -92,33 +95,42 @@ impl<S: fmt::Debug> fmt::Debug for ConcurrencyLimit<S> {
     }
 }
 
-impl<S> ConcurrencyLimit<S> {
+impl<S: Lifecycle> ConcurrencyLimit<S> {
     /// At most `limit` jobs in flight.
     ///
     /// # Errors
     /// [`ConfigError`] when `limit` is 0.
     pub fn new(inner: S, limit: usize) -> Result<Self, ConfigError> {
         let limit = nonzero("concurrency limit", limit)?;
-        Ok(Self::from_shared(inner, Shared::new(limit, None)))
+        let gauge = Gauge::new("more_executors_throttle_queue", inner.name());
+        Ok(Self::from_shared(inner, Shared::new(limit, None, gauge)))
     }
 
     /// The limit is `f()`, consulted whenever a slot is decided (see the module docs).
     pub fn dynamic(inner: S, f: impl Fn() -> usize + Send + Sync + 'static) -> Self {
         let f: DynamicLimit = Arc::new(f);
         let initial = catch_panic::<_, ()>(|| f()).unwrap_or(1).max(1);
-        Self::from_shared(inner, Shared::new(initial, Some(f)))
+        let gauge = Gauge::new("more_executors_throttle_queue", inner.name());
+        Self::from_shared(inner, Shared::new(initial, Some(f), gauge))
     }
 
     fn from_shared(inner: S, shared: Shared) -> Self {
         ConcurrencyLimit { inner, shared: Arc::new(shared), name: None }
     }
 
-    /// Gives this layer its own name instead of inheriting the inner executor's.
+    /// Gives this layer its own name instead of inheriting the inner executor's (call it
+    /// before submitting: the queue metric is relabelled).
     pub fn named(mut self, name: impl Into<Arc<str>>) -> Self {
-        self.name = Some(name.into());
+        let name = name.into();
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.queue_gauge = Gauge::new("more_executors_throttle_queue", &name);
+        }
+        self.name = Some(name);
         self
     }
+}
 
+impl<S> ConcurrencyLimit<S> {
     /// The limit currently in force.
     pub fn limit(&self) -> usize {
         self.shared.limit.load(Ordering::Acquire)
@@ -171,8 +183,9 @@ impl<S> ConcurrencyLimit<S> {
 }
 
 impl Shared {
-    fn new(limit: usize, dynamic: Option<DynamicLimit>) -> Shared {
+    fn new(limit: usize, dynamic: Option<DynamicLimit>, queue_gauge: Gauge) -> Shared {
         Shared {
+            queue_gauge,
             sem: Arc::new(Semaphore::new(limit)),
             limit: AtomicUsize::new(limit),
             debt: AtomicUsize::new(0),
