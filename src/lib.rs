@@ -1,3 +1,17 @@
-//! Composable executors and futures for tokio (facade crate).
+#![doc = include_str!("../README.md")]
+//!
+//! # This crate
+//!
+//! The facade re-exports [`more_executors_core`] at its root and each optional crate as a
+//! module: [`poll`], [`retry`], [`timeout`], [`jobs`] (cargo features of the same names,
+//! all on by default). The [`prelude`] brings the traits that add methods (`submit`,
+//! `shutdown`, the `with_*` chain and the builder methods of every enabled crate).
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 pub use more_executors_core::*;
+
+/// Everything most programs need: `use more_executors::prelude::*;`.
+pub mod prelude {
+    pub use more_executors_core::prelude::*;
+}
