@@ -89,6 +89,9 @@ struct State {
 pub(crate) struct Control {
     state: Mutex<State>,
     id: u64,
+    /// Cancel requests that reached the job while it was running (see
+    /// [`JobContext::cancel_requests`]).
+    requests: AtomicU64,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -98,6 +101,7 @@ impl Control {
         Arc::new(Control {
             state: Mutex::new(State { phase: Phase::Running, gate: CancelGate::Allow }),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            requests: AtomicU64::new(0),
         })
     }
 
@@ -205,17 +209,23 @@ impl Control {
         match st.phase {
             Phase::Done => Begin::Answered(false),
             Phase::Cancelled => Begin::Answered(true),
-            Phase::Running => match &st.gate {
-                CancelGate::Allow => {
-                    st.phase = Phase::Cancelled;
-                    Begin::Answered(true)
+            Phase::Running => {
+                self.requests.fetch_add(1, Ordering::AcqRel);
+                match &st.gate {
+                    CancelGate::Allow => {
+                        st.phase = Phase::Cancelled;
+                        Begin::Answered(true)
+                    }
+                    CancelGate::Refuse => {
+                        tracing::debug!(
+                            job_id = self.id,
+                            "cancel refused: the job cannot be interrupted now"
+                        );
+                        Begin::Answered(false)
+                    }
+                    CancelGate::Hook(h) => Begin::Ask(h.clone()),
                 }
-                CancelGate::Refuse => {
-                    tracing::debug!(job_id = self.id, "cancel refused: the job cannot be interrupted now");
-                    Begin::Answered(false)
-                }
-                CancelGate::Hook(h) => Begin::Ask(h.clone()),
-            },
+            }
         }
     }
 
@@ -335,6 +345,19 @@ impl JobContext {
         on_cancel: impl FnOnce() + Send + 'static,
     ) -> Option<bool> {
         self.ctl.cancel_detached(runtime.handle(), on_cancel)
+    }
+
+    /// How many cancel requests reached this job while it was running, whatever their
+    /// outcome (accepted, refused, or still being decided). A stage that runs inner stages
+    /// one after another (retry) compares two readings to learn that a cancel was refused
+    /// in between: a request that was accepted would have dropped the stage instead.
+    ///
+    /// ```
+    /// use more_executors_core::JobContext;
+    /// assert_eq!(JobContext::detached().cancel_requests(), 0);
+    /// ```
+    pub fn cancel_requests(&self) -> u64 {
+        self.ctl.requests.load(Ordering::Acquire)
     }
 
     /// Atomically checks that the job was not cancelled and refuses cancels from now on,
