@@ -1,0 +1,618 @@
+//! Side-by-side benchmark of more-executors against raw tokio and tower.
+//!
+//! ```text
+//! cargo bench --bench compare                  # full run (the n of each workload below)
+//! cargo bench --bench compare -- --quick       # smaller n, well under a minute on 2 cores
+//! cargo bench --bench compare -- --only 1,8    # some workloads only (ids or name fragments)
+//! ```
+//!
+//! Each workload runs the project and its baseline(s) in this one process, interleaved
+//! (A B A B ..., after one discarded warm-up round), and reports the median time per
+//! operation of each side and the ratio project / baseline (lower is better). Everything
+//! runs on one tokio multi-thread runtime with **2 worker threads** and at most 4 blocking
+//! threads. A table is printed and `target/bench/compare.json` is written.
+//!
+//! Memory per outstanding item is measured with a counting global allocator (the `cap`
+//! crate's wrapper around the system allocator): bytes still allocated while `n` items
+//! (handle included) are outstanding, divided by `n`.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use cap::Cap;
+use more_executors::prelude::*;
+use serde::Serialize;
+
+/// Counts the bytes allocated by the whole bench binary (one atomic add per allocation).
+#[global_allocator]
+static ALLOC: Cap<std::alloc::System> = Cap::new(std::alloc::System, usize::MAX);
+
+/// Jobs of the memory measurements count themselves here when first polled.
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+
+const WORKERS: usize = 2;
+const MAX_BLOCKING: usize = 4;
+
+// ---------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------
+
+struct Opts {
+    quick: bool,
+    rounds: usize,
+    only: Vec<String>,
+}
+
+impl Opts {
+    fn parse() -> Opts {
+        let mut opts = Opts { quick: false, rounds: 5, only: Vec::new() };
+        let mut args = std::env::args().skip(1);
+        while let Some(a) = args.next() {
+            match a.as_str() {
+                "--quick" => opts.quick = true,
+                "--rounds" => {
+                    opts.rounds = args.next().and_then(|r| r.parse().ok()).filter(|&r| r >= 1).unwrap_or(5)
+                }
+                "--only" => {
+                    opts.only.extend(args.next().unwrap_or_default().split(',').map(|s| s.trim().to_string()))
+                }
+                _ => {} // cargo passes `--bench`; anything else is ignored
+            }
+        }
+        opts
+    }
+
+    /// `quick` when in quick mode, else `full`.
+    fn n(&self, full: usize, quick: usize) -> usize {
+        if self.quick { quick } else { full }
+    }
+
+    fn wants(&self, id: &str, name: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| o == id || name.contains(o.as_str()))
+    }
+}
+
+/// One line of the table and of `compare.json`.
+#[derive(Serialize, Clone)]
+struct Row {
+    workload: String,
+    name: String,
+    baseline: String,
+    n: usize,
+    project_ns_per_op: f64,
+    baseline_ns_per_op: f64,
+    ratio: f64,
+    target: String,
+    pass: Option<bool>,
+    project_bytes_per_item: Option<f64>,
+    baseline_bytes_per_item: Option<f64>,
+    note: String,
+}
+
+impl Row {
+    #[allow(clippy::too_many_arguments)]
+    fn ratio(
+        workload: &str,
+        name: &str,
+        baseline: &str,
+        n: usize,
+        project_ns: f64,
+        baseline_ns: f64,
+        target: Option<f64>,
+    ) -> Row {
+        let ratio = project_ns / baseline_ns;
+        Row {
+            workload: workload.into(),
+            name: name.into(),
+            baseline: baseline.into(),
+            n,
+            project_ns_per_op: project_ns,
+            baseline_ns_per_op: baseline_ns,
+            ratio,
+            target: target.map(|t| format!("<= {t}")).unwrap_or_else(|| "-".into()),
+            pass: target.map(|t| ratio <= t),
+            project_bytes_per_item: None,
+            baseline_bytes_per_item: None,
+            note: String::new(),
+        }
+    }
+
+    fn memory(mut self, project: f64, baseline: f64) -> Row {
+        self.project_bytes_per_item = Some(project);
+        self.baseline_bytes_per_item = Some(baseline);
+        self
+    }
+
+    fn note(mut self, note: impl Into<String>) -> Row {
+        self.note = note.into();
+        self
+    }
+}
+
+/// Runs each variant once per round, in the given order, `rounds` times after one
+/// discarded warm-up round; returns each variant's median nanoseconds per operation.
+fn interleave(opts: &Opts, n: usize, variants: &mut [(&str, &mut dyn FnMut() -> Duration)]) -> Vec<f64> {
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    for round in 0..=opts.rounds {
+        for (i, (_, run)) in variants.iter_mut().enumerate() {
+            let t = run();
+            if round > 0 {
+                times[i].push(t.as_nanos() as f64 / n as f64);
+            }
+        }
+    }
+    times
+        .into_iter()
+        .zip(variants.iter())
+        .map(|(mut t, (name, _))| {
+            t.sort_by(|a, b| a.total_cmp(b));
+            let med = median(&t);
+            eprintln!("    {name:<28} median {med:>9.1} ns/op  (min {:.1}, max {:.1})", t[0], t[t.len() - 1]);
+            med
+        })
+        .collect()
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    let m = sorted.len() / 2;
+    if sorted.len() % 2 == 1 { sorted[m] } else { (sorted[m - 1] + sorted[m]) / 2.0 }
+}
+
+/// Times `fut` inside a task on a worker thread of `rt` (so spawns go to the worker's
+/// local queue, as they would in an application).
+fn timed<F>(rt: &tokio::runtime::Runtime, fut: F) -> Duration
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    rt.block_on(rt.spawn(async move {
+        let start = Instant::now();
+        fut.await;
+        start.elapsed()
+    }))
+    .expect("a benchmark task panicked")
+}
+
+/// Runs `fut` in a task on `rt` and returns its output.
+fn on_worker<F>(rt: &tokio::runtime::Runtime, fut: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    rt.block_on(rt.spawn(fut)).expect("a benchmark task panicked")
+}
+
+/// Bytes allocated now by the whole process.
+fn allocated() -> usize {
+    ALLOC.allocated()
+}
+
+/// Waits until `n` memory-measurement jobs have been polled at least once.
+async fn wait_started(n: usize) {
+    while STARTED.load(Ordering::Acquire) < n {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+fn per_item(before: usize, after: usize, n: usize) -> f64 {
+    after.saturating_sub(before) as f64 / n as f64
+}
+
+fn os_threads() -> usize {
+    std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
+}
+
+fn executor(rt: &tokio::runtime::Runtime) -> AsyncExecutor {
+    AsyncExecutor::builder().name("bench").runtime(Runtime::from_handle(rt.handle().clone())).build()
+}
+
+// ---------------------------------------------------------------------------------------
+// Workload 1: base submit + await
+// ---------------------------------------------------------------------------------------
+
+fn w1_base(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
+    let n = opts.n(1_000_000, 100_000);
+    eprintln!("[1] base submit + await, n = {n} (submit all, then await all)");
+    let exec = executor(rt);
+    let medians = {
+        let e = exec.clone();
+        let mut project = || {
+            let e = e.clone();
+            timed(rt, async move {
+                let hs: Vec<_> = (0..n).map(|_| e.submit(|| async { Ok::<u64, ()>(1) })).collect();
+                let mut sum = 0;
+                for h in hs {
+                    sum += h.await.unwrap();
+                }
+                assert_eq!(sum, n as u64);
+            })
+        };
+        let mut baseline = || {
+            timed(rt, async move {
+                let hs: Vec<_> = (0..n).map(|_| tokio::spawn(async { Ok::<u64, ()>(1) })).collect();
+                let mut sum = 0;
+                for h in hs {
+                    sum += h.await.unwrap().unwrap();
+                }
+                assert_eq!(sum, n as u64);
+            })
+        };
+        interleave(opts, n, &mut [("project", &mut project), ("tokio::spawn", &mut baseline)])
+    };
+    let mem_n = opts.n(100_000, 20_000);
+    let (pm, bm) = w1_memory(rt, &exec, mem_n);
+    eprintln!("    memory per pending job: project {pm:.0} B, tokio task {bm:.0} B (n = {mem_n})");
+    rows.push(
+        Row::ratio("1", "base submit+await (batch)", "tokio::spawn", n, medians[0], medians[1], Some(1.2))
+            .memory(pm, bm),
+    );
+
+    let n1 = opts.n(200_000, 20_000);
+    eprintln!("[1s] base submit + await one at a time, n = {n1}");
+    let e = exec.clone();
+    let mut project = || {
+        let e = e.clone();
+        timed(rt, async move {
+            for _ in 0..n1 {
+                e.submit(|| async { Ok::<u64, ()>(1) }).await.unwrap();
+            }
+        })
+    };
+    let mut baseline = || {
+        timed(rt, async move {
+            for _ in 0..n1 {
+                tokio::spawn(async { Ok::<u64, ()>(1) }).await.unwrap().unwrap();
+            }
+        })
+    };
+    let m = interleave(opts, n1, &mut [("project", &mut project), ("tokio::spawn", &mut baseline)]);
+    rows.push(Row::ratio("1s", "base submit+await (one at a time)", "tokio::spawn", n1, m[0], m[1], None));
+}
+
+/// Bytes per pending job: project handle + driver task versus JoinHandle + task.
+fn w1_memory(rt: &tokio::runtime::Runtime, exec: &AsyncExecutor, n: usize) -> (f64, f64) {
+    let e = exec.clone();
+    let project = on_worker(rt, async move {
+        STARTED.store(0, Ordering::Release);
+        let before = allocated();
+        let mut hs = Vec::with_capacity(n);
+        for _ in 0..n {
+            hs.push(e.submit(|| async {
+                STARTED.fetch_add(1, Ordering::AcqRel);
+                std::future::pending::<Result<u64, ()>>().await
+            }));
+        }
+        wait_started(n).await;
+        let bytes = per_item(before, allocated(), n);
+        for h in &hs {
+            assert!(h.cancel());
+        }
+        for h in hs {
+            assert!(h.await.unwrap_err().is_cancelled());
+        }
+        bytes
+    });
+    let baseline = on_worker(rt, async move {
+        STARTED.store(0, Ordering::Release);
+        let before = allocated();
+        let mut hs = Vec::with_capacity(n);
+        for _ in 0..n {
+            hs.push(tokio::spawn(async {
+                STARTED.fetch_add(1, Ordering::AcqRel);
+                std::future::pending::<Result<u64, ()>>().await
+            }));
+        }
+        wait_started(n).await;
+        let bytes = per_item(before, allocated(), n);
+        for h in &hs {
+            h.abort();
+        }
+        for h in hs {
+            assert!(h.await.unwrap_err().is_cancelled());
+        }
+        bytes
+    });
+    (project, baseline)
+}
+
+// ---------------------------------------------------------------------------------------
+// Workload 2: full stack
+// ---------------------------------------------------------------------------------------
+
+mod tower_stack {
+    use std::time::Duration;
+
+    use tower::{BoxError, ServiceBuilder, ServiceExt, service_fn};
+
+    /// A retry policy that never retries (the jobs never fail) but, like the project's
+    /// retry layer, keeps the request re-runnable.
+    #[derive(Clone, Copy)]
+    pub(super) struct NeverRetry;
+
+    impl<Req: Clone, Res, E> tower::retry::Policy<Req, Res, E> for NeverRetry {
+        type Future = std::future::Ready<()>;
+
+        fn retry(&mut self, _req: &mut Req, _result: &mut Result<Res, E>) -> Option<Self::Future> {
+            None
+        }
+
+        fn clone_request(&mut self, req: &Req) -> Option<Req> {
+            Some(req.clone())
+        }
+    }
+
+    /// map_response + concurrency_limit(100) + retry(never) + timeout(10 s) over a
+    /// service_fn, each call spawned onto tokio; awaits all `n` and checks the sum.
+    pub(super) async fn run(n: usize) {
+        let svc = ServiceBuilder::new()
+            .map_response(|x: u64| x + 1)
+            .concurrency_limit(100)
+            .retry(NeverRetry)
+            .timeout(Duration::from_secs(10))
+            .service(service_fn(|x: u64| async move { Ok::<u64, BoxError>(x) }));
+        let hs: Vec<_> = (0..n).map(|_| tokio::spawn(svc.clone().oneshot(1))).collect();
+        let mut sum = 0;
+        for h in hs {
+            sum += h.await.unwrap().unwrap();
+        }
+        assert_eq!(sum, 2 * n as u64);
+    }
+}
+
+fn w2_stack(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
+    let n = opts.n(1_000_000, 100_000);
+    let layers = "map + concurrency_limit(100)";
+    eprintln!("[2] full stack ({layers}), n = {n}");
+    let base = executor(rt);
+    let stack = ExecutorBuilder::new().map(|x: u64| x + 1).concurrency_limit(100).unwrap().build(base);
+    let mut project = || {
+        let s = stack.clone();
+        timed(rt, async move {
+            let hs: Vec<_> = (0..n).map(|_| s.submit(|| async { Ok::<u64, ()>(1) })).collect();
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap();
+            }
+            assert_eq!(sum, 2 * n as u64);
+        })
+    };
+    let mut tower = || timed(rt, tower_stack::run(n));
+    let mut raw = || {
+        timed(rt, async move {
+            let hs: Vec<_> = (0..n).map(|_| tokio::spawn(async { Ok::<u64, ()>(1) })).collect();
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap().unwrap();
+            }
+            assert_eq!(sum, n as u64);
+        })
+    };
+    let m = interleave(
+        opts,
+        n,
+        &mut [("project", &mut project), ("tower stack", &mut tower), ("tokio::spawn", &mut raw)],
+    );
+    let note = format!("project stack: {layers}");
+    rows.push(Row::ratio("2a", "full stack", "tower ServiceBuilder", n, m[0], m[1], Some(1.0)).note(&note));
+    rows.push(Row::ratio("2b", "full stack", "tokio::spawn", n, m[0], m[2], Some(1.8)).note(note));
+}
+
+// ---------------------------------------------------------------------------------------
+// Workload 8: blocking pool
+// ---------------------------------------------------------------------------------------
+
+fn w8_blocking(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
+    let n = opts.n(100_000, 20_000);
+    eprintln!("[8] blocking pool (4 threads), n = {n}");
+    let pool = BlockingPool::builder()
+        .threads(MAX_BLOCKING)
+        .runtime(Runtime::from_handle(rt.handle().clone()))
+        .build()
+        .unwrap();
+    let mut project = || {
+        let p = pool.clone();
+        timed(rt, async move {
+            let hs: Vec<_> = (0..n).map(|_| p.submit(|| Ok::<u64, ()>(1))).collect();
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap();
+            }
+            assert_eq!(sum, n as u64);
+        })
+    };
+    let mut baseline = || {
+        timed(rt, async move {
+            let hs: Vec<_> = (0..n).map(|_| tokio::task::spawn_blocking(|| Ok::<u64, ()>(1))).collect();
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap().unwrap();
+            }
+            assert_eq!(sum, n as u64);
+        })
+    };
+    let m = interleave(opts, n, &mut [("project", &mut project), ("spawn_blocking", &mut baseline)]);
+    rows.push(Row::ratio(
+        "8",
+        "blocking pool (4 threads)",
+        "spawn_blocking (max 4)",
+        n,
+        m[0],
+        m[1],
+        Some(1.2),
+    ));
+    pool.shutdown();
+}
+
+// ---------------------------------------------------------------------------------------
+// Workload 9: OS threads started by a full stack
+// ---------------------------------------------------------------------------------------
+
+fn w9_threads(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
+    eprintln!("[9] OS threads started by a stack with every layer");
+    let layers = "map, map_err, flat_map, concurrency_limit, cancel_on_shutdown";
+    let base = executor(rt);
+    let before = os_threads();
+    let stack = ExecutorBuilder::new()
+        .map(|x: u64| x + 1)
+        .map_err(|e: ()| e)
+        .flat_map(|x: u64| async move { Ok::<u64, ()>(x * 2) })
+        .concurrency_limit(10)
+        .unwrap()
+        .cancel_on_shutdown()
+        .build(base);
+    let s = stack.clone();
+    on_worker(rt, async move {
+        let hs: Vec<_> = (0..1000u64).map(|i| s.submit(move || async move { Ok::<u64, ()>(i) })).collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+    });
+    let after = os_threads();
+    stack.shutdown();
+    let extra = after.saturating_sub(before);
+    eprintln!("    threads before {before}, after 1000 jobs {after}: {extra} started");
+    rows.push(Row {
+        workload: "9".into(),
+        name: "OS threads started by the stack".into(),
+        baseline: "the base executor alone".into(),
+        n: 1000,
+        project_ns_per_op: extra as f64,
+        baseline_ns_per_op: 0.0,
+        ratio: extra as f64,
+        target: "== 0 threads".into(),
+        pass: Some(extra == 0),
+        project_bytes_per_item: None,
+        baseline_bytes_per_item: None,
+        note: format!("layers: {layers}; figures are thread counts, not ns"),
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------
+
+fn print_table(rows: &[Row]) {
+    println!();
+    println!(
+        "{:<4} {:<34} {:<24} {:>9} {:>12} {:>12} {:>7} {:>13} {:<5} {:>13}",
+        "id",
+        "workload",
+        "baseline",
+        "n",
+        "project ns",
+        "baseline ns",
+        "ratio",
+        "target",
+        "pass",
+        "bytes/item"
+    );
+    println!("{}", "-".repeat(146));
+    for r in rows {
+        let pass = match r.pass {
+            Some(true) => "PASS",
+            Some(false) => "MISS",
+            None => "-",
+        };
+        let mem = match (r.project_bytes_per_item, r.baseline_bytes_per_item) {
+            (Some(p), Some(b)) => format!("{p:.0} / {b:.0}"),
+            _ => "-".into(),
+        };
+        println!(
+            "{:<4} {:<34} {:<24} {:>9} {:>12.1} {:>12.1} {:>7.3} {:>13} {:<5} {:>13}",
+            r.workload,
+            r.name,
+            r.baseline,
+            r.n,
+            r.project_ns_per_op,
+            r.baseline_ns_per_op,
+            r.ratio,
+            r.target,
+            pass,
+            mem
+        );
+        if !r.note.is_empty() {
+            println!("{:<4} {}", "", r.note);
+        }
+    }
+    println!();
+}
+
+fn write_json(opts: &Opts, rows: &[Row], total: Duration) {
+    let dir = target_dir().join("bench");
+    let path = dir.join("compare.json");
+    let doc = serde_json::json!({
+        "mode": if opts.quick { "quick" } else { "full" },
+        "rounds": opts.rounds,
+        "tokio_worker_threads": WORKERS,
+        "max_blocking_threads": MAX_BLOCKING,
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "cpu_model": cpu_model(),
+        "seconds": total.as_secs_f64(),
+        "rows": rows,
+    });
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()));
+    match written {
+        Ok(()) => println!("wrote {}", path.display()),
+        Err(e) => eprintln!("could not write {}: {e}", path.display()),
+    }
+}
+
+/// The cargo target directory: the bench binary lives in `<target>/<profile>/deps/`.
+fn target_dir() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return dir.into();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent()?.parent().map(|p| p.to_path_buf()))
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().into())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn main() {
+    let opts = Opts::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKERS)
+        .max_blocking_threads(MAX_BLOCKING)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    eprintln!(
+        "compare: {} mode, {} rounds interleaved after a warm-up round, tokio multi-thread runtime with {WORKERS} \
+         workers (max {MAX_BLOCKING} blocking threads)",
+        if opts.quick { "quick" } else { "full" },
+        opts.rounds
+    );
+    let start = Instant::now();
+    let mut rows = Vec::new();
+    // Threads first: later workloads start tokio blocking threads that linger.
+    if opts.wants("9", "threads") {
+        w9_threads(&rt, &mut rows);
+    }
+    if opts.wants("1", "base") {
+        w1_base(&rt, &opts, &mut rows);
+    }
+    if opts.wants("2", "stack") {
+        w2_stack(&rt, &opts, &mut rows);
+    }
+    if opts.wants("8", "blocking") {
+        w8_blocking(&rt, &opts, &mut rows);
+    }
+    rows.sort_by(|a, b| a.workload.cmp(&b.workload));
+    let total = start.elapsed();
+    print_table(&rows);
+    println!("total {:.1} s", total.as_secs_f64());
+    write_json(&opts, &rows, total);
+}
