@@ -1,0 +1,309 @@
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use more_executors_core::{Error, Executor, JobContext, catch_panic};
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::WaitForCancellationFutureOwned;
+
+use super::Shared;
+use crate::policy::{Attempt, RetryDecision, RetryPolicy};
+
+pin_project! {
+    /// Stage future of [`Retry`](super::Retry): runs an attempt as the inner stage future,
+    /// asks the policy, waits (a timer inside this future; no task), and runs the next
+    /// attempt, until the policy is done.
+    pub struct RetryFuture<S, J, P>
+    where
+        S: Executor<J>,
+        P: RetryPolicy<S::Output, S::Error>,
+    {
+        #[pin]
+        state: State<S::Future>,
+        data: Data<S, J, P>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        Attempt { #[pin] fut: F },
+        // Boxed: waiting is the slow path, and this keeps the future of a job whose first
+        // attempt succeeds as small as the inner one.
+        Waiting { wait: Pin<Box<Wait>> },
+        Yield,
+        Done,
+    }
+}
+
+pin_project! {
+    struct Wait {
+        #[pin]
+        sleep: Sleep,
+        #[pin]
+        shutdown: WaitForCancellationFutureOwned,
+        queued: Queued,
+    }
+}
+
+/// Counts a job as waiting between attempts while it lives.
+struct Queued {
+    shared: Arc<dyn QueueCount>,
+}
+
+trait QueueCount: Send + Sync {
+    fn add(&self, delta: isize);
+}
+
+impl<P: Send + Sync> QueueCount for Shared<P> {
+    fn add(&self, delta: isize) {
+        if delta > 0 {
+            self.waiting.fetch_add(1, Ordering::AcqRel);
+            self.metrics.queue.increment(1.0);
+        } else {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            self.metrics.queue.decrement(1.0);
+        }
+    }
+}
+
+impl Queued {
+    fn new(shared: Arc<dyn QueueCount>) -> Self {
+        shared.add(1);
+        Queued { shared }
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.shared.add(-1);
+    }
+}
+
+struct Data<S, J, P: RetryPolicy<S::Output, S::Error>>
+where
+    S: Executor<J>,
+{
+    inner: S,
+    job: J,
+    ctx: JobContext,
+    shared: Arc<Shared<P>>,
+    /// `None` when the policy panicked making it: no retries for this job.
+    policy_state: Option<P::State>,
+    attempt: u32,
+    started: Instant,
+    cancel_requests: u64,
+}
+
+fn panic_text(e: Error<()>) -> String {
+    match e {
+        Error::Panicked(m) => m,
+        _ => "unknown panic".to_string(),
+    }
+}
+
+enum Next {
+    Done,
+    ShutDown,
+    RetryAfter(Duration),
+}
+
+impl<S, J, P> RetryFuture<S, J, P>
+where
+    S: Executor<J>,
+    J: Clone,
+    P: RetryPolicy<S::Output, S::Error>,
+    S::Error: fmt::Debug,
+{
+    pub(crate) fn new(inner: S, job: J, ctx: &JobContext, shared: Arc<Shared<P>>) -> Self {
+        let policy_state = match catch_panic::<_, ()>(|| shared.policy.start()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!(panic = %panic_text(e), "retry policy panicked starting a job; the job runs once");
+                None
+            }
+        };
+        if let Some(budget) = &shared.budget {
+            budget.deposit();
+        }
+        let started = Instant::now();
+        let cancel_requests = ctx.cancel_requests();
+        let fut = inner.call(job.clone(), ctx);
+        RetryFuture {
+            state: State::Attempt { fut },
+            data: Data {
+                inner,
+                job,
+                ctx: ctx.clone(),
+                shared,
+                policy_state,
+                attempt: 1,
+                started,
+                cancel_requests,
+            },
+        }
+    }
+}
+
+impl<S, J, P> Data<S, J, P>
+where
+    S: Executor<J>,
+    J: Clone,
+    P: RetryPolicy<S::Output, S::Error>,
+    S::Error: fmt::Debug,
+{
+    fn is_shut_down(&self) -> bool {
+        self.shared.shutdown.is_cancelled() || self.inner.runtime().is_shut_down()
+    }
+
+    fn after_attempt(&mut self, out: &Result<S::Output, Error<S::Error>>) -> Next {
+        if matches!(out, Err(Error::Cancelled | Error::ShutDown)) {
+            return Next::Done;
+        }
+        if self.ctx.cancel_requests() != self.cancel_requests {
+            tracing::debug!(
+                attempt = self.attempt,
+                "a cancel was refused during the attempt; its outcome is final"
+            );
+            return Next::Done;
+        }
+        let Some(state) = self.policy_state.as_mut() else { return Next::Done };
+        let attempt = Attempt::new(self.attempt, self.started.elapsed());
+        let policy = &self.shared.policy;
+        let delay = match catch_panic::<_, ()>(|| policy.decide(state, &attempt, out)) {
+            Ok(RetryDecision::Done) => return Next::Done,
+            Ok(RetryDecision::RetryAfter(d)) => d,
+            Err(e) => {
+                tracing::error!(
+                    attempt = self.attempt,
+                    panic = %panic_text(e),
+                    "retry policy panicked; the attempt's outcome is final"
+                );
+                return Next::Done;
+            }
+        };
+        if self.is_shut_down() {
+            return Next::ShutDown;
+        }
+        if let Some(budget) = &self.shared.budget {
+            if !budget.withdraw() {
+                tracing::warn!(
+                    attempt = self.attempt,
+                    error = ?out.as_ref().err(),
+                    "retry budget exhausted; the attempt's outcome is final"
+                );
+                return Next::Done;
+            }
+        }
+        self.shared.metrics.retries.increment(1);
+        self.shared.metrics.delay.increment(delay.as_secs_f64());
+        tracing::debug!(attempt = self.attempt, delay = ?delay, error = ?out.as_ref().err(), "retry scheduled");
+        Next::RetryAfter(delay)
+    }
+
+    fn wait(&self, delay: Duration) -> Pin<Box<Wait>> {
+        // The first poll of an inline executor's job happens in `submit`, maybe outside any
+        // runtime; the timer must be created inside one.
+        let _enter =
+            tokio::runtime::Handle::try_current().is_err().then(|| self.inner.runtime().handle().enter());
+        let shared: Arc<dyn QueueCount> = self.shared.clone();
+        Box::pin(Wait {
+            sleep: tokio::time::sleep(delay),
+            shutdown: self.shared.shutdown.clone().cancelled_owned(),
+            queued: Queued::new(shared),
+        })
+    }
+
+    fn next_attempt(&mut self) -> S::Future {
+        self.attempt += 1;
+        self.inner.call(self.job.clone(), &self.ctx)
+    }
+}
+
+impl<S, J, P> Future for RetryFuture<S, J, P>
+where
+    S: Executor<J>,
+    J: Clone,
+    P: RetryPolicy<S::Output, S::Error>,
+    S::Error: fmt::Debug,
+{
+    type Output = Result<S::Output, Error<S::Error>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Attempt { fut } => {
+                    let out = ready!(fut.poll(cx));
+                    match this.data.after_attempt(&out) {
+                        Next::Done => {
+                            this.state.set(State::Done);
+                            return Poll::Ready(out);
+                        }
+                        Next::ShutDown => {
+                            this.state.set(State::Done);
+                            return Poll::Ready(Err(Error::ShutDown));
+                        }
+                        Next::RetryAfter(delay) if delay.is_zero() => {
+                            // Retry at the next scheduling point, never in a tight loop.
+                            this.state.set(State::Yield);
+                            cx.waker().wake_by_ref();
+                            return Poll::Pending;
+                        }
+                        Next::RetryAfter(delay) => {
+                            let wait = this.data.wait(delay);
+                            this.state.set(State::Waiting { wait });
+                        }
+                    }
+                }
+                StateProj::Waiting { wait } => {
+                    let w = wait.as_mut().project();
+                    if w.shutdown.poll(cx).is_ready() {
+                        tracing::debug!(
+                            attempt = this.data.attempt,
+                            "executor shut down while waiting to retry"
+                        );
+                        this.state.set(State::Done);
+                        return Poll::Ready(Err(Error::ShutDown));
+                    }
+                    ready!(w.sleep.poll(cx));
+                    if this.data.is_shut_down() {
+                        this.state.set(State::Done);
+                        return Poll::Ready(Err(Error::ShutDown));
+                    }
+                    let fut = this.data.next_attempt();
+                    this.state.set(State::Attempt { fut });
+                }
+                StateProj::Yield => {
+                    if this.data.is_shut_down() {
+                        this.state.set(State::Done);
+                        return Poll::Ready(Err(Error::ShutDown));
+                    }
+                    let fut = this.data.next_attempt();
+                    this.state.set(State::Attempt { fut });
+                }
+                StateProj::Done => panic!("RetryFuture polled after it completed"),
+            }
+        }
+    }
+}
+
+impl<S, J, P> fmt::Debug for RetryFuture<S, J, P>
+where
+    S: Executor<J>,
+    P: RetryPolicy<S::Output, S::Error>,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            State::Attempt { .. } => "attempt",
+            State::Waiting { .. } | State::Yield => "waiting",
+            State::Done => "done",
+        };
+        f.debug_struct("RetryFuture").field("attempt", &self.data.attempt).field("state", &state).finish()
+    }
+}

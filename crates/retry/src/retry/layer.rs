@@ -1,0 +1,76 @@
+use std::fmt;
+use std::sync::Arc;
+
+use more_executors_core::Lifecycle;
+use tower_layer::Layer;
+
+use super::Retry;
+use crate::budget::RetryBudget;
+
+/// Layer producing [`Retry`]: works with `tower::ServiceBuilder` and
+/// [`ExecutorBuilder::layer`](more_executors_core::ExecutorBuilder::layer).
+///
+/// Every executor this layer builds shares its policy and its budget (if any); each has
+/// its own shutdown.
+///
+/// ```
+/// use std::time::Duration;
+/// use more_executors_core::prelude::*;
+/// use more_executors_retry::{ExponentialBackoff, RetryLayer};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let exec = tower::ServiceBuilder::new()
+///     .layer(RetryLayer::new(ExponentialBackoff::new()))
+///     .service(AsyncExecutor::new());
+/// let h = exec.submit(|| async { Err::<(), _>("always fails") });
+/// assert_eq!(h.await.unwrap_err().into_job_error(), Some("always fails"));
+/// # }
+/// ```
+pub struct RetryLayer<P> {
+    policy: Arc<P>,
+    budget: Option<RetryBudget>,
+    name: Option<Arc<str>>,
+}
+
+impl<P> Clone for RetryLayer<P> {
+    fn clone(&self) -> Self {
+        RetryLayer { policy: self.policy.clone(), budget: self.budget.clone(), name: self.name.clone() }
+    }
+}
+
+impl<P: fmt::Debug> fmt::Debug for RetryLayer<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryLayer")
+            .field("policy", &self.policy)
+            .field("budget", &self.budget)
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl<P> RetryLayer<P> {
+    /// A layer retrying by `policy`.
+    pub fn new(policy: P) -> Self {
+        RetryLayer { policy: Arc::new(policy), budget: None, name: None }
+    }
+
+    /// Limits retries with `budget`, shared by every executor this layer builds.
+    pub fn with_budget(mut self, budget: RetryBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Names the executors this layer builds (default: the inner executor's name).
+    pub fn named(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+}
+
+impl<S: Lifecycle, P> Layer<S> for RetryLayer<P> {
+    type Service = Retry<S, P>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Retry::from_parts(inner, self.policy.clone(), self.budget.clone(), self.name.clone())
+    }
+}

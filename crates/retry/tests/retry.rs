@@ -1,0 +1,537 @@
+//! Behaviour of the retry layer: delays, attempt counts, the error filter, cancel rules,
+//! shutdown, the budget, and the two orders with a concurrency limit.
+
+use std::collections::VecDeque;
+use std::future::{Future, Ready};
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use more_executors_core::JobContext;
+use more_executors_core::prelude::*;
+use more_executors_retry::{
+    Attempt, ExponentialBackoff, RetryBudget, RetryBuilderExt, RetryDecision, RetryExt, RetryLayer,
+    RetryPolicy, Schedule,
+};
+use tokio::time::Instant;
+
+const MS: fn(u64) -> Duration = Duration::from_millis;
+const S: fn(u64) -> Duration = Duration::from_secs;
+
+/// A job that fails its first `fail_first` attempts (with the attempt number), then
+/// succeeds with the attempt number; it records when each attempt started.
+#[derive(Clone)]
+struct Flaky {
+    calls: Arc<AtomicU32>,
+    starts: Arc<Mutex<Vec<Instant>>>,
+    fail_first: u32,
+    work: Duration,
+}
+
+impl Flaky {
+    fn new(fail_first: u32) -> Self {
+        Flaky { calls: Arc::default(), starts: Arc::default(), fail_first, work: Duration::ZERO }
+    }
+
+    fn working(mut self, work: Duration) -> Self {
+        self.work = work;
+        self
+    }
+
+    fn job(
+        &self,
+    ) -> impl FnOnce() -> std::pin::Pin<Box<dyn Future<Output = Result<u32, u32>> + Send>> + Clone + Send + 'static
+    {
+        let this = self.clone();
+        move || {
+            let n = this.calls.fetch_add(1, SeqCst) + 1;
+            this.starts.lock().unwrap().push(Instant::now());
+            let (fail, work) = (n <= this.fail_first, this.work);
+            Box::pin(async move {
+                if !work.is_zero() {
+                    tokio::time::sleep(work).await;
+                }
+                if fail { Err(n) } else { Ok(n) }
+            })
+        }
+    }
+
+    fn calls(&self) -> u32 {
+        self.calls.load(SeqCst)
+    }
+
+    /// Start times of the attempts relative to `t0`.
+    fn offsets(&self, t0: Instant) -> Vec<Duration> {
+        self.starts.lock().unwrap().iter().map(|t| *t - t0).collect()
+    }
+}
+
+fn backoff(max_attempts: u32) -> ExponentialBackoff {
+    ExponentialBackoff::builder().max_attempts(max_attempts).build().unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn attempts_follow_the_exponential_schedule_exactly() {
+    let exec = AsyncExecutor::new().with_retry(backoff(5));
+    let flaky = Flaky::new(u32::MAX);
+    let t0 = Instant::now();
+    let out = exec.submit(flaky.job()).await;
+    assert_eq!(out, Err(Error::Job(5)), "the last attempt's error");
+    assert_eq!(flaky.offsets(t0), [S(0), S(1), S(3), S(7), S(15)]);
+    assert_eq!(t0.elapsed(), S(15), "resolved as soon as the last attempt failed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn default_policy_makes_three_attempts_one_and_two_seconds_apart() {
+    let exec = AsyncExecutor::new().with_retry(ExponentialBackoff::new());
+    let flaky = Flaky::new(u32::MAX);
+    let t0 = Instant::now();
+    assert_eq!(exec.submit(flaky.job()).await, Err(Error::Job(3)));
+    assert_eq!(flaky.offsets(t0), [S(0), S(1), S(3)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_later_success_ends_the_job() {
+    let exec = AsyncExecutor::new().with_retry(backoff(5));
+    let flaky = Flaky::new(2);
+    let t0 = Instant::now();
+    assert_eq!(exec.submit(flaky.job()).await, Ok(3));
+    assert_eq!(flaky.calls(), 3);
+    assert_eq!(t0.elapsed(), S(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_policy_sees_attempt_numbers_elapsed_times_and_outcomes() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let policy = move |a: &Attempt, r: &Result<u32, Error<u32>>| {
+        s.lock().unwrap().push((a.number, a.elapsed, r.clone()));
+        if a.number < 3 { RetryDecision::RetryAfter(MS(250)) } else { RetryDecision::Done }
+    };
+    let exec = AsyncExecutor::new().with_retry(policy);
+    let flaky = Flaky::new(1).working(MS(100));
+    assert_eq!(exec.submit(flaky.job()).await, Ok(3), "a policy may retry successes too");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [(1, MS(100), Err(Error::Job(1))), (2, MS(450), Ok(2)), (3, MS(800), Ok(3))]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_error_filter_decides_which_errors_are_retried() {
+    let policy = ExponentialBackoff::builder()
+        .max_attempts(5)
+        .retry_if(|e: &Error<u32>| e.job_error().is_some_and(|n| n % 2 == 1))
+        .build()
+        .unwrap();
+    let exec = AsyncExecutor::new().with_retry(policy);
+    let flaky = Flaky::new(u32::MAX);
+    // Attempt 1 fails with 1 (odd: retried), attempt 2 with 2 (even: final).
+    assert_eq!(exec.submit(flaky.job()).await, Err(Error::Job(2)));
+    assert_eq!(flaky.calls(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_elapsed_stops_retries_that_would_start_too_late() {
+    let policy = ExponentialBackoff::builder().max_attempts(10).max_elapsed(S(5)).build().unwrap();
+    let exec = AsyncExecutor::new().with_retry(policy);
+    let flaky = Flaky::new(u32::MAX);
+    let t0 = Instant::now();
+    assert_eq!(exec.submit(flaky.job()).await, Err(Error::Job(3)));
+    assert_eq!(flaky.offsets(t0), [S(0), S(1), S(3)], "a 4th attempt would start at 7 s > 5 s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn jittered_delays_stay_within_bounds() {
+    let policy = ExponentialBackoff::builder().max_attempts(4).jitter(0.5).build().unwrap();
+    let exec = AsyncExecutor::new().with_retry(policy);
+    for _ in 0..20 {
+        let flaky = Flaky::new(u32::MAX);
+        let t0 = Instant::now();
+        exec.submit(flaky.job()).await.unwrap_err();
+        let at = flaky.offsets(t0);
+        let gaps: Vec<_> = at.windows(2).map(|w| w[1] - w[0]).collect();
+        for (gap, full) in gaps.iter().zip([S(1), S(2), S(4)]) {
+            assert!(*gap >= full / 2 && *gap <= full, "{gap:?} not in [{:?}, {full:?}]", full / 2);
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_iterator_schedule_and_a_backon_builder_give_the_delays() {
+    let exec = AsyncExecutor::new().with_retry(Schedule::new(|| [S(1), S(5)]));
+    let flaky = Flaky::new(u32::MAX);
+    let t0 = Instant::now();
+    assert_eq!(exec.submit(flaky.job()).await, Err(Error::Job(3)));
+    assert_eq!(flaky.offsets(t0), [S(0), S(1), S(6)], "the iterator ran out after two delays");
+
+    use backon::BackoffBuilder;
+    let builder =
+        backon::ExponentialBuilder::default().with_min_delay(MS(100)).with_factor(2.0).with_max_times(2);
+    let exec = AsyncExecutor::new().with_retry(Schedule::new(move || builder.build()));
+    let flaky = Flaky::new(u32::MAX);
+    let t0 = Instant::now();
+    exec.submit(flaky.job()).await.unwrap_err();
+    let at = flaky.offsets(t0);
+    assert_eq!(at.len(), 3, "two retries");
+    assert_eq!(at[1], MS(100));
+    // backon computes in floating point; tokio rounds a deadline up to the millisecond.
+    assert!(at[2] - at[1] >= MS(200) && at[2] - at[1] <= MS(201), "{at:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_job_gets_a_fresh_schedule() {
+    let exec = AsyncExecutor::new().with_retry(Schedule::new(|| std::iter::once(S(1))));
+    for _ in 0..3 {
+        let flaky = Flaky::new(u32::MAX);
+        assert_eq!(exec.submit(flaky.job()).await, Err(Error::Job(2)));
+    }
+}
+
+/// An executor whose attempts resolve to scripted outcomes (for outcomes a real job cannot
+/// produce by itself, such as an attempt cancelled by someone else).
+#[derive(Clone)]
+struct Scripted {
+    script: Arc<Mutex<VecDeque<Result<u32, Error<u32>>>>>,
+    calls: Arc<AtomicU32>,
+    runtime: Runtime,
+}
+
+impl Scripted {
+    fn new(script: impl IntoIterator<Item = Result<u32, Error<u32>>>) -> Self {
+        Scripted {
+            script: Arc::new(Mutex::new(script.into_iter().collect())),
+            calls: Arc::default(),
+            runtime: Runtime::current_or_owned(),
+        }
+    }
+}
+
+impl Lifecycle for Scripted {
+    fn name(&self) -> &str {
+        "scripted"
+    }
+    fn kind(&self) -> &'static str {
+        "scripted"
+    }
+    fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+    fn shutdown(&self) {
+        self.runtime.shutdown()
+    }
+}
+
+impl Executor<()> for Scripted {
+    type Output = u32;
+    type Error = u32;
+    type Future = Ready<Result<u32, Error<u32>>>;
+
+    fn call(&self, _: (), _: &JobContext) -> Self::Future {
+        self.calls.fetch_add(1, SeqCst);
+        std::future::ready(self.script.lock().unwrap().pop_front().unwrap_or(Ok(0)))
+    }
+}
+
+fn always_retry(_: &Attempt, _: &Result<u32, Error<u32>>) -> RetryDecision {
+    RetryDecision::RetryAfter(S(1))
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelled_and_shut_down_attempts_are_final_whatever_the_policy() {
+    let inner = Scripted::new([Err(Error::Job(1)), Err(Error::Cancelled)]);
+    let exec = inner.clone().with_retry(always_retry);
+    let h = exec.submit(());
+    assert_eq!(h.await, Err(Error::Cancelled), "an attempt cancelled by someone else cancels the job");
+    assert_eq!(inner.calls.load(SeqCst), 2);
+
+    let inner = Scripted::new([Err(Error::ShutDown)]);
+    let exec = inner.clone().with_retry(always_retry);
+    assert_eq!(exec.submit(()).await, Err(Error::ShutDown));
+    assert_eq!(inner.calls.load(SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_attempt_cancelled_by_someone_else_leaves_the_handle_cancelled() {
+    let inner = Scripted::new([Err(Error::Cancelled)]);
+    let exec = inner.with_retry(always_retry);
+    let h = exec.submit(());
+    let c = h.canceller();
+    assert!(h.await.unwrap_err().is_cancelled());
+    assert!(c.is_cancelled(), "the handle reports cancelled, not failed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn panics_timeouts_and_job_errors_are_retried_by_default() {
+    let inner = Scripted::new([
+        Err(Error::Panicked("boom".into())),
+        Err(Error::TimedOut(S(1))),
+        Err(Error::Job(7)),
+        Ok(9),
+    ]);
+    let exec = inner.clone().with_retry(backoff(4));
+    assert_eq!(exec.submit(()).await, Ok(9));
+    assert_eq!(inner.calls.load(SeqCst), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_policy_means_done() {
+    let policy = |_: &Attempt, _: &Result<u32, Error<u32>>| -> RetryDecision { panic!("policy bug") };
+    let exec = AsyncExecutor::new().with_retry(policy);
+    let flaky = Flaky::new(u32::MAX);
+    assert_eq!(exec.submit(flaky.job()).await, Err(Error::Job(1)), "the attempt's outcome stands");
+    assert_eq!(flaky.calls(), 1);
+
+    struct PanicsAtStart;
+    impl RetryPolicy<u32, u32> for PanicsAtStart {
+        type State = ();
+        fn start(&self) {
+            panic!("cannot start")
+        }
+        fn decide(&self, _: &mut (), _: &Attempt, _: &Result<u32, Error<u32>>) -> RetryDecision {
+            RetryDecision::RetryAfter(S(1))
+        }
+    }
+    let exec = AsyncExecutor::new().with_retry(PanicsAtStart);
+    let flaky = Flaky::new(u32::MAX);
+    assert_eq!(exec.submit(flaky.job()).await, Err(Error::Job(1)), "the job still runs, once");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_zero_delay_retries_without_time_passing() {
+    let policy = |a: &Attempt, r: &Result<u32, Error<u32>>| match r {
+        Err(_) if a.number < 4 => RetryDecision::RetryAfter(Duration::ZERO),
+        _ => RetryDecision::Done,
+    };
+    let exec = AsyncExecutor::new().with_retry(policy);
+    let flaky = Flaky::new(u32::MAX);
+    let t0 = Instant::now();
+    assert_eq!(exec.submit(flaky.job()).await, Err(Error::Job(4)));
+    assert_eq!(t0.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_while_waiting_succeeds_at_once_and_no_attempt_follows() {
+    let exec = AsyncExecutor::new().with_retry(backoff(5));
+    let flaky = Flaky::new(u32::MAX);
+    let h = exec.submit(flaky.job());
+    tokio::time::sleep(MS(500)).await; // attempt 1 failed at 0 s; the retry is due at 1 s
+    assert_eq!(exec.waiting(), 1);
+    assert!(h.cancel(), "cancel during the wait succeeds");
+    assert!(h.is_done());
+    tokio::time::sleep(S(60)).await;
+    assert_eq!(flaky.calls(), 1, "no further attempt started");
+    assert_eq!(exec.waiting(), 0, "the waiting job was dropped");
+    assert!(h.await.unwrap_err().is_cancelled());
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_during_an_async_attempt_goes_to_the_inner_stage() {
+    let exec = AsyncExecutor::new().with_retry(backoff(5));
+    let flaky = Flaky::new(u32::MAX).working(S(10));
+    let h = exec.submit(flaky.job());
+    tokio::time::sleep(S(1)).await;
+    assert!(h.cancel());
+    tokio::time::sleep(S(60)).await;
+    assert_eq!(flaky.calls(), 1);
+    assert!(h.await.unwrap_err().is_cancelled());
+}
+
+type Started = tokio::sync::mpsc::UnboundedReceiver<()>;
+type Go = std::sync::mpsc::Sender<()>;
+
+/// A blocking job that signals when it starts and waits for the test's go-ahead; attempt
+/// `n` fails with `n`.
+fn gated_blocking_job(
+    calls: Arc<AtomicU32>,
+) -> (impl FnOnce() -> Result<u32, u32> + Clone + Send + 'static, Started, Go) {
+    let (started_tx, started_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let go_rx = Arc::new(Mutex::new(go_rx));
+    let job = move || {
+        let n = calls.fetch_add(1, SeqCst) + 1;
+        started_tx.send(()).unwrap();
+        go_rx.lock().unwrap().recv().unwrap();
+        Err(n)
+    };
+    (job, started_rx, go_tx)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_cancel_during_a_blocking_attempt_makes_its_outcome_final() {
+    let policy = ExponentialBackoff::builder().max_attempts(3).sleep(MS(10)).build().unwrap();
+
+    // Control: without a cancel, the blocking job is retried.
+    let calls = Arc::new(AtomicU32::new(0));
+    let (job, mut started, go) = gated_blocking_job(calls.clone());
+    let exec = BlockingPool::new(1).unwrap().with_retry(policy.clone());
+    let h = exec.submit(job);
+    for _ in 0..3 {
+        started.recv().await.unwrap();
+        go.send(()).unwrap();
+    }
+    assert_eq!(h.await, Err(Error::Job(3)));
+
+    // With a refused cancel during attempt 1: no retry.
+    let calls = Arc::new(AtomicU32::new(0));
+    let (job, mut started, go) = gated_blocking_job(calls.clone());
+    let exec = BlockingPool::new(1).unwrap().with_retry(policy);
+    let h = exec.submit(job);
+    started.recv().await.unwrap();
+    assert!(!h.cancel(), "a running blocking job refuses the cancel");
+    go.send(()).unwrap();
+    assert_eq!(h.await, Err(Error::Job(1)), "the running attempt's outcome is final");
+    assert_eq!(calls.load(SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_ends_waiting_jobs_with_the_shut_down_error_at_once() {
+    let exec = AsyncExecutor::new().with_retry(backoff(5));
+    let flaky = Flaky::new(u32::MAX);
+    let h = exec.submit(flaky.job());
+    tokio::time::sleep(MS(100)).await;
+    assert_eq!(exec.waiting(), 1);
+    let t0 = Instant::now();
+    exec.shutdown();
+    assert_eq!(h.await, Err(Error::ShutDown));
+    assert_eq!(t0.elapsed(), Duration::ZERO, "not at the end of the delay");
+    assert_eq!(flaky.calls(), 1);
+    assert_eq!(exec.waiting(), 0);
+    assert!(exec.submit(flaky.job()).await.unwrap_err().is_shut_down(), "new jobs are refused");
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_during_an_attempt_ends_the_job_instead_of_retrying() {
+    let exec = AsyncExecutor::new().with_retry(backoff(5));
+    let flaky = Flaky::new(u32::MAX).working(S(1));
+    let h = exec.submit(flaky.job());
+    tokio::time::sleep(MS(500)).await;
+    exec.shutdown();
+    assert_eq!(h.await, Err(Error::ShutDown));
+    assert_eq!(flaky.calls(), 1, "the running attempt finished; no other started");
+
+    // A job whose attempt succeeds after shutdown keeps its value.
+    let exec = AsyncExecutor::new().with_retry(backoff(5));
+    let flaky = Flaky::new(0).working(S(1));
+    let h = exec.submit(flaky.job());
+    tokio::time::sleep(MS(500)).await;
+    exec.shutdown();
+    assert_eq!(h.await, Ok(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_budget_caps_retries_across_the_executor() {
+    let budget = RetryBudget::builder().ratio(0.5).min_per_sec(0).build().unwrap();
+    let exec = AsyncExecutor::new().with_retry(backoff(3)).with_budget(budget.clone());
+    let jobs: Vec<_> = (0..4).map(|_| Flaky::new(u32::MAX)).collect();
+    let handles: Vec<_> = jobs.iter().map(|f| exec.submit(f.job())).collect();
+    for h in handles {
+        h.await.unwrap_err();
+    }
+    let attempts: u32 = jobs.iter().map(Flaky::calls).sum();
+    assert_eq!(attempts, 4 + 2, "4 jobs deposit half a retry each: 2 retries in all");
+    assert_eq!(budget.available(), 0);
+
+    // The budget refills as the window slides.
+    tokio::time::sleep(S(11)).await;
+    let flaky = Flaky::new(u32::MAX);
+    exec.submit(flaky.job()).await.unwrap_err();
+    assert_eq!(flaky.calls(), 1, "one fresh deposit of 0.5 is not a whole retry");
+    let f2 = Flaky::new(u32::MAX);
+    exec.submit(f2.job()).await.unwrap_err();
+    assert_eq!(f2.calls(), 2, "two deposits make one retry");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_limit_inside_the_retry_counts_attempts() {
+    // pool.with_concurrency_limit(1).with_retry(..): a job waiting between attempts holds
+    // no slot, so the second job runs during the first one's delay.
+    let limited = AsyncExecutor::new().with_concurrency_limit(1).unwrap();
+    let exec = limited.clone().with_retry(backoff(3));
+    let a = Flaky::new(1);
+    let b = Flaky::new(0).working(MS(500));
+    let t0 = Instant::now();
+    let ha = exec.submit(a.job());
+    let hb = exec.submit(b.job());
+    tokio::time::sleep(MS(100)).await;
+    assert_eq!(exec.waiting(), 1, "a waits for its retry");
+    assert_eq!(limited.in_flight(), 1, "b holds the only slot");
+    assert_eq!(hb.await, Ok(1));
+    assert_eq!(t0.elapsed(), MS(500), "b ran during a's delay");
+    assert_eq!(ha.await, Ok(2));
+    assert_eq!(a.offsets(t0), [S(0), S(1)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_limit_outside_the_retry_counts_whole_jobs() {
+    // pool.with_retry(..).with_concurrency_limit(1): a retrying job keeps its slot through
+    // its delays, so the second job waits for all of it.
+    let exec = AsyncExecutor::new().with_retry(backoff(3)).with_concurrency_limit(1).unwrap();
+    let a = Flaky::new(1);
+    let b = Flaky::new(0).working(MS(500));
+    let t0 = Instant::now();
+    let ha = exec.submit(a.job());
+    let hb = exec.submit(b.job());
+    tokio::time::sleep(MS(100)).await;
+    assert_eq!(exec.in_flight(), 1);
+    assert_eq!(exec.queued(), 1, "b is queued behind a's whole retrying job");
+    assert_eq!(ha.await, Ok(2));
+    assert_eq!(hb.await, Ok(1));
+    assert_eq!(t0.elapsed(), MS(1500), "b started only when a finished at 1 s");
+    assert_eq!(b.offsets(t0), [S(1)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_composition_surface_builds_the_same_layer() {
+    let policy = backoff(2);
+    let a = tower::ServiceBuilder::new().layer(RetryLayer::new(policy.clone())).service(AsyncExecutor::new());
+    let b = ExecutorBuilder::new().retry(policy.clone()).build(AsyncExecutor::new());
+    let c = AsyncExecutor::builder().name("svc").build().with_retry(policy.clone());
+    let d = tower::Layer::layer(&RetryLayer::new(policy).named("own"), AsyncExecutor::new());
+    assert_eq!((a.kind(), b.kind(), c.kind()), ("retry", "retry", "retry"));
+    assert_eq!(c.name(), "svc", "the layer inherits the inner executor's name");
+    assert_eq!(d.name(), "own");
+    for exec in [&a, &b] {
+        let flaky = Flaky::new(1);
+        assert_eq!(exec.submit(flaky.job()).await, Ok(2));
+    }
+}
+
+#[test]
+fn works_from_plain_synchronous_code() {
+    // The inline executor runs the first attempt inside submit, outside any runtime; the
+    // delay's timer is created on the library's background runtime.
+    let policy = ExponentialBackoff::builder().sleep(MS(5)).build().unwrap();
+    let exec = InlineExecutor::new().with_retry(policy);
+    let calls = Arc::new(AtomicU32::new(0));
+    let c = calls.clone();
+    let h = exec.submit(move || {
+        let n = c.fetch_add(1, SeqCst) + 1;
+        if n < 3 { Err(n) } else { Ok(n) }
+    });
+    assert_eq!(h.wait(), Ok(3));
+
+    let ok = exec.submit(|| Ok::<_, u32>(1));
+    assert!(ok.is_done(), "a first-attempt success resolves inside submit");
+}
+
+#[test]
+fn blocking_pool_from_synchronous_code() {
+    let policy = ExponentialBackoff::builder().sleep(MS(1)).max_attempts(4).build().unwrap();
+    let exec = ExecutorBuilder::new()
+        .retry(policy)
+        .concurrency_limit(2)
+        .unwrap()
+        .build(BlockingPool::new(2).unwrap());
+    let handles: Vec<_> = (0..8u32)
+        .map(|i| {
+            let tries = Arc::new(AtomicU32::new(0));
+            exec.submit(move || {
+                let n = tries.fetch_add(1, SeqCst) + 1;
+                if n <= i % 4 { Err(n) } else { Ok(i) }
+            })
+        })
+        .collect();
+    let out: Vec<_> = handles.into_iter().map(Handle::wait).collect();
+    assert_eq!(out, (0..8).map(Ok).collect::<Vec<_>>());
+}
