@@ -15,3 +15,5 @@ pub use more_executors_core::*;
 pub mod prelude {
     pub use more_executors_core::prelude::*;
 }
+#[cfg(feature = "jobs")]
+pub use more_executors_jobs as jobs;

@@ -1,1 +1,61 @@
-//! The jobs layer of more-executors (work in progress).
+//! A scheduler for bounded background jobs with graceful shutdown.
+//!
+//! A [`Scheduler`] is a container of spawned jobs (the semantics of Python's `aiojobs`,
+//! built on tokio): it runs at most `limit` jobs at once and queues the rest in FIFO
+//! order; every job's error reaches someone exactly once (the caller awaiting its
+//! [`Job`], or the scheduler's error handler); [`Scheduler::close`] cancels everything
+//! and escalates to abort after a close timeout; [`Scheduler::wait_and_close`] lets the
+//! work finish first; [`Scheduler::shield`] runs work that must complete even if its
+//! caller goes away. [`WorkerPool`] is the fixed pool of N workers fed by a bounded
+//! queue, built on the scheduler; the `axum` feature adds a web integration ([`web`]).
+//!
+//! See `docs/jobs.md` in the repository for the full semantics.
+//!
+//! ```
+//! use std::time::Duration;
+//! use more_executors_jobs::{Outcome, Scheduler};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+//! let scheduler = Scheduler::builder().limit(10).build().unwrap();
+//!
+//! // Fire and forget: an error would go to the error handler (a tracing event by default).
+//! drop(scheduler.spawn(async { Ok::<_, String>(()) }).await.unwrap());
+//!
+//! // Or keep the Job and wait for it with a timeout.
+//! let slow = scheduler
+//!     .spawn(async {
+//!         tokio::time::sleep(Duration::from_secs(30)).await;
+//!         Ok::<_, String>(())
+//!     })
+//!     .await
+//!     .unwrap();
+//! let info = slow.info();
+//! assert!(slow.wait(Duration::from_secs(1)).await.unwrap_err().is_timed_out());
+//! # let _ = info;
+//!
+//! let report = scheduler.close().await;
+//! println!("closed: {report}");
+//! # let _ = Outcome::Completed;
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod error;
+mod failure;
+mod job;
+pub mod pool;
+mod scheduler;
+#[cfg(feature = "axum")]
+pub mod web;
+
+pub use config::{
+    DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT, DEFAULT_PENDING_LIMIT, DEFAULT_WAIT_TIMEOUT, SchedulerBuilder,
+};
+pub use error::{Closed, TrySpawnError};
+pub use failure::{ErrorHandler, JobFailure};
+pub use job::{Job, JobClose, JobInfo, JobKind, JobState, Outcome, Wait};
+pub use pool::WorkerPool;
+pub use scheduler::{Close, CloseReport, JobBuilder, Scheduler, Spawn, SpawnBlocking};
+pub use tokio_util::sync::CancellationToken;

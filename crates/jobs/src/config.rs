@@ -1,0 +1,176 @@
+//! [`SchedulerBuilder`]: configuration with documented defaults.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use more_executors_core::config::nonzero;
+use more_executors_core::{ConfigError, Runtime};
+
+use crate::failure::{ErrorHandler, JobFailure, default_handler};
+use crate::scheduler::Scheduler;
+use crate::scheduler::shared::{Config, Shared};
+
+/// Default [`limit`](SchedulerBuilder::limit): 100 jobs running at once.
+pub const DEFAULT_LIMIT: usize = 100;
+/// Default [`pending_limit`](SchedulerBuilder::pending_limit): 10,000 queued jobs.
+pub const DEFAULT_PENDING_LIMIT: usize = 10_000;
+/// Default [`close_timeout`](SchedulerBuilder::close_timeout): 100 ms.
+pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_millis(100);
+/// Default [`wait_timeout`](SchedulerBuilder::wait_timeout): 60 s.
+pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Configures a [`Scheduler`].
+///
+/// | setting | default | meaning |
+/// | --- | --- | --- |
+/// | [`limit`](Self::limit) | [`DEFAULT_LIMIT`] (100) | jobs running at once; [`unlimited`](Self::unlimited) for none; 0 is rejected |
+/// | [`pending_limit`](Self::pending_limit) | [`DEFAULT_PENDING_LIMIT`] (10,000) | jobs waiting in the queue; `spawn().await` waits beyond it; [`unbounded_pending`](Self::unbounded_pending) for none |
+/// | [`close_timeout`](Self::close_timeout) | [`DEFAULT_CLOSE_TIMEOUT`] (100 ms) | grace period between cancel and abort |
+/// | [`wait_timeout`](Self::wait_timeout) | [`DEFAULT_WAIT_TIMEOUT`] (60 s) | default time [`Scheduler::wait_and_close`] lets jobs finish |
+/// | [`error_handler`](Self::error_handler) | a `tracing` error event | receives failures nobody waited for |
+/// | [`name`](Self::name) | `"default"` | shown in tracing spans and events |
+/// | [`runtime`](Self::runtime) | the current runtime, else an owned background one | where jobs run |
+///
+/// ```
+/// use std::time::Duration;
+/// use more_executors_jobs::Scheduler;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scheduler = Scheduler::builder()
+///     .name("uploads")
+///     .limit(8)
+///     .pending_limit(1_000)
+///     .close_timeout(Duration::from_secs(2))
+///     .build()
+///     .unwrap();
+/// assert_eq!(scheduler.limit(), Some(8));
+///
+/// let err = Scheduler::builder().limit(0).build().unwrap_err();
+/// assert_eq!(err.setting(), "scheduler limit");
+/// # }
+/// ```
+#[derive(Clone)]
+#[must_use = "a builder does nothing until build() is called"]
+pub struct SchedulerBuilder {
+    name: Option<Arc<str>>,
+    limit: Option<usize>,
+    pending_limit: usize,
+    close_timeout: Duration,
+    wait_timeout: Duration,
+    handler: Option<ErrorHandler>,
+    runtime: Option<Runtime>,
+}
+
+impl fmt::Debug for SchedulerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SchedulerBuilder")
+            .field("name", &self.name)
+            .field("limit", &self.limit)
+            .field("pending_limit", &self.pending_limit)
+            .field("close_timeout", &self.close_timeout)
+            .field("wait_timeout", &self.wait_timeout)
+            .field("custom_error_handler", &self.handler.is_some())
+            .finish()
+    }
+}
+
+impl Default for SchedulerBuilder {
+    fn default() -> Self {
+        SchedulerBuilder {
+            name: None,
+            limit: Some(DEFAULT_LIMIT),
+            pending_limit: DEFAULT_PENDING_LIMIT,
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            wait_timeout: DEFAULT_WAIT_TIMEOUT,
+            handler: None,
+            runtime: None,
+        }
+    }
+}
+
+impl SchedulerBuilder {
+    /// The defaults listed above.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Names the scheduler (default `"default"`).
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// At most `limit` jobs run at once (shields do not count); more wait in the FIFO
+    /// queue. A limit of 0 is rejected by [`build`](Self::build).
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// No limit: every job starts at once.
+    pub fn unlimited(mut self) -> Self {
+        self.limit = None;
+        self
+    }
+
+    /// At most `n` jobs wait in the queue; beyond that, `spawn().await` waits for room and
+    /// `try_spawn` refuses. 0 means no queue: spawners wait for a free slot.
+    pub fn pending_limit(mut self, n: usize) -> Self {
+        self.pending_limit = n;
+        self
+    }
+
+    /// No bound on the queue: `spawn().await` never waits.
+    pub fn unbounded_pending(mut self) -> Self {
+        self.pending_limit = usize::MAX;
+        self
+    }
+
+    /// How long a closed job (or every job, when the scheduler closes) may take to stop
+    /// after its cancellation token was cancelled, before its future is dropped (aborted).
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// How long [`Scheduler::wait_and_close`] lets jobs finish when given no timeout.
+    pub fn wait_timeout(mut self, timeout: Duration) -> Self {
+        self.wait_timeout = timeout;
+        self
+    }
+
+    /// Receives every error or panic of a job that no caller received (see
+    /// [`Job`](crate::Job) for the routing rule). It runs on the thread where the job
+    /// ended, without locks held; a panic in it is caught and logged.
+    pub fn error_handler(mut self, handler: impl Fn(&JobFailure<'_>) + Send + Sync + 'static) -> Self {
+        self.handler = Some(Arc::new(handler));
+        self
+    }
+
+    /// Runs the jobs on this runtime (default: [`Runtime::current_or_owned`]).
+    pub fn runtime(mut self, runtime: Runtime) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// Builds the scheduler.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for a limit of 0 (use [`unlimited`](Self::unlimited) for no limit).
+    pub fn build(self) -> Result<Scheduler, ConfigError> {
+        let limit = match self.limit {
+            Some(n) => nonzero("scheduler limit", n)?,
+            None => usize::MAX,
+        };
+        let cfg = Config {
+            name: self.name.unwrap_or_else(|| Arc::from("default")),
+            pending_limit: self.pending_limit,
+            close_timeout: self.close_timeout,
+            wait_timeout: self.wait_timeout,
+            handler: self.handler.unwrap_or_else(default_handler),
+        };
+        let rt = self.runtime.unwrap_or_else(Runtime::current_or_owned);
+        Ok(Scheduler { shared: Arc::new(Shared::new(cfg, rt, limit)) })
+    }
+}

@@ -1,0 +1,296 @@
+//! [`Job`]: the handle of a spawned job, its states and outcomes.
+//!
+//! # Life of a job
+//! A job is **pending** while it waits in the scheduler's FIFO queue, **active** while its
+//! future runs (it holds one of the scheduler's slots), and **closed** once its task has
+//! ended. Its **outcome** is decided once, by whichever comes first: the future finishing
+//! ([`Outcome::Completed`], [`Outcome::Failed`], [`Outcome::Panicked`]), a close
+//! ([`Outcome::Cancelled`]: [`Job::close`], [`Scheduler::close`](crate::Scheduler::close))
+//! or a [`Job::wait`] timeout ([`Outcome::TimedOut`]). A job closed while active keeps its
+//! slot until its task has actually stopped (see [`Job::close`]).
+
+pub(crate) mod cell;
+mod future;
+pub(crate) mod task;
+
+pub use future::{JobClose, Wait};
+
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use more_executors_core::Error;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use cell::{JobApi, Stop};
+
+/// Where a job is in its life (see the [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobState {
+    /// Waiting in the scheduler's queue for a free slot.
+    Pending,
+    /// Running (or stopping after a close); holds a slot unless it is a shield.
+    Active,
+    /// Its task has ended (or it was removed from the queue unrun).
+    Closed,
+}
+
+/// How a job ended; decided exactly once per job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The future returned `Ok`.
+    Completed,
+    /// The future returned `Err`.
+    Failed,
+    /// The future (or blocking closure) panicked.
+    Panicked,
+    /// Closed before it finished: by [`Job::close`], by the scheduler's close, or removed
+    /// from the queue unrun.
+    Cancelled,
+    /// [`Job::wait`]'s timeout expired before it finished; the job was closed.
+    TimedOut,
+}
+
+/// What a job runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// A future, spawned as a tokio task; counts toward the limit.
+    Async,
+    /// A blocking closure on tokio's blocking threads; counts toward the limit. Cannot be
+    /// interrupted once running: a close only detaches it.
+    Blocking,
+    /// A future started by [`Scheduler::shield`](crate::Scheduler::shield): never queued
+    /// and not counted toward the limit.
+    Shield,
+}
+
+impl JobKind {
+    /// `"job"`, `"blocking job"` or `"shield"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Async => "job",
+            JobKind::Blocking => "blocking job",
+            JobKind::Shield => "shield",
+        }
+    }
+}
+
+/// A snapshot of one job, from [`Scheduler::jobs`](crate::Scheduler::jobs) or
+/// [`Job::info`]. Times are tokio [`Instant`]s (they follow paused test time).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct JobInfo {
+    /// Unique within the scheduler, in spawn order.
+    pub id: u64,
+    /// The name given with [`JobBuilder::name`](crate::JobBuilder::name).
+    pub name: Option<Arc<str>>,
+    /// What the job runs as.
+    pub kind: JobKind,
+    /// Pending, active or closed.
+    pub state: JobState,
+    /// Set once decided (a closing job is still active but already has its outcome).
+    pub outcome: Option<Outcome>,
+    /// When `spawn` was called.
+    pub spawned_at: Instant,
+    /// When it left the queue and started running.
+    pub started_at: Option<Instant>,
+    /// Where it was spawned.
+    pub location: &'static Location<'static>,
+}
+
+/// The handle of a spawned job: await it for the job's result, or [`close`](Self::close) it.
+///
+/// - **Await** it (`job.await`), or [`wait`](Self::wait) with a timeout. The output is the
+///   job's `Result`, with the job's own error as [`Error::Job`] and the library's outcomes
+///   as the other variants: [`Error::Cancelled`] after a close, [`Error::TimedOut`] after a
+///   wait timeout, [`Error::Panicked`] with the panic message.
+/// - **Dropping** it detaches: the job runs on, and an error it returns later goes to the
+///   scheduler's error handler.
+/// - **Errors are delivered exactly once**: to the caller awaiting the job when it fails,
+///   otherwise to the error handler (also when the awaiting caller has gone away before
+///   the job fails). A job that failed with nobody waiting still returns its error to a
+///   caller who awaits it afterwards; the handler has already reported it.
+///
+/// ```
+/// use more_executors_core::Error;
+/// use more_executors_jobs::{Outcome, Scheduler};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scheduler = Scheduler::new();
+/// let job = scheduler.spawn(async { Err::<u8, _>("no route to host") }).await.unwrap();
+/// assert_eq!(job.await, Err(Error::Job("no route to host")));
+///
+/// let job = scheduler.spawn(async { Ok::<_, String>(7) }).await.unwrap();
+/// let id = job.id();
+/// assert_eq!(job.await, Ok(7));
+/// assert!(scheduler.jobs().iter().all(|j| j.id != id), "finished jobs leave the scheduler");
+/// # let _ = Outcome::Completed;
+/// # }
+/// ```
+#[must_use = "a Job does nothing by itself; dropping it detaches the job, which keeps running"]
+pub struct Job<T, E> {
+    cell: Arc<dyn JobApi<T, E>>,
+    waiting: bool,
+    done: bool,
+}
+
+impl<T, E> fmt::Debug for Job<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (state, outcome) = self.cell.state();
+        f.debug_struct("Job")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("state", &state)
+            .field("outcome", &outcome)
+            .finish()
+    }
+}
+
+impl<T, E> Job<T, E> {
+    pub(crate) fn new(cell: Arc<dyn JobApi<T, E>>) -> Self {
+        Job { cell, waiting: false, done: false }
+    }
+
+    /// The job's id, unique within its scheduler and increasing in spawn order.
+    pub fn id(&self) -> u64 {
+        self.cell.head().id
+    }
+
+    /// The job's name, if it was given one.
+    pub fn name(&self) -> Option<&str> {
+        self.cell.head().name.as_deref()
+    }
+
+    /// What the job runs as.
+    pub fn kind(&self) -> JobKind {
+        self.cell.head().kind
+    }
+
+    /// The cancellation token given with [`JobBuilder::token`](crate::JobBuilder::token).
+    pub fn token(&self) -> Option<&CancellationToken> {
+        self.cell.head().token.as_ref()
+    }
+
+    /// Pending, active or closed, now.
+    pub fn state(&self) -> JobState {
+        self.cell.state().0
+    }
+
+    /// The outcome, once decided.
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.cell.state().1
+    }
+
+    /// True while the job waits in the queue.
+    pub fn is_pending(&self) -> bool {
+        self.state() == JobState::Pending
+    }
+
+    /// True while the job runs (or stops after a close).
+    pub fn is_active(&self) -> bool {
+        self.state() == JobState::Active
+    }
+
+    /// True once the job's task has ended.
+    pub fn is_closed(&self) -> bool {
+        self.state() == JobState::Closed
+    }
+
+    /// A snapshot of the job (the same as its entry in
+    /// [`Scheduler::jobs`](crate::Scheduler::jobs)).
+    pub fn info(&self) -> JobInfo {
+        self.cell.info()
+    }
+
+    /// Closes the job: a pending job is removed from the queue and never runs; an active
+    /// job is cancelled. The request is made at once, when `close` is called; the
+    /// returned future resolves once the job has stopped, and yields `true` when the job's
+    /// outcome is [`Outcome::Cancelled`] (or it had timed out), `false` when it had
+    /// already finished on its own.
+    ///
+    /// How an active job stops: a job spawned with a [cancellation
+    /// token](crate::JobBuilder::token) sees the token cancelled and gets the scheduler's
+    /// `close_timeout` to return; after that its future is dropped (aborted). A job without
+    /// a token is dropped at its next `.await` point. A running blocking job cannot be
+    /// interrupted: it is detached, keeps its slot until its thread returns, and the
+    /// returned future waits at most `close_timeout` for it. Either way the job's outcome is
+    /// [`Outcome::Cancelled`] and awaiting the `Job` gives [`Error::Cancelled`] at once; an
+    /// error the job returns while stopping goes to the error handler.
+    ///
+    /// ```
+    /// use more_executors_jobs::{Outcome, Scheduler};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let scheduler = Scheduler::new();
+    /// let job = scheduler.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// assert!(job.close().await);
+    /// assert_eq!(job.outcome(), Some(Outcome::Cancelled));
+    /// assert!(job.await.unwrap_err().is_cancelled());
+    /// assert_eq!(scheduler.active_count(), 0);
+    /// # }
+    /// ```
+    pub fn close(&self) -> JobClose {
+        let cancelled = self.cell.stop(Stop::Cancel);
+        JobClose::new(self.cell.clone().as_stopper(), cancelled)
+    }
+
+    /// Waits for the job's result for at most `timeout`, counted from this call and
+    /// including any time the job still spends in the queue. When it expires, the job is
+    /// closed as by [`close`](Self::close) (a queued job is removed unrun), its outcome is
+    /// [`Outcome::TimedOut`], and the result is [`Error::TimedOut`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use more_executors_jobs::{Outcome, Scheduler};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let scheduler = Scheduler::new();
+    /// let job = scheduler
+    ///     .spawn(async {
+    ///         tokio::time::sleep(Duration::from_secs(60)).await;
+    ///         Ok::<_, String>(())
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// let info = job.info();
+    /// let err = job.wait(Duration::from_secs(5)).await.unwrap_err();
+    /// assert!(err.is_timed_out());
+    /// assert!(scheduler.jobs().iter().all(|j| j.id != info.id));
+    /// # }
+    /// ```
+    pub fn wait(self, timeout: Duration) -> Wait<T, E> {
+        Wait::new(self, timeout)
+    }
+
+    pub(crate) fn stop_timed_out(&self, timeout: Duration) {
+        self.cell.stop(Stop::Timeout(timeout));
+    }
+}
+
+impl<T, E> Future for Job<T, E> {
+    type Output = Result<T, Error<E>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        assert!(!this.done, "a Job was polled after it had already returned its result");
+        this.waiting = true;
+        let out = this.cell.poll_result(cx);
+        if out.is_ready() {
+            this.done = true;
+        }
+        out
+    }
+}
+
+impl<T, E> Drop for Job<T, E> {
+    fn drop(&mut self) {
+        if self.waiting && !self.done {
+            self.cell.leave();
+        }
+    }
+}

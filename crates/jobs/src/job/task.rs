@@ -1,0 +1,158 @@
+//! The tasks that run jobs: a future as a tokio task, a closure on a blocking thread.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
+use more_executors_core::{Error, catch_panic};
+use pin_project_lite::pin_project;
+use tokio::time::Sleep;
+
+use super::cell::{Cell, FORCE, Finisher, STOP, Work};
+
+/// A job's future.
+pub(crate) struct AsyncWork<F>(pub(crate) F);
+
+/// A blocking job's closure.
+pub(crate) struct BlockingWork<F>(pub(crate) F);
+
+fn span<W, T, E>(cell: &Cell<W, T, E>) -> tracing::Span {
+    tracing::debug_span!(
+        "job",
+        scheduler = %cell.shared.cfg.name,
+        job_id = cell.head.id,
+        job_name = cell.head.name.as_deref().unwrap_or(""),
+        kind = cell.head.kind.as_str(),
+    )
+}
+
+impl<F, T, E> Work<T, E> for AsyncWork<F>
+where
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    fn launch(self, cell: Arc<Cell<Self, T, E>>) {
+        let span = span(&cell);
+        let handle = cell.shared.rt.handle().clone();
+        drop(handle.spawn(JobTask { fut: Some(self.0), escalate: None, span, guard: Finisher::new(cell) }));
+    }
+}
+
+impl<F, T, E> Work<T, E> for BlockingWork<F>
+where
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    fn launch(self, cell: Arc<Cell<Self, T, E>>) {
+        let span = span(&cell);
+        let handle = cell.shared.rt.handle().clone();
+        let mut guard = Finisher::new(cell);
+        drop(handle.spawn_blocking(move || {
+            let stopped = guard.cell().is_some_and(|c| c.flags.load(Ordering::Acquire) & (STOP | FORCE) != 0);
+            if stopped {
+                guard.finish(Err(Error::Cancelled), false);
+                return;
+            }
+            let result = {
+                let _enter = span.enter();
+                catch_panic(self.0).and_then(|r| r.map_err(Error::Job))
+            };
+            guard.finish(result, false);
+        }));
+    }
+}
+
+pin_project! {
+    /// The task of an async job: polls the job's future, watching for stop requests.
+    pub(crate) struct JobTask<F, T, E>
+    where
+        F: Future<Output = Result<T, E>>,
+        F: Send,
+        F: 'static,
+        T: Send,
+        T: 'static,
+        E: fmt::Display,
+        E: Send,
+        E: 'static,
+    {
+        #[pin]
+        fut: Option<F>,
+        escalate: Option<Pin<Box<Sleep>>>,
+        span: tracing::Span,
+        // Declared last: the job's future is dropped before the end is recorded.
+        guard: Finisher<AsyncWork<F>, T, E>,
+    }
+}
+
+impl<F, T, E> Future for JobTask<F, T, E>
+where
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        loop {
+            let Some(cell) = this.guard.cell() else { return Poll::Ready(()) };
+            let flags = cell.flags.load(Ordering::Acquire);
+            if flags & FORCE != 0 {
+                this.fut.set(None);
+                this.guard.finish(Err(Error::Cancelled), true);
+                return Poll::Ready(());
+            }
+            if flags & STOP != 0 {
+                if cell.head.token.is_none() {
+                    // Nothing to cooperate with: cancel by dropping the future.
+                    this.fut.set(None);
+                    this.guard.finish(Err(Error::Cancelled), false);
+                    return Poll::Ready(());
+                }
+                if this.escalate.is_none() {
+                    *this.escalate = Some(Box::pin(tokio::time::sleep(cell.shared.cfg.close_timeout)));
+                }
+            }
+            if let Some(sleep) = this.escalate.as_mut() {
+                if sleep.as_mut().poll(cx).is_ready() {
+                    tracing::debug!(job_id = cell.head.id, "job ignored its cancellation token; aborted");
+                    cell.flags.fetch_or(FORCE, Ordering::AcqRel);
+                    this.fut.set(None);
+                    this.guard.finish(Err(Error::Cancelled), true);
+                    return Poll::Ready(());
+                }
+            }
+            let Some(fut) = this.fut.as_mut().as_pin_mut() else { return Poll::Ready(()) };
+            let polled = {
+                let _enter = this.span.enter();
+                catch_panic::<_, E>(|| fut.poll(cx))
+            };
+            match polled {
+                Ok(Poll::Pending) => {
+                    let cell = this.guard.cell().expect("present while running");
+                    cell.waker.register(cx.waker());
+                    if cell.flags.load(Ordering::Acquire) != flags {
+                        // A stop arrived while polling: act on it now.
+                        continue;
+                    }
+                    return Poll::Pending;
+                }
+                Ok(Poll::Ready(r)) => {
+                    this.fut.set(None);
+                    this.guard.finish(r.map_err(Error::Job), false);
+                    return Poll::Ready(());
+                }
+                Err(panicked) => {
+                    this.fut.set(None);
+                    this.guard.finish(Err(panicked), false);
+                    return Poll::Ready(());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! The scheduler's state: live jobs, the FIFO queue, the limit, and closing.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use more_executors_core::Runtime;
+use slab::Slab;
+use tokio::sync::{Notify, watch};
+
+use super::close::CloseReport;
+use crate::failure::ErrorHandler;
+use crate::job::JobInfo;
+use crate::job::cell::{Cell, Entry, Stop, Work, stage};
+
+pub(crate) struct Config {
+    pub(crate) name: Arc<str>,
+    pub(crate) pending_limit: usize,
+    pub(crate) close_timeout: Duration,
+    pub(crate) wait_timeout: Duration,
+    pub(crate) handler: ErrorHandler,
+}
+
+pub(crate) struct Shared {
+    pub(crate) cfg: Config,
+    pub(crate) rt: Runtime,
+    state: Mutex<State>,
+    /// Notified when no job is live or queued.
+    idle: Notify,
+    closed: AtomicBool,
+    next_id: AtomicU64,
+    report: watch::Sender<Option<CloseReport>>,
+}
+
+struct State {
+    /// `usize::MAX` when unlimited.
+    limit: usize,
+    /// Live jobs counted toward the limit.
+    active: usize,
+    /// Live shields.
+    shields: usize,
+    live: Slab<Arc<dyn Entry>>,
+    /// Pending jobs (the first `admitted`), then jobs whose spawners wait for room.
+    queue: VecDeque<Arc<dyn Entry>>,
+    admitted: usize,
+    closing: Option<Closing>,
+}
+
+struct Closing {
+    report: CloseReport,
+    done: bool,
+}
+
+/// How a job asks to enter.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Start or queue; wait for room when the queue is full.
+    Wait,
+    /// Start or queue; refuse when the queue is full.
+    Try,
+    /// Start at once, outside the limit.
+    Shield,
+}
+
+pub(crate) enum Entered {
+    Started,
+    Queued,
+    Blocked,
+    Full,
+    Closed,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.lock();
+        f.debug_struct("Scheduler")
+            .field("name", &self.cfg.name)
+            .field("limit", &(st.limit != usize::MAX).then_some(st.limit))
+            .field("active", &st.active)
+            .field("pending", &st.admitted)
+            .field("shields", &st.shields)
+            .field("closed", &st.closing.is_some())
+            .finish()
+    }
+}
+
+impl Shared {
+    pub(crate) fn new(cfg: Config, rt: Runtime, limit: usize) -> Self {
+        Shared {
+            cfg,
+            rt,
+            state: Mutex::new(State {
+                limit,
+                active: 0,
+                shields: 0,
+                live: Slab::new(),
+                queue: VecDeque::new(),
+                admitted: 0,
+                closing: None,
+            }),
+            idle: Notify::new(),
+            closed: AtomicBool::new(false),
+            next_id: AtomicU64::new(1),
+            report: watch::Sender::new(None),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // No user code runs under this lock, so a poisoned lock is still consistent.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Starts, queues or refuses a new job. `Started` jobs have their task launched on return.
+    pub(crate) fn enter<W, T, E>(&self, cell: &Arc<Cell<W, T, E>>, mode: Mode) -> Entered
+    where
+        W: Work<T, E>,
+        T: Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        let mut st = self.lock();
+        if st.closing.is_some() {
+            return Entered::Closed;
+        }
+        let start = match mode {
+            Mode::Shield => {
+                st.shields += 1;
+                true
+            }
+            _ if st.queue.is_empty() && st.active < st.limit => {
+                st.active += 1;
+                true
+            }
+            _ => false,
+        };
+        if start {
+            let key = st.live.insert(cell.clone());
+            cell.key.store(key, Ordering::Release);
+            cell.stage.store(stage::ACTIVE, Ordering::Release);
+            drop(st);
+            cell.launch_at(cell.head.spawned_at);
+            return Entered::Started;
+        }
+        if st.queue.len() < self.cfg.pending_limit {
+            cell.stage.store(stage::PENDING, Ordering::Release);
+            st.queue.push_back(cell.clone());
+            st.admitted += 1;
+            Entered::Queued
+        } else if mode == Mode::Wait {
+            cell.stage.store(stage::BLOCKED, Ordering::Release);
+            st.queue.push_back(cell.clone());
+            Entered::Blocked
+        } else {
+            Entered::Full
+        }
+    }
+
+    /// A blocked spawner gave up: removes its job if it is still waiting for room.
+    /// Returns false when the job was admitted meanwhile (it stays, detached).
+    pub(crate) fn cancel_blocked(&self, me: *const ()) -> bool {
+        let mut st = self.lock();
+        let Some(i) = st.queue.iter().rposition(|e| Arc::as_ptr(e) as *const () == me) else {
+            return false;
+        };
+        if i < st.admitted {
+            return false;
+        }
+        st.queue.remove(i);
+        true
+    }
+
+    /// Removes a pending job from the queue (for `Job::close` and timeouts).
+    pub(crate) fn remove_pending(&self, me: *const ()) -> Option<Arc<dyn Entry>> {
+        let mut st = self.lock();
+        let i = st.queue.iter().position(|e| Arc::as_ptr(e) as *const () == me)?;
+        if i >= st.admitted {
+            return None;
+        }
+        let entry = st.queue.remove(i)?;
+        st.admitted -= 1;
+        self.admit_more(&mut st);
+        let idle = st.live.is_empty() && st.queue.is_empty();
+        drop(st);
+        if idle {
+            self.idle.notify_waiters();
+        }
+        Some(entry)
+    }
+
+    /// Lets blocked spawners in while the pending queue has room.
+    fn admit_more(&self, st: &mut State) {
+        let room = st.queue.len().min(self.cfg.pending_limit);
+        while st.admitted < room {
+            st.queue[st.admitted].admit();
+            st.admitted += 1;
+        }
+    }
+
+    /// Moves queued jobs into free slots; returns them to be launched without the lock.
+    fn start_queued(&self, st: &mut State, out: &mut Vec<Arc<dyn Entry>>) {
+        while st.active < st.limit {
+            let Some(entry) = st.queue.pop_front() else { break };
+            if st.admitted > 0 {
+                st.admitted -= 1;
+            }
+            let key = st.live.insert(entry.clone());
+            st.active += 1;
+            entry.activate(key);
+            out.push(entry);
+        }
+        self.admit_more(st);
+    }
+
+    /// A job's task ended: frees its slot and starts the next queued job.
+    pub(crate) fn release(&self, key: usize, counted: bool, aborted: bool, start_next: bool) {
+        let mut next = None;
+        let idle = {
+            let mut st = self.lock();
+            st.live.try_remove(key);
+            if counted {
+                st.active -= 1;
+            } else {
+                st.shields -= 1;
+            }
+            let st = &mut *st;
+            match &mut st.closing {
+                Some(c) if !c.done => {
+                    if aborted {
+                        c.report.aborted += 1;
+                    } else {
+                        c.report.cancelled += 1;
+                    }
+                }
+                Some(_) => {}
+                None if start_next && counted && st.active < st.limit => {
+                    if let Some(entry) = st.queue.pop_front() {
+                        if st.admitted > 0 {
+                            st.admitted -= 1;
+                        }
+                        let key = st.live.insert(entry.clone());
+                        st.active += 1;
+                        entry.activate(key);
+                        next = Some(entry);
+                        self.admit_more(st);
+                    }
+                }
+                None => {}
+            }
+            st.live.is_empty() && st.queue.is_empty()
+        };
+        if let Some(entry) = next {
+            entry.launch();
+        }
+        if idle {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Resolves once no job is live or queued.
+    pub(crate) async fn idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let st = self.lock();
+                if st.live.is_empty() && st.queue.is_empty() {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    pub(crate) fn set_limit(&self, limit: usize) {
+        let mut start = Vec::new();
+        {
+            let mut st = self.lock();
+            st.limit = limit;
+            if st.closing.is_none() {
+                self.start_queued(&mut st, &mut start);
+            }
+        }
+        for entry in start {
+            entry.launch();
+        }
+    }
+
+    pub(crate) fn limit(&self) -> Option<usize> {
+        let limit = self.lock().limit;
+        (limit != usize::MAX).then_some(limit)
+    }
+
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
+        let st = self.lock();
+        (st.active, st.admitted, st.shields)
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<JobInfo> {
+        let st = self.lock();
+        let mut live: Vec<JobInfo> = st.live.iter().map(|(_, e)| e.info()).collect();
+        live.sort_by_key(|j| j.id);
+        live.extend(st.queue.iter().take(st.admitted).map(|e| e.info()));
+        live
+    }
+
+    /// Closes the scheduler (once), and returns a receiver of the close report.
+    pub(crate) fn close(self: &Arc<Self>) -> watch::Receiver<Option<CloseReport>> {
+        let rx = self.report.subscribe();
+        let (dropped, blocked, live) = {
+            let mut st = self.lock();
+            if st.closing.is_some() {
+                return rx;
+            }
+            self.closed.store(true, Ordering::Release);
+            let admitted = st.admitted;
+            st.admitted = 0;
+            let mut queue: Vec<_> = st.queue.drain(..).collect();
+            let blocked = queue.split_off(admitted.min(queue.len()));
+            let live: Vec<_> = st.live.iter().map(|(_, e)| e.clone()).collect();
+            let report = CloseReport { never_started: queue.len(), ..CloseReport::default() };
+            st.closing = Some(Closing { report, done: false });
+            (queue, blocked, live)
+        };
+        tracing::debug!(
+            scheduler = %self.cfg.name,
+            active = live.len(),
+            pending = dropped.len(),
+            "closing the scheduler"
+        );
+        for entry in blocked {
+            entry.reject();
+        }
+        for entry in dropped {
+            entry.drop_unrun(Stop::Cancel);
+        }
+        for entry in &live {
+            entry.stop(Stop::Cancel);
+        }
+        drop(live);
+        let me = self.clone();
+        drop(self.rt.handle().spawn(async move { me.finish_close().await }));
+        rx
+    }
+
+    /// Waits up to the close timeout for live jobs to stop, aborts the rest, and publishes
+    /// the report.
+    async fn finish_close(self: Arc<Self>) {
+        let _ = tokio::time::timeout(self.cfg.close_timeout, self.idle()).await;
+        let (report, stragglers) = {
+            let mut st = self.lock();
+            let stragglers: Vec<_> = st.live.iter().map(|(_, e)| e.clone()).collect();
+            let c = st.closing.as_mut().expect("closing");
+            c.report.aborted += stragglers.len();
+            c.done = true;
+            (c.report, stragglers)
+        };
+        for entry in &stragglers {
+            entry.force();
+        }
+        if !stragglers.is_empty() {
+            tracing::warn!(
+                scheduler = %self.cfg.name,
+                aborted = stragglers.len(),
+                close_timeout = ?self.cfg.close_timeout,
+                "jobs did not stop within the close timeout and were aborted"
+            );
+        }
+        drop(stragglers);
+        self.report.send_replace(Some(report));
+    }
+}

@@ -1,0 +1,364 @@
+//! Spawning: [`JobBuilder`] and the [`Spawn`] futures.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::Scheduler;
+use super::shared::{Entered, Mode, Shared};
+use crate::error::{Closed, TrySpawnError};
+use crate::job::cell::{Cell, Head, Work, stage};
+use crate::job::task::{AsyncWork, BlockingWork};
+use crate::job::{Job, JobKind};
+
+/// Options for one job: a name and a cancellation token. Obtained from
+/// [`Scheduler::job`]; finish with one of the spawning methods.
+///
+/// ```
+/// use tokio_util::sync::CancellationToken;
+/// use more_executors_jobs::Scheduler;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scheduler = Scheduler::new();
+/// let token = CancellationToken::new();
+/// let watch = token.clone();
+/// let job = scheduler
+///     .job()
+///     .name("sync-inventory")
+///     .token(token)
+///     .spawn(async move {
+///         watch.cancelled().await; // stop cooperatively when closed
+///         Ok::<_, String>("flushed")
+///     })
+///     .await
+///     .unwrap();
+/// assert_eq!(job.name(), Some("sync-inventory"));
+/// assert!(job.close().await);
+/// # }
+/// ```
+#[derive(Debug)]
+#[must_use = "a JobBuilder spawns nothing until one of its spawn methods is called"]
+pub struct JobBuilder<'a> {
+    scheduler: &'a Scheduler,
+    name: Option<Arc<str>>,
+    token: Option<CancellationToken>,
+}
+
+struct Opts {
+    name: Option<Arc<str>>,
+    token: Option<CancellationToken>,
+    location: &'static Location<'static>,
+    kind: JobKind,
+}
+
+impl<'a> JobBuilder<'a> {
+    pub(crate) fn new(scheduler: &'a Scheduler) -> Self {
+        JobBuilder { scheduler, name: None, token: None }
+    }
+
+    /// Names the job (shown in [`Scheduler::jobs`], tracing spans and error reports).
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Gives the job a cancellation token to watch. Closing the job (or the scheduler)
+    /// cancels the token and lets the job finish within the close timeout before its
+    /// future is dropped; a job without a token is dropped at its next `.await`.
+    pub fn token(mut self, token: CancellationToken) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    fn opts(self, kind: JobKind, location: &'static Location<'static>) -> (Arc<Shared>, Opts) {
+        (self.scheduler.shared.clone(), Opts { name: self.name, token: self.token, location, kind })
+    }
+
+    /// Spawns `fut` as a job; see [`Scheduler::spawn`].
+    #[track_caller]
+    pub fn spawn<F, T, E>(self, fut: F) -> Spawn<F, T, E>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        let (shared, opts) = self.opts(JobKind::Async, Location::caller());
+        Spawn { inner: SpawnInner::new(shared, AsyncWork(fut), opts) }
+    }
+
+    /// Spawns `fut` if it can start or be queued now; see [`Scheduler::try_spawn`].
+    ///
+    /// # Errors
+    /// [`TrySpawnError::Full`] or [`TrySpawnError::Closed`], with `fut` unrun.
+    #[track_caller]
+    pub fn try_spawn<F, T, E>(self, fut: F) -> Result<Job<T, E>, TrySpawnError<F>>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        let (shared, opts) = self.opts(JobKind::Async, Location::caller());
+        try_enter(&shared, AsyncWork(fut), opts, Mode::Try).map_err(|e| map_try(e, |w| w.0))
+    }
+
+    /// Spawns the blocking closure `f`; see [`Scheduler::spawn_blocking`].
+    #[track_caller]
+    pub fn spawn_blocking<F, T, E>(self, f: F) -> SpawnBlocking<F, T, E>
+    where
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        let (shared, opts) = self.opts(JobKind::Blocking, Location::caller());
+        SpawnBlocking { inner: SpawnInner::new(shared, BlockingWork(f), opts) }
+    }
+
+    /// Spawns the blocking closure `f` if it can start or be queued now.
+    ///
+    /// # Errors
+    /// [`TrySpawnError::Full`] or [`TrySpawnError::Closed`], with `f` unrun.
+    #[track_caller]
+    pub fn try_spawn_blocking<F, T, E>(self, f: F) -> Result<Job<T, E>, TrySpawnError<F>>
+    where
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        let (shared, opts) = self.opts(JobKind::Blocking, Location::caller());
+        try_enter(&shared, BlockingWork(f), opts, Mode::Try).map_err(|e| map_try(e, |w| w.0))
+    }
+
+    /// Runs `fut` as a shield; see [`Scheduler::shield`].
+    ///
+    /// # Errors
+    /// [`Closed`] after the scheduler was closed, with `fut` unrun.
+    #[track_caller]
+    pub fn shield<F, T, E>(self, fut: F) -> Result<Job<T, E>, Closed<F>>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        let (shared, opts) = self.opts(JobKind::Shield, Location::caller());
+        match try_enter(&shared, AsyncWork(fut), opts, Mode::Shield) {
+            Ok(job) => Ok(job),
+            Err(e) => Err(Closed(e.into_inner().0)),
+        }
+    }
+}
+
+fn map_try<W, F>(e: TrySpawnError<W>, f: impl FnOnce(W) -> F) -> TrySpawnError<F> {
+    match e {
+        TrySpawnError::Full(w) => TrySpawnError::Full(f(w)),
+        TrySpawnError::Closed(w) => TrySpawnError::Closed(f(w)),
+    }
+}
+
+fn new_cell<W, T, E>(shared: Arc<Shared>, work: W, opts: Opts) -> Arc<Cell<W, T, E>>
+where
+    W: Work<T, E>,
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    let head = Head {
+        id: shared.next_id(),
+        name: opts.name,
+        kind: opts.kind,
+        location: opts.location,
+        spawned_at: Instant::now(),
+        token: opts.token,
+    };
+    Cell::new(head, shared, work)
+}
+
+fn try_enter<W, T, E>(
+    shared: &Arc<Shared>,
+    work: W,
+    opts: Opts,
+    mode: Mode,
+) -> Result<Job<T, E>, TrySpawnError<W>>
+where
+    W: Work<T, E>,
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    if shared.is_closed() {
+        return Err(TrySpawnError::Closed(work));
+    }
+    let cell = new_cell(shared.clone(), work, opts);
+    let take = |cell: &Cell<W, T, E>| cell.take_work().expect("the work is still in the cell");
+    match shared.enter(&cell, mode) {
+        Entered::Started | Entered::Queued => Ok(Job::new(cell)),
+        Entered::Full | Entered::Blocked => Err(TrySpawnError::Full(take(&cell))),
+        Entered::Closed => Err(TrySpawnError::Closed(take(&cell))),
+    }
+}
+
+/// The state machine behind [`Spawn`] and [`SpawnBlocking`].
+struct SpawnInner<W, T, E>
+where
+    W: Work<T, E>,
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    state: State<W, T, E>,
+}
+
+enum State<W, T, E> {
+    Init { shared: Arc<Shared>, work: W, opts: Opts },
+    Blocked { cell: Arc<Cell<W, T, E>> },
+    Done,
+}
+
+// The work is moved, never pinned.
+impl<W, T, E> Unpin for SpawnInner<W, T, E>
+where
+    W: Work<T, E>,
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+}
+
+impl<W, T, E> SpawnInner<W, T, E>
+where
+    W: Work<T, E>,
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    fn new(shared: Arc<Shared>, work: W, opts: Opts) -> Self {
+        SpawnInner { state: State::Init { shared, work, opts } }
+    }
+
+    fn poll_spawn(&mut self, cx: &mut Context<'_>) -> Poll<Result<Job<T, E>, W>> {
+        if let State::Init { .. } = self.state {
+            let State::Init { shared, work, opts } = std::mem::replace(&mut self.state, State::Done) else {
+                unreachable!()
+            };
+            if shared.is_closed() {
+                return Poll::Ready(Err(work));
+            }
+            let cell = new_cell(shared.clone(), work, opts);
+            match shared.enter(&cell, Mode::Wait) {
+                Entered::Started | Entered::Queued => return Poll::Ready(Ok(Job::new(cell))),
+                Entered::Closed | Entered::Full => {
+                    return Poll::Ready(Err(cell.take_work().expect("the work is still in the cell")));
+                }
+                Entered::Blocked => self.state = State::Blocked { cell },
+            }
+        }
+        let State::Blocked { cell } = &self.state else {
+            panic!("a spawn future was polled after it completed");
+        };
+        cell.waker.register(cx.waker());
+        match cell.stage.load(Ordering::Acquire) {
+            stage::BLOCKED => Poll::Pending,
+            stage::REJECTED => {
+                let work = cell.take_work().expect("the work is still in the cell");
+                self.state = State::Done;
+                Poll::Ready(Err(work))
+            }
+            _ => {
+                let State::Blocked { cell } = std::mem::replace(&mut self.state, State::Done) else {
+                    unreachable!()
+                };
+                Poll::Ready(Ok(Job::new(cell)))
+            }
+        }
+    }
+}
+
+impl<W, T, E> Drop for SpawnInner<W, T, E>
+where
+    W: Work<T, E>,
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    fn drop(&mut self) {
+        if let State::Blocked { cell } = &self.state {
+            if cell.stage.load(Ordering::Acquire) == stage::BLOCKED {
+                // Not admitted yet: nothing is spawned. Admitted meanwhile: it stays, detached.
+                cell.shared.cancel_blocked(Arc::as_ptr(cell) as *const ());
+            }
+        }
+    }
+}
+
+/// The future of [`Scheduler::spawn`]: resolves to the [`Job`] once it started or was
+/// queued, or to [`Closed`] with the future back.
+///
+/// Dropping it before it resolves (while it waits for room in the queue) spawns nothing.
+#[must_use = "nothing is spawned until this is awaited"]
+pub struct Spawn<F, T, E>
+where
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    inner: SpawnInner<AsyncWork<F>, T, E>,
+}
+
+impl<F, T, E> fmt::Debug for Spawn<F, T, E>
+where
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Spawn")
+    }
+}
+
+impl<F, T, E> Future for Spawn<F, T, E>
+where
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    type Output = Result<Job<T, E>, Closed<F>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.poll_spawn(cx).map(|r| r.map_err(|w| Closed(w.0)))
+    }
+}
+
+/// The future of [`Scheduler::spawn_blocking`]; like [`Spawn`].
+#[must_use = "nothing is spawned until this is awaited"]
+pub struct SpawnBlocking<F, T, E>
+where
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    inner: SpawnInner<BlockingWork<F>, T, E>,
+}
+
+impl<F, T, E> fmt::Debug for SpawnBlocking<F, T, E>
+where
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SpawnBlocking")
+    }
+}
+
+impl<F, T, E> Future for SpawnBlocking<F, T, E>
+where
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    type Output = Result<Job<T, E>, Closed<F>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.poll_spawn(cx).map(|r| r.map_err(|w| Closed(w.0)))
+    }
+}

@@ -1,0 +1,111 @@
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use more_executors_core::Error;
+
+use crate::job::Job;
+use crate::scheduler::Spawn;
+
+/// Response future of [`Atomic`](super::Atomic): waits for the handler's job. Dropping it
+/// (the client went away) detaches the job, which runs on.
+pub struct AtomicFuture<F, R, E>
+where
+    F: Future<Output = Result<R, E>> + Send + 'static,
+    R: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    state: State<F, R, E>,
+}
+
+enum State<F, R, E>
+where
+    F: Future<Output = Result<R, E>> + Send + 'static,
+    R: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    Spawning(Spawn<F, R, E>),
+    Running(Job<R, E>),
+    Done,
+}
+
+// Nothing is pinned: the spawn future and the job handle are moved freely.
+impl<F, R, E> Unpin for AtomicFuture<F, R, E>
+where
+    F: Future<Output = Result<R, E>> + Send + 'static,
+    R: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+}
+
+impl<F, R, E> fmt::Debug for AtomicFuture<F, R, E>
+where
+    F: Future<Output = Result<R, E>> + Send + 'static,
+    R: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            State::Spawning(_) => "queueing",
+            State::Running(_) => "running",
+            State::Done => "done",
+        };
+        f.debug_struct("AtomicFuture").field("state", &state).finish()
+    }
+}
+
+impl<F, R, E> AtomicFuture<F, R, E>
+where
+    F: Future<Output = Result<R, E>> + Send + 'static,
+    R: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    pub(super) fn new(spawn: Spawn<F, R, E>) -> Self {
+        AtomicFuture { state: State::Spawning(spawn) }
+    }
+}
+
+fn unavailable() -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down; retry later").into_response()
+}
+
+impl<F, R, E> Future for AtomicFuture<F, R, E>
+where
+    F: Future<Output = Result<R, E>> + Send + 'static,
+    R: IntoResponse + Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        loop {
+            match &mut this.state {
+                State::Spawning(spawn) => match ready!(Pin::new(spawn).poll(cx)) {
+                    Ok(job) => this.state = State::Running(job),
+                    Err(_closed) => {
+                        this.state = State::Done;
+                        return Poll::Ready(Ok(unavailable()));
+                    }
+                },
+                State::Running(job) => {
+                    let out = ready!(Pin::new(job).poll(cx));
+                    this.state = State::Done;
+                    return Poll::Ready(match out {
+                        Ok(r) => Ok(r.into_response()),
+                        Err(Error::Job(e)) => Err(e),
+                        Err(Error::Panicked(m)) => {
+                            tracing::error!(panic = %m, "a request handler panicked");
+                            Ok((StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response())
+                        }
+                        Err(_) => Ok(unavailable()),
+                    });
+                }
+                State::Done => panic!("AtomicFuture polled after completion"),
+            }
+        }
+    }
+}
