@@ -4,6 +4,7 @@
 //! cargo bench --bench compare                  # full run (the n of each workload below)
 //! cargo bench --bench compare -- --quick       # smaller n, well under a minute on 2 cores
 //! cargo bench --bench compare -- --only 1,8    # some workloads only (ids or name fragments)
+//! cargo bench --bench compare -- --only 1 --variant project   # one side only, for profiling
 //! ```
 //!
 //! Each workload runs the project and its baseline(s) in this one process, interleaved
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use cap::Cap;
 use more_executors::prelude::*;
+use more_executors_retry::{ExponentialBackoff, RetryBuilderExt};
 use serde::Serialize;
 
 /// Counts the bytes allocated by the whole bench binary (one atomic add per allocation).
@@ -42,11 +44,13 @@ struct Opts {
     quick: bool,
     rounds: usize,
     only: Vec<String>,
+    /// Runs only the variants whose name contains this (for profiling one side).
+    variant: Option<String>,
 }
 
 impl Opts {
     fn parse() -> Opts {
-        let mut opts = Opts { quick: false, rounds: 5, only: Vec::new() };
+        let mut opts = Opts { quick: false, rounds: 5, only: Vec::new(), variant: None };
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
             match a.as_str() {
@@ -57,6 +61,7 @@ impl Opts {
                 "--only" => {
                     opts.only.extend(args.next().unwrap_or_default().split(',').map(|s| s.trim().to_string()))
                 }
+                "--variant" => opts.variant = args.next(),
                 _ => {} // cargo passes `--bench`; anything else is ignored
             }
         }
@@ -83,6 +88,11 @@ struct Row {
     project_ns_per_op: f64,
     baseline_ns_per_op: f64,
     ratio: f64,
+    /// CPU time (all threads of the process) per operation: less sensitive than wall time
+    /// to other programs competing for the cores.
+    project_cpu_ns_per_op: Option<f64>,
+    baseline_cpu_ns_per_op: Option<f64>,
+    cpu_ratio: Option<f64>,
     target: String,
     pass: Option<bool>,
     project_bytes_per_item: Option<f64>,
@@ -97,19 +107,22 @@ impl Row {
         name: &str,
         baseline: &str,
         n: usize,
-        project_ns: f64,
-        baseline_ns: f64,
+        project: Median,
+        base: Median,
         target: Option<f64>,
     ) -> Row {
-        let ratio = project_ns / baseline_ns;
+        let ratio = project.wall / base.wall;
         Row {
             workload: workload.into(),
             name: name.into(),
             baseline: baseline.into(),
             n,
-            project_ns_per_op: project_ns,
-            baseline_ns_per_op: baseline_ns,
+            project_ns_per_op: project.wall,
+            baseline_ns_per_op: base.wall,
             ratio,
+            project_cpu_ns_per_op: Some(project.cpu),
+            baseline_cpu_ns_per_op: Some(base.cpu),
+            cpu_ratio: Some(project.cpu / base.cpu),
             target: target.map(|t| format!("<= {t}")).unwrap_or_else(|| "-".into()),
             pass: target.map(|t| ratio <= t),
             project_bytes_per_item: None,
@@ -130,26 +143,54 @@ impl Row {
     }
 }
 
+/// Wall-clock and CPU time of one measured run.
+#[derive(Clone, Copy)]
+struct Sample {
+    wall: Duration,
+    cpu_ns: u64,
+}
+
+/// Median nanoseconds per operation of one variant.
+#[derive(Clone, Copy)]
+struct Median {
+    wall: f64,
+    cpu: f64,
+}
+
 /// Runs each variant once per round, in the given order, `rounds` times after one
 /// discarded warm-up round; returns each variant's median nanoseconds per operation.
-fn interleave(opts: &Opts, n: usize, variants: &mut [(&str, &mut dyn FnMut() -> Duration)]) -> Vec<f64> {
-    let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+fn interleave(opts: &Opts, n: usize, variants: &mut [(&str, &mut dyn FnMut() -> Sample)]) -> Vec<Median> {
+    let mut wall: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
     for round in 0..=opts.rounds {
-        for (i, (_, run)) in variants.iter_mut().enumerate() {
+        for (i, (name, run)) in variants.iter_mut().enumerate() {
+            if opts.variant.as_ref().is_some_and(|v| !name.contains(v.as_str())) {
+                wall[i].push(f64::NAN);
+                cpu[i].push(f64::NAN);
+                continue;
+            }
             let t = run();
             if round > 0 {
-                times[i].push(t.as_nanos() as f64 / n as f64);
+                wall[i].push(t.wall.as_nanos() as f64 / n as f64);
+                cpu[i].push(t.cpu_ns as f64 / n as f64);
             }
         }
     }
-    times
-        .into_iter()
+    wall.into_iter()
+        .zip(cpu)
         .zip(variants.iter())
-        .map(|(mut t, (name, _))| {
-            t.sort_by(|a, b| a.total_cmp(b));
-            let med = median(&t);
-            eprintln!("    {name:<28} median {med:>9.1} ns/op  (min {:.1}, max {:.1})", t[0], t[t.len() - 1]);
-            med
+        .map(|((mut w, mut c), (name, _))| {
+            w.sort_by(|a, b| a.total_cmp(b));
+            c.sort_by(|a, b| a.total_cmp(b));
+            let m = Median { wall: median(&w), cpu: median(&c) };
+            eprintln!(
+                "    {name:<20} median {:>9.1} ns/op wall (min {:.1}, max {:.1}), {:>9.1} ns/op cpu",
+                m.wall,
+                w[0],
+                w[w.len() - 1],
+                m.cpu
+            );
+            m
         })
         .collect()
 }
@@ -159,18 +200,29 @@ fn median(sorted: &[f64]) -> f64 {
     if sorted.len() % 2 == 1 { sorted[m] } else { (sorted[m - 1] + sorted[m]) / 2.0 }
 }
 
+/// CPU time used so far by all live threads of this process, in nanoseconds.
+fn cpu_ns() -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else { return 0 };
+    dir.filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
 /// Times `fut` inside a task on a worker thread of `rt` (so spawns go to the worker's
 /// local queue, as they would in an application).
-fn timed<F>(rt: &tokio::runtime::Runtime, fut: F) -> Duration
+fn timed<F>(rt: &tokio::runtime::Runtime, fut: F) -> Sample
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    rt.block_on(rt.spawn(async move {
-        let start = Instant::now();
-        fut.await;
-        start.elapsed()
-    }))
-    .expect("a benchmark task panicked")
+    let cpu0 = cpu_ns();
+    let wall = rt
+        .block_on(rt.spawn(async move {
+            let start = Instant::now();
+            fut.await;
+            start.elapsed()
+        }))
+        .expect("a benchmark task panicked");
+    Sample { wall, cpu_ns: cpu_ns().saturating_sub(cpu0) }
 }
 
 /// Runs `fut` in a task on `rt` and returns its output.
@@ -361,10 +413,15 @@ mod tower_stack {
 
 fn w2_stack(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
     let n = opts.n(1_000_000, 100_000);
-    let layers = "map + concurrency_limit(100)";
+    let layers = "map + concurrency_limit(100) + retry(never needed)";
     eprintln!("[2] full stack ({layers}), n = {n}");
     let base = executor(rt);
-    let stack = ExecutorBuilder::new().map(|x: u64| x + 1).concurrency_limit(100).unwrap().build(base);
+    let stack = ExecutorBuilder::new()
+        .map(|x: u64| x + 1)
+        .concurrency_limit(100)
+        .unwrap()
+        .retry(ExponentialBackoff::new())
+        .build(base);
     let mut project = || {
         let s = stack.clone();
         timed(rt, async move {
@@ -395,6 +452,71 @@ fn w2_stack(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
     let note = format!("project stack: {layers}");
     rows.push(Row::ratio("2a", "full stack", "tower ServiceBuilder", n, m[0], m[1], Some(1.0)).note(&note));
     rows.push(Row::ratio("2b", "full stack", "tokio::spawn", n, m[0], m[2], Some(1.8)).note(note));
+}
+
+// ---------------------------------------------------------------------------------------
+// Workload 5: retry
+// ---------------------------------------------------------------------------------------
+
+/// A re-runnable job whose first run fails and whose later runs succeed.
+fn fail_once() -> impl Fn() -> std::future::Ready<Result<u64, &'static str>> + Clone + Send + Sync + 'static {
+    let failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    move || {
+        let first = !failed.swap(true, Ordering::Relaxed);
+        std::future::ready(if first { Err("first attempt fails") } else { Ok(1) })
+    }
+}
+
+fn w5_retry(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
+    let n = opts.n(100_000, 50_000);
+    eprintln!("[5] retry: jobs failing once then succeeding, zero delay, n = {n}");
+    let policy = ExponentialBackoff::builder().max_attempts(3).sleep(Duration::ZERO).build().unwrap();
+    let exec = ExecutorBuilder::new().retry(policy).build(executor(rt));
+    let mut project = || {
+        let e = exec.clone();
+        timed(rt, async move {
+            let hs: Vec<_> = (0..n).map(|_| e.submit(fail_once())).collect();
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap();
+            }
+            assert_eq!(sum, n as u64);
+        })
+    };
+    let mut baseline = || {
+        timed(rt, async move {
+            let hs: Vec<_> = (0..n)
+                .map(|_| {
+                    let job = fail_once();
+                    tokio::spawn(async move {
+                        let mut attempt = 1;
+                        loop {
+                            match job().await {
+                                Ok(v) => break Ok(v),
+                                Err(e) if attempt >= 3 => break Err(e),
+                                Err(_) => attempt += 1,
+                            }
+                        }
+                    })
+                })
+                .collect();
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap().unwrap();
+            }
+            assert_eq!(sum, n as u64);
+        })
+    };
+    let m = interleave(opts, n, &mut [("project", &mut project), ("hand-written loop", &mut baseline)]);
+    rows.push(Row::ratio(
+        "5",
+        "retry (fail once, zero delay)",
+        "loop in one spawned task",
+        n,
+        m[0],
+        m[1],
+        Some(1.5),
+    ));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -449,7 +571,7 @@ fn w8_blocking(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
 
 fn w9_threads(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
     eprintln!("[9] OS threads started by a stack with every layer");
-    let layers = "map, map_err, flat_map, concurrency_limit, cancel_on_shutdown";
+    let layers = "map, map_err, flat_map, concurrency_limit, retry, cancel_on_shutdown";
     let base = executor(rt);
     let before = os_threads();
     let stack = ExecutorBuilder::new()
@@ -458,11 +580,21 @@ fn w9_threads(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
         .flat_map(|x: u64| async move { Ok::<u64, ()>(x * 2) })
         .concurrency_limit(10)
         .unwrap()
+        .retry(ExponentialBackoff::builder().sleep(Duration::from_millis(1)).build().unwrap())
         .cancel_on_shutdown()
         .build(base);
     let s = stack.clone();
     on_worker(rt, async move {
-        let hs: Vec<_> = (0..1000u64).map(|i| s.submit(move || async move { Ok::<u64, ()>(i) })).collect();
+        // Every tenth job fails its first attempt, so the retry timer is used too.
+        let hs: Vec<_> = (0..1000u64)
+            .map(|i| {
+                let ok = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(i % 10 != 0));
+                s.submit(move || {
+                    let ok = ok.swap(true, Ordering::Relaxed);
+                    async move { if ok { Ok::<u64, ()>(i) } else { Err(()) } }
+                })
+            })
+            .collect();
         for h in hs {
             h.await.unwrap();
         }
@@ -479,6 +611,9 @@ fn w9_threads(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
         project_ns_per_op: extra as f64,
         baseline_ns_per_op: 0.0,
         ratio: extra as f64,
+        project_cpu_ns_per_op: None,
+        baseline_cpu_ns_per_op: None,
+        cpu_ratio: None,
         target: "== 0 threads".into(),
         pass: Some(extra == 0),
         project_bytes_per_item: None,
@@ -494,19 +629,20 @@ fn w9_threads(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
 fn print_table(rows: &[Row]) {
     println!();
     println!(
-        "{:<4} {:<34} {:<24} {:>9} {:>12} {:>12} {:>7} {:>13} {:<5} {:>13}",
+        "{:<4} {:<34} {:<24} {:>9} {:>11} {:>11} {:>7} {:>9} {:>13} {:<5} {:>11}",
         "id",
         "workload",
         "baseline",
         "n",
         "project ns",
-        "baseline ns",
+        "base ns",
         "ratio",
+        "cpu ratio",
         "target",
         "pass",
         "bytes/item"
     );
-    println!("{}", "-".repeat(146));
+    println!("{}", "-".repeat(148));
     for r in rows {
         let pass = match r.pass {
             Some(true) => "PASS",
@@ -517,8 +653,9 @@ fn print_table(rows: &[Row]) {
             (Some(p), Some(b)) => format!("{p:.0} / {b:.0}"),
             _ => "-".into(),
         };
+        let cpu = r.cpu_ratio.map(|c| format!("{c:.3}")).unwrap_or_else(|| "-".into());
         println!(
-            "{:<4} {:<34} {:<24} {:>9} {:>12.1} {:>12.1} {:>7.3} {:>13} {:<5} {:>13}",
+            "{:<4} {:<34} {:<24} {:>9} {:>11.1} {:>11.1} {:>7.3} {:>9} {:>13} {:<5} {:>11}",
             r.workload,
             r.name,
             r.baseline,
@@ -526,6 +663,7 @@ fn print_table(rows: &[Row]) {
             r.project_ns_per_op,
             r.baseline_ns_per_op,
             r.ratio,
+            cpu,
             r.target,
             pass,
             mem
@@ -535,6 +673,8 @@ fn print_table(rows: &[Row]) {
         }
     }
     println!();
+    println!("ns = median wall-clock nanoseconds per operation; ratio = project / baseline (wall);");
+    println!("cpu ratio = the same from CPU time of all threads; bytes/item = project / baseline.");
 }
 
 fn write_json(opts: &Opts, rows: &[Row], total: Duration) {
@@ -606,6 +746,9 @@ fn main() {
     }
     if opts.wants("2", "stack") {
         w2_stack(&rt, &opts, &mut rows);
+    }
+    if opts.wants("5", "retry") {
+        w5_retry(&rt, &opts, &mut rows);
     }
     if opts.wants("8", "blocking") {
         w8_blocking(&rt, &opts, &mut rows);
