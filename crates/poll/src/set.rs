@@ -1,0 +1,287 @@
+//! The poll set of one executor: registered futures in a slab, the poll task's schedule,
+//! cancel hooks and shutdown.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use more_executors_core::{CancelDecision, CancelHook, Error, Runtime, catch_panic};
+use slab::Slab;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::descriptor::Node;
+use crate::poller::{CancelFn, Poller};
+
+/// Timing settings of a poll executor.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timing {
+    pub(crate) default_interval: Duration,
+    pub(crate) first_poll_delay: Duration,
+}
+
+/// Everything one poll executor shares between its handle(s), the stage futures of its
+/// jobs, cancel hooks and its poll task.
+pub(crate) struct Shared<I, T, E> {
+    state: Mutex<State<I, T, E>>,
+    /// Wakes the poll task early (a registration moved the schedule, or `notify()`).
+    pub(crate) wake: Notify,
+    /// Cancelled on shutdown: stops the poll task, even in the middle of a poll call.
+    pub(crate) stop: CancellationToken,
+    pub(crate) poller: Arc<dyn Poller<I, T, E>>,
+    pub(crate) cancel: Option<CancelFn<I, E>>,
+    pub(crate) timing: Timing,
+    pub(crate) runtime: Runtime,
+    name: Mutex<Arc<str>>,
+}
+
+pub(crate) struct State<I, T, E> {
+    pub(crate) entries: Slab<Arc<Node<I, T, E>>>,
+    /// True while a poll task exists for this set.
+    pub(crate) task_running: bool,
+    pub(crate) shut_down: bool,
+    /// The latest time the next poll may start because of futures registered since the
+    /// last poll started (registration time + first-poll delay of the earliest one).
+    pub(crate) first_poll_due: Option<Instant>,
+    /// `notify()` was called since the last poll started.
+    pub(crate) notified: bool,
+    /// Poll calls started (for introspection and tests).
+    pub(crate) polls: u64,
+}
+
+impl<I, T, E> fmt::Debug for Shared<I, T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.lock();
+        f.debug_struct("PollSet")
+            .field("pending", &st.entries.len())
+            .field("task_running", &st.task_running)
+            .field("shut_down", &st.shut_down)
+            .finish()
+    }
+}
+
+impl<I, T, E> Shared<I, T, E> {
+    pub(crate) fn new(
+        poller: Arc<dyn Poller<I, T, E>>,
+        cancel: Option<CancelFn<I, E>>,
+        timing: Timing,
+        runtime: Runtime,
+        name: Arc<str>,
+    ) -> Self {
+        Shared {
+            state: Mutex::new(State {
+                entries: Slab::new(),
+                task_running: false,
+                shut_down: false,
+                first_poll_due: None,
+                notified: false,
+                polls: 0,
+            }),
+            wake: Notify::new(),
+            stop: CancellationToken::new(),
+            poller,
+            cancel,
+            timing,
+            runtime,
+            name: Mutex::new(name),
+        }
+    }
+
+    /// Adds a future to the poll set, starting the poll task if none runs. `None` when the
+    /// executor is shut down (the future must then fail with `ShutDown`).
+    pub(crate) fn register(self: &Arc<Self>, node: &Arc<Node<I, T, E>>) -> Option<usize>
+    where
+        I: Send + Sync + 'static,
+        T: Send + 'static,
+        E: Clone + fmt::Debug + Send + 'static,
+    {
+        let mut st = self.lock();
+        if st.shut_down {
+            return None;
+        }
+        let key = st.entries.insert(node.clone());
+        let mut wake = false;
+        if st.first_poll_due.is_none() {
+            // The first registration since the last poll started sets the deadline; later
+            // ones are registered after it, so their deadline is later and changes nothing.
+            st.first_poll_due = Some(Instant::now() + self.timing.first_poll_delay);
+            wake = true;
+        }
+        if !st.task_running {
+            st.task_running = true;
+            wake = false;
+            self.runtime.spawn(crate::task::run(self.clone()));
+        }
+        drop(st);
+        if wake {
+            self.wake.notify_one();
+        }
+        Some(key)
+    }
+
+    /// Removes `node` from the set if it is still there under `key`. Keys are reused, so
+    /// the node is compared too. True when it was removed now.
+    pub(crate) fn remove(&self, key: usize, node: &Arc<Node<I, T, E>>) -> bool {
+        let mut st = self.lock();
+        remove_locked(&mut st, key, node)
+    }
+
+    /// True when `node` is in the poll set.
+    pub(crate) fn contains(&self, key: usize, node: &Arc<Node<I, T, E>>) -> bool {
+        self.lock().entries.get(key).is_some_and(|n| Arc::ptr_eq(n, node))
+    }
+
+    /// Asks for a poll as soon as possible (no-op while the set is empty).
+    pub(crate) fn notify(&self) {
+        let mut st = self.lock();
+        if st.entries.is_empty() || st.shut_down {
+            return;
+        }
+        st.notified = true;
+        drop(st);
+        self.wake.notify_one();
+    }
+
+    /// Resolves every future in the set to `ShutDown` and stops the poll task. Returns how
+    /// many futures it resolved.
+    pub(crate) fn shutdown(&self) -> usize {
+        let drained: Vec<Arc<Node<I, T, E>>> = {
+            let mut st = self.lock();
+            if st.shut_down {
+                return 0;
+            }
+            st.shut_down = true;
+            st.first_poll_due = None;
+            st.notified = false;
+            st.entries.drain().collect()
+        };
+        self.stop.cancel();
+        let n = drained.len();
+        for node in drained {
+            node.complete(Err(Error::ShutDown));
+        }
+        n
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State<I, T, E>> {
+        // No user code runs under this lock.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn name(&self) -> Arc<str> {
+        self.name.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(crate) fn set_name(&self, name: Arc<str>) {
+        *self.name.lock().unwrap_or_else(|p| p.into_inner()) = name;
+    }
+
+    /// Removes a future whose cancel was approved and resolves it to `Cancelled`. False
+    /// when it had already left the set (resolved by a poll, or shut down): the cancel is
+    /// then refused, since the future has its result.
+    fn remove_cancelled(&self, key: usize, node: &Arc<Node<I, T, E>>) -> bool {
+        if self.remove(key, node) {
+            node.complete(Err(Error::Cancelled));
+            true
+        } else {
+            false
+        }
+    }
+}
+
+pub(crate) fn remove_locked<I, T, E>(st: &mut State<I, T, E>, key: usize, node: &Arc<Node<I, T, E>>) -> bool {
+    if st.entries.get(key).is_some_and(|n| Arc::ptr_eq(n, node)) {
+        st.entries.remove(key);
+        true
+    } else {
+        false
+    }
+}
+
+/// The cancel gate installed while a future is in the poll set: asks the cancel function.
+pub(crate) struct Hook<I, T, E> {
+    pub(crate) shared: Arc<Shared<I, T, E>>,
+    pub(crate) node: Arc<Node<I, T, E>>,
+    pub(crate) key: usize,
+}
+
+impl<I, T, E> CancelHook for Hook<I, T, E>
+where
+    I: Send + Sync + 'static,
+    T: Send + 'static,
+    E: Clone + fmt::Debug + Send + 'static,
+{
+    fn decide(&self) -> CancelDecision {
+        let Some(cancel) = &self.shared.cancel else {
+            return CancelDecision::Now(self.shared.remove_cancelled(self.key, &self.node));
+        };
+        if !self.shared.contains(self.key, &self.node) {
+            // Already resolved (the result is on its way to the handle).
+            return CancelDecision::Now(false);
+        }
+        match cancel {
+            CancelFn::Sync(f) => {
+                let answer = catch_panic::<_, E>(|| f(&self.node.input)).map_err(panic_text);
+                let approved = judge(&self.shared, answer);
+                CancelDecision::Now(approved && self.shared.remove_cancelled(self.key, &self.node))
+            }
+            CancelFn::Async(f) => {
+                let call = match catch_panic::<_, E>(|| f(&self.node.input)) {
+                    Ok(call) => call,
+                    Err(e) => return CancelDecision::Now(judge(&self.shared, Err(panic_text(e)))),
+                };
+                let (shared, node, key) = (self.shared.clone(), self.node.clone(), self.key);
+                // Run the decision on the executor's runtime, so it has a reactor and a
+                // timer even when `cancel()` blocks a plain thread on it.
+                let task = self.shared.runtime.handle().spawn(async move {
+                    use futures_util::FutureExt;
+                    let answer = std::panic::AssertUnwindSafe(call)
+                        .catch_unwind()
+                        .await
+                        .map_err(|p| crate::task::panic_message(&*p));
+                    judge(&shared, answer) && shared.remove_cancelled(key, &node)
+                });
+                CancelDecision::Later(Box::pin(async move { task.await.unwrap_or(false) }))
+            }
+        }
+    }
+}
+
+/// Turns a cancel function's answer into approve/refuse, logging refusals.
+fn judge<I, T, E: fmt::Debug>(shared: &Shared<I, T, E>, answer: Result<Result<bool, E>, String>) -> bool {
+    match answer {
+        Ok(Ok(true)) => true,
+        Ok(Ok(false)) => {
+            tracing::debug!(
+                executor = &*shared.name(),
+                "cancel refused by the poll executor's cancel function"
+            );
+            false
+        }
+        Ok(Err(e)) => {
+            tracing::error!(
+                executor = &*shared.name(),
+                error = ?e,
+                "the cancel function failed; the cancel is refused"
+            );
+            false
+        }
+        Err(panic) => {
+            tracing::error!(
+                executor = &*shared.name(),
+                panic = %panic,
+                "the cancel function panicked; the cancel is refused"
+            );
+            false
+        }
+    }
+}
+
+/// The message of a panic caught by `catch_panic`.
+fn panic_text<E>(e: Error<E>) -> String {
+    match e {
+        Error::Panicked(m) => m,
+        _ => "the cancel function failed".to_string(),
+    }
+}
