@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use cap::Cap;
 use more_executors::prelude::*;
+use more_executors_jobs::Scheduler;
 use more_executors_retry::{ExponentialBackoff, RetryBuilderExt};
 use serde::Serialize;
 
@@ -520,6 +521,90 @@ fn w5_retry(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Workload 7: jobs
+// ---------------------------------------------------------------------------------------
+
+fn w7_jobs(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
+    let n = opts.n(1_000_000, 100_000);
+    eprintln!("[7] jobs: scheduler with limit 100 (unbounded pending queue), n = {n}");
+    let scheduler = Scheduler::builder()
+        .limit(100)
+        .unbounded_pending()
+        .runtime(Runtime::from_handle(rt.handle().clone()))
+        .build()
+        .unwrap();
+    let mut project = || {
+        let s = scheduler.clone();
+        timed(rt, async move {
+            let mut jobs = Vec::with_capacity(n);
+            for _ in 0..n {
+                jobs.push(s.spawn(async { Ok::<u64, &'static str>(1) }).await.unwrap());
+            }
+            let mut sum = 0;
+            for j in jobs {
+                sum += j.await.unwrap();
+            }
+            assert_eq!(sum, n as u64);
+        })
+    };
+    let mut baseline = || {
+        timed(rt, async move {
+            let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(100));
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..n {
+                let sem = sem.clone();
+                set.spawn(async move {
+                    let _permit = sem.acquire().await.unwrap();
+                    Ok::<u64, &'static str>(1)
+                });
+            }
+            let mut sum = 0;
+            while let Some(r) = set.join_next().await {
+                sum += r.unwrap().unwrap();
+            }
+            assert_eq!(sum, n as u64);
+        })
+    };
+    // The other common idiom: the spawner takes a permit before spawning (back pressure,
+    // at most 100 tasks exist at once).
+    let mut permit_first = || {
+        timed(rt, async move {
+            let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(100));
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..n {
+                let permit = sem.clone().acquire_owned().await.unwrap();
+                set.spawn(async move {
+                    let _permit = permit;
+                    Ok::<u64, &'static str>(1)
+                });
+            }
+            let mut sum = 0;
+            while let Some(r) = set.join_next().await {
+                sum += r.unwrap().unwrap();
+            }
+            assert_eq!(sum, n as u64);
+        })
+    };
+    let m = interleave(
+        opts,
+        n,
+        &mut [
+            ("project", &mut project),
+            ("JoinSet+Semaphore", &mut baseline),
+            ("JoinSet, permit first", &mut permit_first),
+        ],
+    );
+    rows
+        .push(Row::ratio("7a", "jobs (limit 100)", "JoinSet + Semaphore(100)", n, m[0], m[1], Some(1.3)).note(
+        "7a: every task spawned at once, each awaits a permit; 7b: the spawner awaits a permit, then spawns",
+    ));
+    rows.push(Row::ratio("7b", "jobs (limit 100)", "JoinSet, permit before spawn", n, m[0], m[2], Some(1.3)));
+    on_worker(rt, async move {
+        scheduler.close().await;
+    });
+}
+
+// ---------------------------------------------------------------------------------------
 // Workload 8: blocking pool
 // ---------------------------------------------------------------------------------------
 
@@ -629,7 +714,7 @@ fn w9_threads(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
 fn print_table(rows: &[Row]) {
     println!();
     println!(
-        "{:<4} {:<34} {:<24} {:>9} {:>11} {:>11} {:>7} {:>9} {:>13} {:<5} {:>11}",
+        "{:<4} {:<34} {:<28} {:>9} {:>11} {:>11} {:>7} {:>9} {:>13} {:<5} {:>11}",
         "id",
         "workload",
         "baseline",
@@ -642,7 +727,7 @@ fn print_table(rows: &[Row]) {
         "pass",
         "bytes/item"
     );
-    println!("{}", "-".repeat(148));
+    println!("{}", "-".repeat(152));
     for r in rows {
         let pass = match r.pass {
             Some(true) => "PASS",
@@ -655,7 +740,7 @@ fn print_table(rows: &[Row]) {
         };
         let cpu = r.cpu_ratio.map(|c| format!("{c:.3}")).unwrap_or_else(|| "-".into());
         println!(
-            "{:<4} {:<34} {:<24} {:>9} {:>11.1} {:>11.1} {:>7.3} {:>9} {:>13} {:<5} {:>11}",
+            "{:<4} {:<34} {:<28} {:>9} {:>11.1} {:>11.1} {:>7.3} {:>9} {:>13} {:<5} {:>11}",
             r.workload,
             r.name,
             r.baseline,
@@ -749,6 +834,9 @@ fn main() {
     }
     if opts.wants("5", "retry") {
         w5_retry(&rt, &opts, &mut rows);
+    }
+    if opts.wants("7", "jobs") {
+        w7_jobs(&rt, &opts, &mut rows);
     }
     if opts.wants("8", "blocking") {
         w8_blocking(&rt, &opts, &mut rows);
