@@ -188,17 +188,19 @@ async fn each_job_gets_a_fresh_schedule() {
     }
 }
 
+type Outcome = Result<u32, Error<u32>>;
+
 /// An executor whose attempts resolve to scripted outcomes (for outcomes a real job cannot
 /// produce by itself, such as an attempt cancelled by someone else).
 #[derive(Clone)]
 struct Scripted {
-    script: Arc<Mutex<VecDeque<Result<u32, Error<u32>>>>>,
+    script: Arc<Mutex<VecDeque<Outcome>>>,
     calls: Arc<AtomicU32>,
     runtime: Runtime,
 }
 
 impl Scripted {
-    fn new(script: impl IntoIterator<Item = Result<u32, Error<u32>>>) -> Self {
+    fn new(script: impl IntoIterator<Item = Outcome>) -> Self {
         Scripted {
             script: Arc::new(Mutex::new(script.into_iter().collect())),
             calls: Arc::default(),

@@ -1,0 +1,123 @@
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use more_executors_core::metrics::Counter;
+use more_executors_core::{Error, Runtime};
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep};
+
+pin_project! {
+    /// Stage future of [`Timeout`](super::Timeout): the inner stage future raced against
+    /// the job's deadline.
+    ///
+    /// The inner stage is polled first, so a job that is ready never registers a timer;
+    /// the timer is created at the first poll that finds the job pending, and there is at
+    /// most one per job. On expiry the inner stage future is dropped at once (which cancels
+    /// it, as far as the inner stage can be cancelled) and the future resolves to
+    /// [`Error::TimedOut`].
+    pub struct TimeoutFuture<F> {
+        #[pin]
+        inner: Option<F>,
+        #[pin]
+        sleep: Option<Sleep>,
+        deadline: Instant,
+        duration: Duration,
+        runtime: Runtime,
+        timeouts: Counter,
+        // Set when the per-job timeout function panicked: the job never ran.
+        panicked: Option<String>,
+    }
+}
+
+impl<F> TimeoutFuture<F> {
+    /// `start` is the submission time, taken before the inner stage future was built.
+    pub(crate) fn new(
+        inner: F,
+        start: Instant,
+        duration: Duration,
+        runtime: Runtime,
+        timeouts: Counter,
+    ) -> Self {
+        // A duration too large to add is as good as no deadline: about 30 years.
+        let deadline =
+            start.checked_add(duration).unwrap_or_else(|| start + Duration::from_secs(86400 * 365 * 30));
+        TimeoutFuture {
+            inner: Some(inner),
+            sleep: None,
+            deadline,
+            duration,
+            runtime,
+            timeouts,
+            panicked: None,
+        }
+    }
+
+    /// A future failing at once with [`Error::Panicked`]: the timeout function panicked.
+    pub(crate) fn panicked(message: String, runtime: Runtime, timeouts: Counter) -> Self {
+        TimeoutFuture {
+            inner: None,
+            sleep: None,
+            deadline: Instant::now(),
+            duration: Duration::ZERO,
+            runtime,
+            timeouts,
+            panicked: Some(message),
+        }
+    }
+
+    /// The job's deadline (its submission time plus its timeout).
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// True once the timer has been created (the job was found pending at least once).
+    pub fn has_timer(&self) -> bool {
+        self.sleep.is_some()
+    }
+}
+
+impl<F> fmt::Debug for TimeoutFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimeoutFuture")
+            .field("duration", &self.duration)
+            .field("has_timer", &self.has_timer())
+            .field("done", &self.inner.is_none())
+            .finish()
+    }
+}
+
+impl<F, T, E> Future for TimeoutFuture<F>
+where
+    F: Future<Output = Result<T, Error<E>>>,
+{
+    type Output = Result<T, Error<E>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Some(message) = this.panicked.take() {
+            return Poll::Ready(Err(Error::Panicked(message)));
+        }
+        let inner = this.inner.as_mut().as_pin_mut().expect("TimeoutFuture polled after it completed");
+        if let Poll::Ready(out) = inner.poll(cx) {
+            this.inner.set(None);
+            return Poll::Ready(out);
+        }
+        if this.sleep.is_none() {
+            // An inline executor polls a job first inside `submit`, maybe outside any
+            // runtime; the timer must be created inside one.
+            let _enter =
+                tokio::runtime::Handle::try_current().is_err().then(|| this.runtime.handle().enter());
+            this.sleep.set(Some(tokio::time::sleep_until(*this.deadline)));
+        }
+        let sleep = this.sleep.as_mut().as_pin_mut().expect("created above");
+        ready!(sleep.poll(cx));
+        // Drop the inner stage now: this is what cancels it.
+        this.inner.set(None);
+        this.timeouts.increment(1);
+        tracing::debug!(timeout = ?this.duration, "job timed out");
+        Poll::Ready(Err(Error::TimedOut(*this.duration)))
+    }
+}
