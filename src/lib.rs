@@ -17,3 +17,7 @@ pub mod prelude {
 }
 #[cfg(feature = "jobs")]
 pub use more_executors_jobs as jobs;
+#[cfg(feature = "retry")]
+pub use more_executors_retry as retry;
+#[cfg(feature = "timeout")]
+pub use more_executors_timeout as timeout;
