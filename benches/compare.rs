@@ -18,12 +18,13 @@
 //! (handle included) are outstanding, divided by `n`.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use cap::Cap;
 use more_executors::prelude::*;
 use more_executors_jobs::Scheduler;
+use more_executors_poll::{PollDescriptor, PollExecutor, PollExt, PollLayer};
 use more_executors_retry::{ExponentialBackoff, RetryBuilderExt};
 use serde::Serialize;
 
@@ -456,6 +457,201 @@ fn w2_stack(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Workloads 3 and 4: poll
+// ---------------------------------------------------------------------------------------
+
+type GatedPoll = PollExecutor<AsyncExecutor, u64, u64, ()>;
+
+/// A poll executor whose poll function resolves every descriptor once `release` is set,
+/// and never polls on its own (an hour's interval and first-poll delay): `notify()`
+/// triggers the one poll call.
+fn gated_poll(rt: &tokio::runtime::Runtime, release: std::sync::Arc<AtomicBool>) -> GatedPoll {
+    let layer = PollLayer::new(move |ds: &mut [PollDescriptor<u64, u64, ()>]| {
+        if release.load(Ordering::Acquire) {
+            for d in ds.iter_mut() {
+                let v = *d.input();
+                d.yield_result(v);
+            }
+        }
+        Ok(Some(Duration::from_secs(3600)))
+    })
+    .default_interval(Duration::from_secs(3600))
+    .unwrap()
+    .first_poll_delay(Duration::from_secs(3600));
+    executor(rt).with_poll(layer)
+}
+
+/// Waits until the executor's poll set holds `n` futures.
+async fn wait_pending(exec: &GatedPoll, n: usize) {
+    while exec.pending() < n {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+fn w3_poll(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
+    let n = opts.n(1_000_000, 100_000);
+    eprintln!("[3] poll: n outstanding poll futures resolved by one poll call, n = {n}");
+    let release = std::sync::Arc::new(AtomicBool::new(false));
+    let exec = gated_poll(rt, release.clone());
+    let mut project = || {
+        let e = exec.clone();
+        let release = release.clone();
+        release.store(false, Ordering::Release);
+        timed(rt, async move {
+            let hs: Vec<_> = (0..n).map(|_| e.submit(|| async { Ok::<u64, ()>(1) })).collect();
+            wait_pending(&e, n).await;
+            let polls = e.poll_count();
+            release.store(true, Ordering::Release);
+            e.notify();
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap();
+            }
+            assert_eq!(sum, n as u64);
+            assert_eq!(e.poll_count(), polls + 1, "one poll call resolved them all");
+        })
+    };
+    let mut baseline = || {
+        timed(rt, async move {
+            STARTED.store(0, Ordering::Release);
+            let mut senders = Vec::with_capacity(n);
+            let mut hs = Vec::with_capacity(n);
+            for _ in 0..n {
+                let (tx, rx) = tokio::sync::oneshot::channel::<u64>();
+                senders.push(tx);
+                hs.push(tokio::spawn(async move {
+                    STARTED.fetch_add(1, Ordering::AcqRel);
+                    rx.await.map_err(|_| ())
+                }));
+            }
+            wait_started(n).await;
+            for tx in senders {
+                tx.send(1).unwrap();
+            }
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap().unwrap();
+            }
+            assert_eq!(sum, n as u64);
+        })
+    };
+    let m = interleave(opts, n, &mut [("project", &mut project), ("task + oneshot", &mut baseline)]);
+    let mem_n = opts.n(100_000, 20_000);
+    let (pm, bm) = w3_memory(rt, &exec, &release, mem_n);
+    eprintln!("    memory per outstanding future: project {pm:.0} B, task + oneshot {bm:.0} B (n = {mem_n})");
+    let mem_ok = pm <= 2.0 * bm;
+    let mut row =
+        Row::ratio("3", "poll: one call resolves n", "tokio task + oneshot each", n, m[0], m[1], Some(2.0))
+            .memory(pm, bm)
+            .note(format!(
+                "memory target <= 2.0x the baseline per item: {:.2}x, {}",
+                pm / bm,
+                if mem_ok { "met" } else { "missed" }
+            ));
+    row.pass = row.pass.map(|p| p && mem_ok);
+    rows.push(row);
+}
+
+/// Bytes per outstanding poll future (handle, driver task, poll-set entry) versus per
+/// tokio task awaiting a oneshot (JoinHandle, task, channel, sender).
+fn w3_memory(
+    rt: &tokio::runtime::Runtime,
+    exec: &GatedPoll,
+    release: &std::sync::Arc<AtomicBool>,
+    n: usize,
+) -> (f64, f64) {
+    let e = exec.clone();
+    let release = release.clone();
+    let project = on_worker(rt, async move {
+        release.store(false, Ordering::Release);
+        let before = allocated();
+        let mut hs = Vec::with_capacity(n);
+        for _ in 0..n {
+            hs.push(e.submit(|| async { Ok::<u64, ()>(1) }));
+        }
+        wait_pending(&e, n).await;
+        let bytes = per_item(before, allocated(), n);
+        release.store(true, Ordering::Release);
+        e.notify();
+        for h in hs {
+            h.await.unwrap();
+        }
+        bytes
+    });
+    let baseline = on_worker(rt, async move {
+        STARTED.store(0, Ordering::Release);
+        let before = allocated();
+        let mut senders = Vec::with_capacity(n);
+        let mut hs = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (tx, rx) = tokio::sync::oneshot::channel::<u64>();
+            senders.push(tx);
+            hs.push(tokio::spawn(async move {
+                STARTED.fetch_add(1, Ordering::AcqRel);
+                rx.await.map_err(|_| ())
+            }));
+        }
+        wait_started(n).await;
+        let bytes = per_item(before, allocated(), n);
+        for tx in senders {
+            tx.send(1).unwrap();
+        }
+        for h in hs {
+            h.await.unwrap().unwrap();
+        }
+        bytes
+    });
+    (project, baseline)
+}
+
+/// Poll futures that resolve on their third sighting, polled back to back while jobs keep
+/// arriving: the cost per future must not grow with n.
+fn w4_realistic_poll(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
+    let sizes: Vec<usize> = if opts.quick { vec![10_000, 100_000] } else { vec![10_000, 100_000, 1_000_000] };
+    eprintln!("[4] realistic poll: each future resolved on its third sighting, n = {sizes:?}");
+    let layer = PollLayer::new(|ds: &mut [PollDescriptor<AtomicU8, u64, ()>]| {
+        for d in ds.iter_mut() {
+            if d.input().fetch_add(1, Ordering::Relaxed) + 1 >= 3 {
+                d.yield_result(1);
+            }
+        }
+        Ok(Some(Duration::ZERO))
+    })
+    .first_poll_delay(Duration::ZERO);
+    let exec = executor(rt).with_poll(layer);
+    let mut per_size = Vec::new();
+    for &n in &sizes {
+        let e = exec.clone();
+        let mut run = || {
+            let e = e.clone();
+            timed(rt, async move {
+                let hs: Vec<_> =
+                    (0..n).map(|_| e.submit(|| async { Ok::<_, ()>(AtomicU8::new(0)) })).collect();
+                let mut sum = 0;
+                for h in hs {
+                    sum += h.await.unwrap();
+                }
+                assert_eq!(sum, n as u64);
+            })
+        };
+        let label = format!("n = {n}");
+        let m = interleave(opts, n, &mut [(label.as_str(), &mut run)]);
+        per_size.push((n, m[0]));
+    }
+    let (n0, base) = per_size[0];
+    for &(n, m) in &per_size[1..] {
+        let target = if n == 1_000_000 { Some(1.5) } else { None };
+        rows.push(
+            Row::ratio("4", "realistic poll, 3rd sighting", &format!("same at n = {n0}"), n, m, base, target)
+                .note(format!(
+                    "per-future cost at n = {n} over n = {n0} (linear if flat){}",
+                    if target.is_none() { "; the target applies to n = 1,000,000 (full run)" } else { "" }
+                )),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Workload 5: retry
 // ---------------------------------------------------------------------------------------
 
@@ -831,6 +1027,12 @@ fn main() {
     }
     if opts.wants("2", "stack") {
         w2_stack(&rt, &opts, &mut rows);
+    }
+    if opts.wants("3", "poll") {
+        w3_poll(&rt, &opts, &mut rows);
+    }
+    if opts.wants("4", "realistic") {
+        w4_realistic_poll(&rt, &opts, &mut rows);
     }
     if opts.wants("5", "retry") {
         w5_retry(&rt, &opts, &mut rows);
