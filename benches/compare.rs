@@ -22,10 +22,11 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use cap::Cap;
+use more_executors::jobs::Scheduler;
 use more_executors::prelude::*;
-use more_executors_jobs::Scheduler;
-use more_executors_poll::{PollDescriptor, PollExecutor, PollExt, PollLayer};
-use more_executors_retry::{ExponentialBackoff, RetryBuilderExt};
+use more_executors::retry::{ExponentialBackoff, RetryBuilderExt};
+use more_executors::timeout::{TimeoutBuilderExt, TimeoutExt};
+use more_executors_poll::{PollBuilderExt, PollDescriptor, PollExecutor, PollExt, PollLayer};
 use serde::Serialize;
 
 /// Counts the bytes allocated by the whole bench binary (one atomic add per allocation).
@@ -415,7 +416,7 @@ mod tower_stack {
 
 fn w2_stack(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
     let n = opts.n(1_000_000, 100_000);
-    let layers = "map + concurrency_limit(100) + retry(never needed)";
+    let layers = "map + concurrency_limit(100) + retry(never needed) + timeout(10 s)";
     eprintln!("[2] full stack ({layers}), n = {n}");
     let base = executor(rt);
     let stack = ExecutorBuilder::new()
@@ -423,6 +424,8 @@ fn w2_stack(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
         .concurrency_limit(100)
         .unwrap()
         .retry(ExponentialBackoff::new())
+        .timeout(Duration::from_secs(10))
+        .unwrap()
         .build(base);
     let mut project = || {
         let s = stack.clone();
@@ -717,6 +720,100 @@ fn w5_retry(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Workload 6: timeout
+// ---------------------------------------------------------------------------------------
+
+fn w6_timeout(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
+    let n = opts.n(1_000_000, 100_000);
+    let exec = executor(rt).with_timeout(Duration::from_secs(10)).unwrap();
+    let limit = Duration::from_secs(10);
+    eprintln!("[6] timeout 10 s, jobs ready at once, n = {n}");
+    let e = exec.clone();
+    let mut project = || {
+        let e = e.clone();
+        timed(rt, async move {
+            let hs: Vec<_> = (0..n).map(|_| e.submit(|| async { Ok::<u64, ()>(1) })).collect();
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap();
+            }
+            assert_eq!(sum, n as u64);
+        })
+    };
+    let mut baseline = || {
+        timed(rt, async move {
+            let hs: Vec<_> = (0..n)
+                .map(|_| tokio::spawn(tokio::time::timeout(limit, async { Ok::<u64, ()>(1) })))
+                .collect();
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap().unwrap().unwrap();
+            }
+            assert_eq!(sum, n as u64);
+        })
+    };
+    let m = interleave(opts, n, &mut [("project", &mut project), ("tokio timeout", &mut baseline)]);
+    rows.push(Row::ratio(
+        "6",
+        "timeout 10 s (job ready at once)",
+        "tokio::time::timeout in spawn",
+        n,
+        m[0],
+        m[1],
+        Some(1.3),
+    ));
+
+    // Jobs that are pending at their first poll, so both sides arm a timer.
+    let n = opts.n(1_000_000, 100_000);
+    eprintln!("[6y] timeout 10 s, jobs yielding once (timer armed), n = {n}");
+    let mut project = || {
+        let e = exec.clone();
+        timed(rt, async move {
+            let hs: Vec<_> = (0..n)
+                .map(|_| {
+                    e.submit(|| async {
+                        tokio::task::yield_now().await;
+                        Ok::<u64, ()>(1)
+                    })
+                })
+                .collect();
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap();
+            }
+            assert_eq!(sum, n as u64);
+        })
+    };
+    let mut baseline = || {
+        timed(rt, async move {
+            let hs: Vec<_> = (0..n)
+                .map(|_| {
+                    tokio::spawn(tokio::time::timeout(limit, async {
+                        tokio::task::yield_now().await;
+                        Ok::<u64, ()>(1)
+                    }))
+                })
+                .collect();
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap().unwrap().unwrap();
+            }
+            assert_eq!(sum, n as u64);
+        })
+    };
+    let m = interleave(opts, n, &mut [("project", &mut project), ("tokio timeout", &mut baseline)]);
+    rows.push(Row::ratio(
+        "6y",
+        "timeout 10 s (job yields once)",
+        "tokio::time::timeout in spawn",
+        n,
+        m[0],
+        m[1],
+        Some(1.3),
+    ));
+}
+
+// ---------------------------------------------------------------------------------------
 // Workload 7: jobs
 // ---------------------------------------------------------------------------------------
 
@@ -852,7 +949,7 @@ fn w8_blocking(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
 
 fn w9_threads(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
     eprintln!("[9] OS threads started by a stack with every layer");
-    let layers = "map, map_err, flat_map, concurrency_limit, retry, cancel_on_shutdown";
+    let layers = "map, map_err, flat_map, concurrency_limit, retry, timeout, poll, cancel_on_shutdown";
     let base = executor(rt);
     let before = os_threads();
     let stack = ExecutorBuilder::new()
@@ -862,6 +959,18 @@ fn w9_threads(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
         .concurrency_limit(10)
         .unwrap()
         .retry(ExponentialBackoff::builder().sleep(Duration::from_millis(1)).build().unwrap())
+        .timeout(Duration::from_secs(10))
+        .unwrap()
+        .poll(
+            PollLayer::new(|ds: &mut [PollDescriptor<u64, u64, ()>]| {
+                for d in ds.iter_mut() {
+                    let v = *d.input();
+                    d.yield_result(v);
+                }
+                Ok(Some(Duration::from_millis(1)))
+            })
+            .first_poll_delay(Duration::from_millis(1)),
+        )
         .cancel_on_shutdown()
         .build(base);
     let s = stack.clone();
@@ -1036,6 +1145,9 @@ fn main() {
     }
     if opts.wants("5", "retry") {
         w5_retry(&rt, &opts, &mut rows);
+    }
+    if opts.wants("6", "timeout") {
+        w6_timeout(&rt, &opts, &mut rows);
     }
     if opts.wants("7", "jobs") {
         w7_jobs(&rt, &opts, &mut rows);
