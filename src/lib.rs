@@ -17,6 +17,8 @@ pub mod prelude {
 }
 #[cfg(feature = "jobs")]
 pub use more_executors_jobs as jobs;
+#[cfg(feature = "poll")]
+pub use more_executors_poll as poll;
 #[cfg(feature = "retry")]
 pub use more_executors_retry as retry;
 #[cfg(feature = "timeout")]
