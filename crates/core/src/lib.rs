@@ -64,6 +64,7 @@ pub use runtime::Runtime;
 
 /// The traits and types most programs need: `use more_executors_core::prelude::*;`.
 pub mod prelude {
+    pub use crate::combinators::{as_completed, sequence, wait_first, zip};
     pub use crate::{
         AsyncExecutor, BlockingPool, ConfigError, Error, Executor, ExecutorBuilder, ExecutorExt, Handle,
         InlineExecutor, Lifecycle, Runtime,

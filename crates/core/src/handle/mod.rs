@@ -338,4 +338,27 @@ impl CancelHandle {
             CancelRepr::Fixed(b) => *b,
         }
     }
+
+    /// Requests cancellation without ever blocking the calling thread (used by the
+    /// combinators, whose cancel hooks must not block). `Ok(accepted)` when decided at once;
+    /// otherwise the stage decides asynchronously (awaited on `rt`) and the returned future
+    /// resolves to the decision. Dropping that future does not withdraw the request.
+    pub(crate) fn cancel_nonblocking(&self, rt: &tokio::runtime::Handle) -> Result<bool, CancelFuture> {
+        match &self.repr {
+            CancelRepr::Task { abort, ctl } => {
+                let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+                let abort = abort.clone();
+                // The closure runs only when the cancel is accepted; when it is refused the
+                // sender is dropped unsent and the receiver reports `false`.
+                match ctl.cancel_detached(rt, move || {
+                    abort.abort();
+                    let _ = tx.send(());
+                }) {
+                    Some(accepted) => Ok(accepted),
+                    None => Err(Box::pin(async move { rx.await.is_ok() })),
+                }
+            }
+            CancelRepr::Fixed(b) => Ok(*b),
+        }
+    }
 }
