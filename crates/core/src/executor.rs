@@ -1,12 +1,14 @@
 //! The [`Executor`] and [`Lifecycle`] traits and job submission.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use futures_util::FutureExt;
 use tracing::Instrument;
 
-use crate::error::Error;
+use crate::error::{Error, panic_message};
 use crate::handle::control::Control;
 use crate::handle::{Handle, JobContext};
 use crate::metrics::StageTimer;
@@ -156,7 +158,11 @@ where
     if exec.runs_inline() {
         let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
         let mut pinned = Box::pin(fut);
-        if let Poll::Ready(r) = pinned.as_mut().poll(&mut cx) {
+        // A panic in a layer's user code (a map function) fails this handle; it must not
+        // unwind into the submitter.
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| pinned.as_mut().poll(&mut cx)))
+            .unwrap_or_else(|p| Poll::Ready(Err(Error::Panicked(panic_message(&*p)))));
+        if let Poll::Ready(r) = polled {
             let r = ctl.finish(r);
             timer.finish(&r);
             return Handle::from_result(r);
@@ -172,7 +178,16 @@ async fn drive<F, T, E>(fut: F, ctl: Arc<Control>, mut timer: StageTimer) -> Res
 where
     F: Future<Output = Result<T, Error<E>>>,
 {
-    let result = ctl.finish(fut.await);
+    // The stage future stays alive until the outcome is recorded: a stage that refuses
+    // cancels (a blocking job that already ran) keeps refusing until then.
+    let mut fut = std::pin::pin!(fut);
+    // A panic in a layer's user code (a map function) is recorded as this job's outcome
+    // here, so the handle is finished (not cancellable) from that moment on.
+    let outcome = match AssertUnwindSafe(fut.as_mut()).catch_unwind().await {
+        Ok(r) => r,
+        Err(p) => Err(Error::Panicked(panic_message(&*p))),
+    };
+    let result = ctl.finish(outcome);
     timer.finish(&result);
     result
 }

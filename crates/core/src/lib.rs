@@ -47,6 +47,7 @@ mod macros;
 pub mod map;
 pub mod metrics;
 mod runtime;
+mod sync;
 
 pub use base::{
     AsyncExecutor, AsyncExecutorBuilder, AsyncJobFuture, BlockingFuture, BlockingPool, BlockingPoolBuilder,

@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 use crate::config::{ConfigError, nonzero};
 use crate::error::{Error, catch_panic};
 use crate::executor::{Executor, Lifecycle};
-use crate::handle::JobContext;
+use crate::handle::{GateGuard, JobContext};
 use crate::metrics::ExecMetrics;
 use crate::runtime::Runtime;
 
@@ -168,24 +168,33 @@ where
             if tx.is_closed() {
                 return; // nobody waits any more (cancelled or timed out while queued)
             }
-            let Some(_running) = ctx.begin_uncancellable() else {
+            let Some(running) = ctx.begin_uncancellable() else {
                 return; // cancelled while queued: never runs
             };
             let result = catch_panic(job).and_then(|r| r.map_err(Error::Job));
-            let _ = tx.send(result);
+            // The job ran: cancels stay refused until the result is recorded, so the
+            // guard travels with it to the stage future.
+            let _ = tx.send((result, running));
         });
         let sent = match &*self.queue.tx.lock().unwrap_or_else(|p| p.into_inner()) {
             Some(q) => q.send(task).is_ok(),
             None => false,
         };
-        BlockingFuture { rx: sent.then_some(rx) }
+        BlockingFuture { rx: sent.then_some(rx), ran: None }
     }
 }
 
+/// What a pool thread sends back: the job's result and the guard refusing cancels.
+type Ran<T, E> = (Result<T, Error<E>>, GateGuard);
+
 /// Stage future of a [`BlockingPool`] job: resolves when a pool thread has run it.
+///
+/// Once the job has run, cancels are refused for as long as this future lives (the driver
+/// drops it after recording the outcome), so a job that ran is never reported cancelled.
 #[derive(Debug)]
 pub struct BlockingFuture<T, E> {
-    rx: Option<oneshot::Receiver<Result<T, Error<E>>>>,
+    rx: Option<oneshot::Receiver<Ran<T, E>>>,
+    ran: Option<GateGuard>,
 }
 
 impl<T, E> Future for BlockingFuture<T, E> {
@@ -196,6 +205,10 @@ impl<T, E> Future for BlockingFuture<T, E> {
             return Poll::Ready(Err(Error::ShutDown));
         };
         // The sender is dropped unsent only when the job was cancelled while queued.
-        Poll::Ready(ready!(Pin::new(rx).poll(cx)).unwrap_or(Err(Error::Cancelled)))
+        let Ok((result, running)) = ready!(Pin::new(rx).poll(cx)) else {
+            return Poll::Ready(Err(Error::Cancelled));
+        };
+        self.ran = Some(running);
+        Poll::Ready(result)
     }
 }

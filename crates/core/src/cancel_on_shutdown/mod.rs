@@ -83,8 +83,8 @@ impl<S> CancelOnShutdown<S> {
 }
 
 impl<S: Lifecycle> CancelOnShutdown<S> {
-    /// Cancels every pending job now (what shutdown does first); returns how many
-    /// cancels were accepted at once.
+    /// Cancels every pending job now (what shutdown does first); returns how many jobs
+    /// this call cancelled at once (jobs already cancelled by their owner are not counted).
     pub fn cancel_pending(&self) -> usize {
         let entries: Vec<Arc<Entry>> = self.registry.lock().drain().collect();
         let rt = self.inner.runtime();
@@ -95,7 +95,9 @@ impl<S: Lifecycle> CancelOnShutdown<S> {
                 e.cancelled.store(true, std::sync::atomic::Ordering::Release);
                 e.waker.wake();
             });
-            if accepted == Some(true) {
+            // Count only the jobs this call cancelled (`on_cancel` ran), not the ones
+            // their owner had cancelled already.
+            if accepted == Some(true) && entry.cancelled.load(std::sync::atomic::Ordering::Acquire) {
                 cancelled += 1;
             }
         }

@@ -61,6 +61,10 @@ where
                         Err(e) => return Poll::Ready(Err(e)),
                     };
                     let f = f.take().expect("FlatMapFuture polled after completion");
+                    // Until the hook of a returned handle is installed, a cancel could not reach
+                    // the handle `f` creates (it would be dropped, detached, still running):
+                    // refuse cancels while `f` runs.
+                    let calling = this.ctx.set_gate(CancelGate::Refuse);
                     let next = f(value);
                     let gate = super::as_handle::<G, U, E>(&next).map(|h| {
                         let canceller = h.canceller();
@@ -69,6 +73,7 @@ where
                         })))
                     });
                     this.state.set(State::Second { fut: next, gate });
+                    drop(calling);
                 }
                 StateProj::Second { fut, gate } => {
                     let out = ready!(fut.poll(cx)).map_err(Into::into);

@@ -6,8 +6,10 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::sync::{AtomicU64, Mutex, MutexGuard};
 
 use crate::error::{Error, panic_message};
 
@@ -83,7 +85,21 @@ where
 
 struct State {
     phase: Phase,
-    gate: CancelGate,
+    /// The gates installed by the stages, oldest first, each with its guard's token. The
+    /// newest one decides a cancel; none means [`CancelGate::Allow`]. A guard removes only
+    /// its own entry, so guards may be dropped in any order (a pool thread releasing its
+    /// guard after an outer stage installed a hook must not remove the hook).
+    gates: Vec<(u64, CancelGate)>,
+    next_token: u64,
+}
+
+impl State {
+    fn push_gate(&mut self, gate: CancelGate) -> u64 {
+        let token = self.next_token;
+        self.next_token += 1;
+        self.gates.push((token, gate));
+        token
+    }
 }
 
 pub(crate) struct Control {
@@ -94,12 +110,14 @@ pub(crate) struct Control {
     requests: AtomicU64,
 }
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+// A process-wide counter, not part of the state machine: always the standard atomic (loom's
+// cannot live in a static).
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Control {
     pub(crate) fn new() -> Arc<Control> {
         Arc::new(Control {
-            state: Mutex::new(State { phase: Phase::Running, gate: CancelGate::Allow }),
+            state: Mutex::new(State { phase: Phase::Running, gates: Vec::new(), next_token: 0 }),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             requests: AtomicU64::new(0),
         })
@@ -141,12 +159,11 @@ impl Control {
     /// Tries to cancel. `abort` stops the driver task when the cancel is accepted.
     pub(crate) fn cancel_blocking(&self, abort: impl FnOnce()) -> bool {
         match self.begin_cancel() {
-            Begin::Answered(b) => {
-                if b {
-                    abort();
-                }
-                b
+            Begin::Accepted => {
+                abort();
+                true
             }
+            Begin::Answered(b) => b,
             Begin::Ask(hook) => {
                 let ok = match run_hook(&hook) {
                     CancelDecision::Now(b) => b,
@@ -160,12 +177,11 @@ impl Control {
     /// Tries to cancel, awaiting an asynchronous cancel decision.
     pub(crate) async fn cancel_async(&self, abort: impl FnOnce()) -> bool {
         match self.begin_cancel() {
-            Begin::Answered(b) => {
-                if b {
-                    abort();
-                }
-                b
+            Begin::Accepted => {
+                abort();
+                true
             }
+            Begin::Answered(b) => b,
             Begin::Ask(hook) => {
                 let ok = match run_hook(&hook) {
                     CancelDecision::Now(b) => b,
@@ -184,12 +200,11 @@ impl Control {
         abort: impl FnOnce() + Send + 'static,
     ) -> Option<bool> {
         match self.begin_cancel() {
-            Begin::Answered(b) => {
-                if b {
-                    abort();
-                }
-                Some(b)
+            Begin::Accepted => {
+                abort();
+                Some(true)
             }
+            Begin::Answered(b) => Some(b),
             Begin::Ask(hook) => match run_hook(&hook) {
                 CancelDecision::Now(b) => Some(self.complete_cancel(b, abort)),
                 CancelDecision::Later(fut) => {
@@ -211,10 +226,10 @@ impl Control {
             Phase::Cancelled => Begin::Answered(true),
             Phase::Running => {
                 self.requests.fetch_add(1, Ordering::AcqRel);
-                match &st.gate {
+                match st.gates.last().map_or(&CancelGate::Allow, |(_, gate)| gate) {
                     CancelGate::Allow => {
                         st.phase = Phase::Cancelled;
-                        Begin::Answered(true)
+                        Begin::Accepted
                     }
                     CancelGate::Refuse => {
                         tracing::debug!(
@@ -247,22 +262,38 @@ impl Control {
         }
     }
 
-    fn swap_gate(&self, gate: CancelGate) -> CancelGate {
-        std::mem::replace(&mut self.lock().gate, gate)
+    fn push_gate(&self, gate: CancelGate) -> u64 {
+        self.lock().push_gate(gate)
     }
 
-    /// Moves a running job into an uncancellable stage; false when it was already cancelled.
-    fn begin_uncancellable(&self) -> Option<CancelGate> {
+    fn remove_gate(&self, token: u64) {
+        let mut st = self.lock();
+        if let Some(i) = st.gates.iter().rposition(|(t, _)| *t == token) {
+            // Dropped outside the lock: a hook may own handles whose drop takes other locks.
+            let (_, gate) = st.gates.remove(i);
+            drop(st);
+            drop(gate);
+        }
+    }
+
+    /// Moves a running job into an uncancellable stage; `None` when it was already
+    /// cancelled (or finished).
+    fn begin_uncancellable(&self) -> Option<u64> {
         let mut st = self.lock();
         if st.phase != Phase::Running {
             return None;
         }
-        Some(std::mem::replace(&mut st.gate, CancelGate::Refuse))
+        Some(st.push_gate(CancelGate::Refuse))
     }
 }
 
 enum Begin {
+    /// This request moved the job to `Cancelled`: the caller runs its abort action.
+    Accepted,
+    /// Decided without a transition: refused, already finished, or already cancelled (the
+    /// abort action ran for the request that cancelled it).
     Answered(bool),
+    /// The newest gate is a hook: ask it outside the lock, then `complete_cancel`.
     Ask(Arc<dyn CancelHook>),
 }
 
@@ -324,11 +355,12 @@ impl JobContext {
         self.ctl.phase() == Phase::Cancelled
     }
 
-    /// Installs `gate` as the cancel rule while the returned guard lives; dropping the
-    /// guard restores the previous rule. Stages nest, so the innermost active stage decides.
+    /// Installs `gate` as the cancel rule while the returned guard lives. Gates stack: the
+    /// most recently installed gate whose guard is still alive decides, so the stage the job
+    /// entered last (the innermost active one) decides. Dropping a guard removes only its
+    /// own gate, whatever the order guards are dropped in.
     pub fn set_gate(&self, gate: CancelGate) -> GateGuard {
-        let previous = self.ctl.swap_gate(gate);
-        GateGuard { ctl: self.ctl.clone(), previous: Some(previous) }
+        GateGuard { token: self.ctl.push_gate(gate), ctl: self.ctl.clone() }
     }
 
     /// Cancels the job from inside its stack (for example, on shutdown), following the same
@@ -364,29 +396,193 @@ impl JobContext {
     /// until the guard is dropped. `None` means the job was cancelled first and must not
     /// start. Used by executors whose running jobs cannot be interrupted.
     pub fn begin_uncancellable(&self) -> Option<GateGuard> {
-        self.ctl
-            .begin_uncancellable()
-            .map(|previous| GateGuard { ctl: self.ctl.clone(), previous: Some(previous) })
+        self.ctl.begin_uncancellable().map(|token| GateGuard { ctl: self.ctl.clone(), token })
     }
 }
 
-/// Restores the previous cancel rule when dropped. See [`JobContext::set_gate`].
+/// Removes its gate when dropped. See [`JobContext::set_gate`].
 #[must_use = "the gate is removed when the guard is dropped"]
 pub struct GateGuard {
     ctl: Arc<Control>,
-    previous: Option<CancelGate>,
+    token: u64,
 }
 
 impl fmt::Debug for GateGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GateGuard").field("previous", &self.previous).finish()
+        f.debug_struct("GateGuard").field("job_id", &self.ctl.id).field("token", &self.token).finish()
     }
 }
 
 impl Drop for GateGuard {
     fn drop(&mut self) {
-        if let Some(previous) = self.previous.take() {
-            self.ctl.swap_gate(previous);
-        }
+        self.ctl.remove_gate(self.token);
+    }
+}
+
+/// Model checks of the state machine with [loom](https://docs.rs/loom): every interleaving
+/// of the threads below is explored (no preemption bound is set, so the search is
+/// exhaustive). Run with
+/// `RUSTFLAGS="--cfg loom" cargo test --release -p more-executors-core --lib loom`.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use std::sync::Arc;
+
+    use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use loom::thread;
+
+    use super::*;
+
+    fn counting_hook(calls: Arc<AtomicUsize>, approve: bool) -> CancelGate {
+        CancelGate::Hook(Arc::new(move || {
+            calls.fetch_add(1, SeqCst);
+            CancelDecision::Now(approve)
+        }))
+    }
+
+    /// (a) The job finishing races a cancel: exactly one wins; `cancel()` returns true iff
+    /// the handle resolves cancelled, the driver is aborted iff the cancel won, and later
+    /// cancels agree.
+    #[test]
+    fn loom_finish_races_cancel() {
+        loom::model(|| {
+            let ctl = Control::new();
+            let aborted = Arc::new(AtomicBool::new(false));
+            let (c, a) = (ctl.clone(), aborted.clone());
+            let canceller = thread::spawn(move || c.cancel_blocking(|| a.store(true, SeqCst)));
+            let resolved = ctl.finish::<u32, ()>(Ok(7));
+            let cancelled = canceller.join().unwrap();
+            match resolved {
+                Err(Error::Cancelled) => assert!(cancelled, "resolved cancelled, but cancel() said no"),
+                Ok(7) => assert!(!cancelled, "cancel() said yes, but the job's value was delivered"),
+                other => panic!("unexpected resolution {other:?}"),
+            }
+            assert_eq!(aborted.load(SeqCst), cancelled, "abort runs exactly when the cancel wins");
+            assert_eq!(ctl.phase(), if cancelled { Phase::Cancelled } else { Phase::Done });
+            assert_eq!(ctl.cancel_blocking(|| ()), cancelled, "a later cancel gives the same answer");
+        });
+    }
+
+    /// (a') Two cancellers and the job's end, all at once: both cancels give the same
+    /// answer, and it matches the resolution.
+    #[test]
+    fn loom_two_cancels_race_finish() {
+        loom::model(|| {
+            let ctl = Control::new();
+            let aborts = Arc::new(AtomicUsize::new(0));
+            let spawn_cancel = |ctl: &Arc<Control>| {
+                let (c, a) = (ctl.clone(), aborts.clone());
+                thread::spawn(move || {
+                    c.cancel_blocking(|| {
+                        a.fetch_add(1, SeqCst);
+                    })
+                })
+            };
+            let t1 = spawn_cancel(&ctl);
+            let t2 = spawn_cancel(&ctl);
+            let resolved = ctl.finish::<u32, ()>(Ok(1));
+            let (c1, c2) = (t1.join().unwrap(), t2.join().unwrap());
+            assert_eq!(c1, c2, "concurrent cancels disagree");
+            assert_eq!(c1, resolved == Err(Error::Cancelled));
+            assert!(aborts.load(SeqCst) <= 1, "the driver is aborted at most once");
+            assert_eq!(aborts.load(SeqCst) == 1, c1);
+        });
+    }
+
+    /// (b) A blocking executor starting the job races a cancel. The pool thread checks in
+    /// with `begin_uncancellable` and keeps the guard until the result is recorded. Either
+    /// the job never starts and the cancel succeeds, or it runs, the cancel is refused and
+    /// the value is delivered.
+    #[test]
+    fn loom_begin_uncancellable_races_cancel() {
+        loom::model(|| {
+            let ctl = Control::new();
+            let ctx = JobContext::new(ctl.clone());
+            let pool = thread::spawn(move || match ctx.begin_uncancellable() {
+                Some(running) => {
+                    let resolved = ctx.ctl.finish::<u32, ()>(Ok(3));
+                    drop(running);
+                    Some(resolved)
+                }
+                None => None,
+            });
+            let cancelled = ctl.cancel_blocking(|| ());
+            match pool.join().unwrap() {
+                None => {
+                    assert!(cancelled, "the job was skipped but the cancel was refused");
+                    assert_eq!(ctl.finish::<u32, ()>(Err(Error::Cancelled)), Err(Error::Cancelled));
+                }
+                Some(resolved) => {
+                    assert!(!cancelled, "the job ran but the cancel was accepted");
+                    assert_eq!(resolved, Ok(3));
+                }
+            }
+        });
+    }
+
+    /// (c) A stage installs a cancel hook while the guard of an earlier stage (a pool
+    /// thread's uncancellable guard) is released on another thread, and a cancel arrives.
+    /// The newest gate decides however the guards are released, and once every guard is
+    /// gone the job is cancellable again.
+    #[test]
+    fn loom_gate_changes_race() {
+        loom::model(|| {
+            let ctl = Control::new();
+            let ctx = JobContext::new(ctl.clone());
+            let running = ctx.begin_uncancellable().expect("not cancelled yet");
+            let pool = thread::spawn(move || drop(running));
+            let calls = Arc::new(AtomicUsize::new(0));
+            let hook = ctx.set_gate(counting_hook(calls.clone(), false));
+            let cancelled = ctl.cancel_blocking(|| ());
+            assert!(!cancelled, "the hook refuses: the cancel must be refused");
+            assert_eq!(calls.load(SeqCst), 1, "the newest gate (the hook) must decide");
+            drop(hook);
+            pool.join().unwrap();
+            assert!(ctl.cancel_blocking(|| ()), "with no gate left, cancel is allowed");
+        });
+    }
+
+    /// (c') Installing and removing a hook races a cancel: the cancel is decided by the
+    /// hook exactly when it lands while the hook is installed, and otherwise accepted.
+    #[test]
+    fn loom_hook_install_races_cancel() {
+        loom::model(|| {
+            let ctl = Control::new();
+            let ctx = JobContext::new(ctl.clone());
+            let calls = Arc::new(AtomicUsize::new(0));
+            let cl = calls.clone();
+            let stage = thread::spawn(move || {
+                let guard = ctx.set_gate(counting_hook(cl, false));
+                drop(guard);
+            });
+            let cancelled = ctl.cancel_blocking(|| ());
+            stage.join().unwrap();
+            let asked = calls.load(SeqCst);
+            assert!(asked <= 1);
+            assert_eq!(cancelled, asked == 0, "refused exactly when the (refusing) hook was asked");
+            assert_eq!(ctl.phase() == Phase::Cancelled, cancelled);
+        });
+    }
+
+    /// (d) A hook approves a cancel while the job finishes: the two-step cancel (ask the
+    /// hook outside the lock, then complete) still yields exactly one outcome.
+    #[test]
+    fn loom_hook_approval_races_finish() {
+        loom::model(|| {
+            let ctl = Control::new();
+            let ctx = JobContext::new(ctl.clone());
+            let calls = Arc::new(AtomicUsize::new(0));
+            let _hook = ctx.set_gate(counting_hook(calls.clone(), true));
+            let c = ctl.clone();
+            let aborted = Arc::new(AtomicBool::new(false));
+            let a = aborted.clone();
+            let canceller = thread::spawn(move || c.cancel_blocking(|| a.store(true, SeqCst)));
+            let resolved = ctl.finish::<u32, ()>(Ok(9));
+            let cancelled = canceller.join().unwrap();
+            assert_eq!(cancelled, resolved == Err(Error::Cancelled));
+            assert_eq!(cancelled, aborted.load(SeqCst));
+            if cancelled {
+                assert_eq!(calls.load(SeqCst), 1, "an accepted cancel was approved by the hook");
+            }
+        });
     }
 }
