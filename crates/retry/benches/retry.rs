@@ -34,6 +34,9 @@ fn stage(c: &mut Criterion) {
         InlineExecutor::new().with_retry(ExponentialBackoff::new()).with_budget(RetryBudget::new());
 
     let mut g = c.benchmark_group("retry_stage_first_attempt_ok");
+    // Reference: one read of tokio's clock, which the layer takes per job. Benches build tokio
+    // with `test-util` (a dev-dependency feature), whose clock is slower than a release build's.
+    g.bench_function("clock-read", |b| b.iter(tokio::time::Instant::now));
     g.bench_function("inline", |b| b.iter(|| poll_once(bare.call(job, &ctx))));
     g.bench_function("retry(inline)", |b| b.iter(|| poll_once(retry.call(job, &ctx))));
     g.bench_function("retry+budget(inline)", |b| b.iter(|| poll_once(budgeted.call(job, &ctx))));

@@ -61,7 +61,7 @@
 //! `more_executors_retry_delay_total` (seconds of delay scheduled), labelled `executor`.
 //!
 //! # Requirements
-//! Jobs and the inner executor must be `Clone`; the job's error type must be `Debug` (it is
+//! Jobs must be `Clone` (each attempt runs a clone); the job's error type must be `Debug` (it is
 //! logged with each retry).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

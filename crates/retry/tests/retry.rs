@@ -105,7 +105,7 @@ async fn the_policy_sees_attempt_numbers_elapsed_times_and_outcomes() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
     let policy = move |a: &Attempt, r: &Result<u32, Error<u32>>| {
-        s.lock().unwrap().push((a.number, a.elapsed, r.clone()));
+        s.lock().unwrap().push((a.number, a.elapsed(), r.clone()));
         if a.number < 3 { RetryDecision::RetryAfter(MS(250)) } else { RetryDecision::Done }
     };
     let exec = AsyncExecutor::new().with_retry(policy);
@@ -536,4 +536,41 @@ fn blocking_pool_from_synchronous_code() {
         .collect();
     let out: Vec<_> = handles.into_iter().map(Handle::wait).collect();
     assert_eq!(out, (0..8).map(Ok).collect::<Vec<_>>());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Whatever the attempts return, the job makes exactly min(first success, first final
+    /// error, max attempts) attempts and resolves once, to that attempt's outcome.
+    #[test]
+    fn attempts_and_result_follow_the_outcomes(
+        kinds in proptest::collection::vec(0u8..4, 1..8),
+        max_attempts in 1u32..8,
+    ) {
+        let outcomes: Vec<Outcome> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| match k {
+                0 => Ok(i as u32),
+                1 => Err(Error::Job(i as u32)),
+                2 => Err(Error::Panicked(format!("p{i}"))),
+                _ => Err(Error::Cancelled),
+            })
+            .collect();
+        let expected_attempts = outcomes
+            .iter()
+            .position(|o| matches!(o, Ok(_) | Err(Error::Cancelled)))
+            .map_or(outcomes.len() as u32 + 1, |p| p as u32 + 1) // after the script: Ok(0)
+            .min(max_attempts);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+        rt.block_on(async {
+            let inner = Scripted::new(outcomes.clone());
+            let exec = inner.clone().with_retry(backoff(max_attempts));
+            let out = exec.submit(()).await;
+            let expected = outcomes.get(expected_attempts as usize - 1).cloned().unwrap_or(Ok(0));
+            assert_eq!(inner.calls.load(SeqCst), expected_attempts);
+            assert_eq!(out, expected);
+        });
+    }
 }

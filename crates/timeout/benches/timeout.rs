@@ -31,6 +31,9 @@ fn stage(c: &mut Criterion) {
     let timed = InlineExecutor::new().with_timeout(Duration::from_secs(30)).unwrap();
 
     let mut g = c.benchmark_group("timeout_stage_ready");
+    // Reference: one read of tokio's clock, which the layer takes per job. Benches build tokio
+    // with `test-util` (a dev-dependency feature), whose clock is slower than a release build's.
+    g.bench_function("clock-read", |b| b.iter(tokio::time::Instant::now));
     g.bench_function("inline", |b| b.iter(|| poll_ready(bare.call(job, &ctx))));
     g.bench_function("timeout(inline)", |b| b.iter(|| poll_ready(timed.call(job, &ctx))));
     g.finish();

@@ -34,7 +34,8 @@ use super::{Attempt, DefaultRetryIf, RetryDecision, RetryIf, RetryPolicy};
 ///
 /// Jitter never lengthens a delay, so `max_sleep` and `max_elapsed` hold with it.
 /// Its random numbers come from a small generator shared by clones of the policy, seeded
-/// per process unless [`jitter_seed`](ExponentialBackoffBuilder::jitter_seed) fixes it.
+/// at random when the policy is built unless
+/// [`jitter_seed`](ExponentialBackoffBuilder::jitter_seed) fixes the seed.
 ///
 /// ```
 /// use std::time::Duration;
@@ -155,7 +156,7 @@ impl<T, E, R: RetryIf<E>> RetryPolicy<T, E> for ExponentialBackoff<R> {
         }
         let delay = self.jittered(self.delay(attempt.number));
         if let Some(limit) = self.max_elapsed {
-            if attempt.elapsed.saturating_add(delay) > limit {
+            if attempt.elapsed().saturating_add(delay) > limit {
                 return RetryDecision::Done;
             }
         }

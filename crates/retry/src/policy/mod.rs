@@ -21,6 +21,7 @@ pub use schedule::Schedule;
 use std::time::Duration;
 
 use more_executors_core::Error;
+use tokio::time::Instant;
 
 /// What a [`RetryPolicy`] decided about a finished attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,21 +41,39 @@ pub enum RetryDecision {
 ///
 /// let a = Attempt::new(1, Duration::from_millis(20));
 /// assert_eq!(a.number, 1);
-/// assert_eq!(a.elapsed, Duration::from_millis(20));
+/// assert_eq!(a.elapsed(), Duration::from_millis(20));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Attempt {
     /// 1 for the first attempt, 2 for the first retry, and so on.
     pub number: u32,
-    /// Time since the job was submitted (tokio's clock, so it follows paused time in tests).
-    pub elapsed: Duration,
+    elapsed: Elapsed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Elapsed {
+    Fixed(Duration),
+    Since(Instant),
 }
 
 impl Attempt {
     /// An attempt record (for testing a policy by hand).
     pub fn new(number: u32, elapsed: Duration) -> Self {
-        Attempt { number, elapsed }
+        Attempt { number, elapsed: Elapsed::Fixed(elapsed) }
+    }
+
+    pub(crate) fn started_at(number: u32, submitted: Instant) -> Self {
+        Attempt { number, elapsed: Elapsed::Since(submitted) }
+    }
+
+    /// Time since the job was submitted, on tokio's clock (so it follows paused time in
+    /// tests). Read when called: a policy that does not need it does not pay for it.
+    pub fn elapsed(&self) -> Duration {
+        match self.elapsed {
+            Elapsed::Fixed(d) => d,
+            Elapsed::Since(t) => t.elapsed(),
+        }
     }
 }
 

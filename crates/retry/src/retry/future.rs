@@ -89,7 +89,7 @@ struct Data<S, J, P: RetryPolicy<S::Output, S::Error>>
 where
     S: Executor<J>,
 {
-    inner: S,
+    inner: Arc<S>,
     job: J,
     ctx: JobContext,
     shared: Arc<Shared<P>>,
@@ -120,7 +120,7 @@ where
     P: RetryPolicy<S::Output, S::Error>,
     S::Error: fmt::Debug,
 {
-    pub(crate) fn new(inner: S, job: J, ctx: &JobContext, shared: Arc<Shared<P>>) -> Self {
+    pub(crate) fn new(inner: Arc<S>, job: J, ctx: &JobContext, shared: Arc<Shared<P>>) -> Self {
         let policy_state = match catch_panic::<_, ()>(|| shared.policy.start()) {
             Ok(s) => Some(s),
             Err(e) => {
@@ -173,7 +173,7 @@ where
             return Next::Done;
         }
         let Some(state) = self.policy_state.as_mut() else { return Next::Done };
-        let attempt = Attempt::new(self.attempt, self.started.elapsed());
+        let attempt = Attempt::started_at(self.attempt, self.started);
         let policy = &self.shared.policy;
         let delay = match catch_panic::<_, ()>(|| policy.decide(state, &attempt, out)) {
             Ok(RetryDecision::Done) => return Next::Done,

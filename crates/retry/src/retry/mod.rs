@@ -21,8 +21,8 @@ use crate::policy::RetryPolicy;
 /// is done; the handle resolves to the last attempt's outcome.
 ///
 /// See the [crate documentation](crate) for the rules (attempts, cancel, shutdown,
-/// budget). Jobs must be `Clone` (each attempt runs a clone), and so must the inner
-/// executor.
+/// budget). Jobs must be `Clone` (each attempt runs a clone); the inner executor is held
+/// in an `Arc`, so it need not be.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -44,7 +44,7 @@ use crate::policy::RetryPolicy;
 /// # }
 /// ```
 pub struct Retry<S, P> {
-    inner: S,
+    inner: Arc<S>,
     shared: Arc<Shared<P>>,
     name: Option<Arc<str>>,
 }
@@ -76,7 +76,7 @@ impl RetryMetrics {
     }
 }
 
-impl<S: Clone, P> Clone for Retry<S, P> {
+impl<S, P> Clone for Retry<S, P> {
     fn clone(&self) -> Self {
         Retry { inner: self.inner.clone(), shared: self.shared.clone(), name: self.name.clone() }
     }
@@ -97,11 +97,11 @@ impl<S: fmt::Debug, P: fmt::Debug> fmt::Debug for Retry<S, P> {
 impl<S: Lifecycle, P> Retry<S, P> {
     /// Wraps `inner`, retrying by `policy`.
     pub fn new(inner: S, policy: P) -> Self {
-        Self::from_parts(inner, Arc::new(policy), None, None)
+        Self::from_parts(Arc::new(inner), Arc::new(policy), None, None)
     }
 
     pub(crate) fn from_parts(
-        inner: S,
+        inner: Arc<S>,
         policy: Arc<P>,
         budget: Option<RetryBudget>,
         name: Option<Arc<str>>,
@@ -184,7 +184,7 @@ impl<S: Lifecycle, P: Send + Sync + 'static> Lifecycle for Retry<S, P> {
 
 impl<S, J, P> Executor<J> for Retry<S, P>
 where
-    S: Executor<J> + Clone + 'static,
+    S: Executor<J> + 'static,
     S::Error: fmt::Debug,
     J: Clone + Send + 'static,
     P: RetryPolicy<S::Output, S::Error>,
