@@ -81,9 +81,15 @@ where
     /// assert_eq!(exec.pending(), 0);
     /// ```
     pub fn new(inner: S, layer: &PollLayer<I, T, E>) -> Self {
-        let (poller, cancel, timing, name) = layer.parts();
+        let name = layer.name.clone();
         let shown: Arc<str> = name.clone().unwrap_or_else(|| inner.name().into());
-        let shared = Shared::new(poller, cancel, timing, inner.runtime().clone(), shown);
+        let shared = Shared::new(
+            layer.poller.clone(),
+            layer.cancel.clone(),
+            layer.timing,
+            inner.runtime().clone(),
+            shown,
+        );
         PollExecutor { inner, shared: Arc::new(shared), name }
     }
 
@@ -123,6 +129,13 @@ where
 
 impl<S, I, T, E> PollExecutor<S, I, T, E> {
     /// The wrapped executor.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_poll::{PollDescriptor, PollExt, PollLayer};
+    /// let exec = InlineExecutor::new().with_poll(PollLayer::new(|_: &mut [PollDescriptor<u8, u8, ()>]| Ok(None)));
+    /// assert_eq!(exec.get_ref().kind(), "inline");
+    /// ```
     pub fn get_ref(&self) -> &S {
         &self.inner
     }

@@ -19,6 +19,27 @@ pin_project! {
     ///
     /// Dropping it (the handle was cancelled, or its runtime went away) removes the future
     /// from the poll set in O(1).
+    ///
+    /// ```
+    /// use std::future::Future;
+    /// use std::pin::pin;
+    /// use std::task::Context;
+    /// use more_executors_core::{JobContext, prelude::*};
+    /// use more_executors_poll::{PollDescriptor, PollExt, PollLayer};
+    ///
+    /// # #[tokio::main] async fn main() {
+    /// let exec = AsyncExecutor::new().with_poll(PollLayer::new(|_: &mut [PollDescriptor<u8, u8, ()>]| Ok(None)));
+    /// let ctx = JobContext::detached();
+    /// {
+    ///     let mut stage = pin!(exec.call(|| async { Ok(1) }, &ctx));
+    ///     // One poll runs the inner job and registers the future.
+    ///     let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    ///     assert!(stage.as_mut().poll(&mut cx).is_pending());
+    ///     assert_eq!(exec.pending(), 1);
+    /// }
+    /// assert_eq!(exec.pending(), 0, "dropped: gone from the poll set");
+    /// # }
+    /// ```
     pub struct PollFuture<F, I, T, E> {
         #[pin]
         state: State<F, I, T, E>,

@@ -15,10 +15,18 @@ use crate::poller::{CancelCall, CancelFn, Poller, SyncPoller};
 use crate::set::Timing;
 
 /// The default delay between polls when the poll function does not return one: 5 s.
+///
+/// ```
+/// assert_eq!(more_executors_poll::DEFAULT_INTERVAL.as_secs(), 5);
+/// ```
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The default first-poll delay: a newly registered future is polled at most 100 ms after
 /// it entered the poll set.
+///
+/// ```
+/// assert_eq!(more_executors_poll::DEFAULT_FIRST_POLL_DELAY.as_millis(), 100);
+/// ```
 pub const DEFAULT_FIRST_POLL_DELAY: Duration = Duration::from_millis(100);
 
 /// Configures a poll executor: the poll function, an optional cancel function and the
@@ -57,10 +65,10 @@ pub const DEFAULT_FIRST_POLL_DELAY: Duration = Duration::from_millis(100);
 /// # Ok(()) }
 /// ```
 pub struct PollLayer<I, T, E> {
-    poller: Arc<dyn Poller<I, T, E>>,
-    cancel: Option<CancelFn<I, E>>,
-    timing: Timing,
-    name: Option<Arc<str>>,
+    pub(crate) poller: Arc<dyn Poller<I, T, E>>,
+    pub(crate) cancel: Option<CancelFn<I, E>>,
+    pub(crate) timing: Timing,
+    pub(crate) name: Option<Arc<str>>,
 }
 
 impl<I, T, E> Clone for PollLayer<I, T, E> {
@@ -268,12 +276,6 @@ where
     pub fn named(mut self, name: impl Into<Arc<str>>) -> Self {
         self.name = Some(name.into());
         self
-    }
-
-    pub(crate) fn parts(
-        &self,
-    ) -> (Arc<dyn Poller<I, T, E>>, Option<CancelFn<I, E>>, Timing, Option<Arc<str>>) {
-        (self.poller.clone(), self.cancel.clone(), self.timing, self.name.clone())
     }
 }
 

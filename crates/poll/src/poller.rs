@@ -98,12 +98,18 @@ where
 /// A boxed cancel decision in progress.
 pub(crate) type CancelCall<E> = Pin<Box<dyn Future<Output = Result<bool, E>> + Send + 'static>>;
 
+/// A synchronous cancel function.
+pub(crate) type SyncCancel<I, E> = Arc<dyn Fn(&I) -> Result<bool, E> + Send + Sync>;
+
+/// An asynchronous cancel function: returns the future that decides.
+pub(crate) type AsyncCancel<I, E> = Arc<dyn Fn(&I) -> CancelCall<E> + Send + Sync>;
+
 /// A configured cancel function, synchronous or asynchronous.
 pub(crate) enum CancelFn<I, E> {
     /// Decides on the spot.
-    Sync(Arc<dyn Fn(&I) -> Result<bool, E> + Send + Sync>),
+    Sync(SyncCancel<I, E>),
     /// Returns a future that decides (run on the executor's runtime).
-    Async(Arc<dyn Fn(&I) -> CancelCall<E> + Send + Sync>),
+    Async(AsyncCancel<I, E>),
 }
 
 impl<I, E> Clone for CancelFn<I, E> {

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use more_executors_core::metrics::{Counter, Gauge};
 use more_executors_core::{CancelDecision, CancelHook, Error, Runtime, catch_panic};
 use slab::Slab;
 use tokio::sync::Notify;
@@ -33,7 +34,39 @@ pub(crate) struct Shared<I, T, E> {
     pub(crate) cancel: Option<CancelFn<I, E>>,
     pub(crate) timing: Timing,
     pub(crate) runtime: Runtime,
-    name: Mutex<Arc<str>>,
+    ident: Mutex<Ident>,
+}
+
+/// The executor's name and the metrics labelled with it.
+#[derive(Clone)]
+pub(crate) struct Ident {
+    pub(crate) name: Arc<str>,
+    pub(crate) metrics: PollMetrics,
+}
+
+/// `more_executors_poll_total` (poll calls), `_poll_error_total` (calls that failed or
+/// panicked) and `_poll_time_total` (seconds spent in poll calls), labelled `executor`.
+#[derive(Clone)]
+pub(crate) struct PollMetrics {
+    pub(crate) polls: Counter,
+    pub(crate) errors: Counter,
+    pub(crate) time: Gauge,
+}
+
+impl PollMetrics {
+    fn new(executor: &str) -> Self {
+        PollMetrics {
+            polls: Counter::new("more_executors_poll_total", executor),
+            errors: Counter::new("more_executors_poll_error_total", executor),
+            time: Gauge::new("more_executors_poll_time_total", executor),
+        }
+    }
+}
+
+impl Ident {
+    fn new(name: Arc<str>) -> Self {
+        Ident { metrics: PollMetrics::new(&name), name }
+    }
 }
 
 pub(crate) struct State<I, T, E> {
@@ -84,7 +117,7 @@ impl<I, T, E> Shared<I, T, E> {
             cancel,
             timing,
             runtime,
-            name: Mutex::new(name),
+            ident: Mutex::new(Ident::new(name)),
         }
     }
 
@@ -170,11 +203,16 @@ impl<I, T, E> Shared<I, T, E> {
     }
 
     pub(crate) fn name(&self) -> Arc<str> {
-        self.name.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.ident().name
+    }
+
+    /// The name and metrics (read once per poll tick).
+    pub(crate) fn ident(&self) -> Ident {
+        self.ident.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub(crate) fn set_name(&self, name: Arc<str>) {
-        *self.name.lock().unwrap_or_else(|p| p.into_inner()) = name;
+        *self.ident.lock().unwrap_or_else(|p| p.into_inner()) = Ident::new(name);
     }
 
     /// Removes a future whose cancel was approved and resolves it to `Cancelled`. False

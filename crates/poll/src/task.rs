@@ -64,13 +64,17 @@ where
             },
         };
         let elapsed = started.elapsed();
-        let name = shared.name();
+        let ident = shared.ident();
+        let name = &ident.name;
+        ident.metrics.polls.increment(1);
+        ident.metrics.time.increment(elapsed.as_secs_f64());
         let size = batch.len();
         let delay = match &outcome {
             Outcome::Ok(d) => d.unwrap_or(shared.timing.default_interval),
             Outcome::Failed(e) => {
+                ident.metrics.errors.increment(1);
                 tracing::error!(
-                    executor = &*name,
+                    executor = &**name,
                     batch = size,
                     error = ?e,
                     "poll function failed; every future it did not resolve in this call fails with this error"
@@ -80,7 +84,7 @@ where
         };
         let resolved = deliver(&shared, &mut batch, &outcome);
         tracing::debug!(
-            executor = &*name,
+            executor = &**name,
             batch = size,
             resolved,
             elapsed_ms = elapsed.as_secs_f64() * 1e3,
