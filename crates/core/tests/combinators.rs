@@ -918,3 +918,104 @@ async fn inputs_are_polled_a_bounded_number_of_times_even_past_the_task_budget()
     let total = polls.load(SeqCst);
     assert!(total <= 3 * BIG, "{total} polls for {BIG} inputs");
 }
+
+// ---------------------------------------------------------------- properties
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Inputs with distinct delays (a permutation, so completion order is well defined) and
+    /// random outcomes: `Some(v)` succeeds with `v`, `None` fails.
+    fn inputs() -> impl Strategy<Value = Vec<(u64, Option<u32>)>> {
+        (1usize..24)
+            .prop_flat_map(|n| {
+                (
+                    Just((1..=n as u64).collect::<Vec<_>>()).prop_shuffle(),
+                    prop::collection::vec(any::<Option<u32>>(), n),
+                )
+            })
+            .prop_map(|(delays, outcomes)| delays.into_iter().zip(outcomes).collect())
+    }
+
+    fn run<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    fn submit_all(exec: &AsyncExecutor, spec: &[(u64, Option<u32>)]) -> Vec<H<u32>> {
+        spec.iter()
+            .enumerate()
+            .map(|(i, (d, o))| after(exec, ms(*d), o.ok_or_else(|| format!("input {i} failed"))))
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn combinators_agree_with_a_sequential_model(spec in inputs()) {
+            let by_completion = {
+                let mut idx: Vec<usize> = (0..spec.len()).collect();
+                idx.sort_by_key(|&i| spec[i].0);
+                idx
+            };
+            let first_err = by_completion.iter().copied().find(|&i| spec[i].1.is_none());
+            let first_ok = by_completion.iter().copied().find(|&i| spec[i].1.is_some());
+            let last = spec.len() - 1;
+
+            run(async {
+                let exec = AsyncExecutor::new();
+
+                // sequence: all values in input order, or the first error to happen.
+                let got = sequence(submit_all(&exec, &spec)).await;
+                match first_err {
+                    Some(i) => prop_assert_eq!(job_err(got), format!("input {i} failed")),
+                    None => prop_assert_eq!(got, Ok(spec.iter().map(|(_, o)| o.unwrap()).collect::<Vec<_>>())),
+                }
+
+                // and: the first error, else the last input's value.
+                let got = and(submit_all(&exec, &spec)).await;
+                match first_err {
+                    Some(i) => prop_assert_eq!(job_err(got), format!("input {i} failed")),
+                    None => prop_assert_eq!(got, Ok(spec[last].1.unwrap())),
+                }
+
+                // or: the first value, else the last input's error.
+                let got = or(submit_all(&exec, &spec)).await;
+                match first_ok {
+                    Some(i) => prop_assert_eq!(got, Ok(spec[i].1.unwrap())),
+                    None => prop_assert_eq!(job_err(got), format!("input {last} failed")),
+                }
+
+                // as_completed: every input once, in completion order.
+                let order: Vec<usize> = as_completed(submit_all(&exec, &spec)).map(|(i, _)| i).collect().await;
+                prop_assert_eq!(&order, &by_completion);
+
+                // wait_first: the first to complete, the rest in input order.
+                let first = wait_first(submit_all(&exec, &spec)).await.unwrap();
+                prop_assert_eq!(first.index, by_completion[0]);
+                prop_assert_eq!(first.rest.len(), spec.len() - 1);
+
+                // traverse with a bound of 1 runs the inputs one after another: the result is
+                // decided by the first failing input in *item* order.
+                let items = spec.clone();
+                let exec2 = exec.clone();
+                let got = traverse(items.into_iter().enumerate(), 1, move |(i, (d, o))| {
+                    after(&exec2, ms(d), o.ok_or_else(|| format!("input {i} failed")))
+                })
+                .unwrap()
+                .await;
+                match spec.iter().position(|(_, o)| o.is_none()) {
+                    Some(i) => prop_assert_eq!(job_err(got), format!("input {i} failed")),
+                    None => prop_assert_eq!(got, Ok(spec.iter().map(|(_, o)| o.unwrap()).collect::<Vec<_>>())),
+                }
+                Ok(())
+            })?;
+        }
+    }
+}
