@@ -121,3 +121,46 @@ async fn publish_failures_fail_their_handles_without_any_poll() {
         assert!(matches!(err, Error::Job(TaskError::Http(_))), "{err:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_over_the_poll_layer_deletes_the_remote_task() {
+    use more_executors::prelude::*;
+    use more_executors::timeout::TimeoutExt;
+
+    // Tasks that would run for a minute.
+    let slow = ServiceConfig {
+        min_delay: Duration::from_secs(60),
+        max_delay: Duration::from_secs(61),
+        error_rate: 0.0,
+        seed: 1,
+    };
+    let service = TaskService::start(slow).await.unwrap();
+    let client = client::TaskClient::new(service.url());
+    let exec = client::task_executor(&client, 16, Duration::from_millis(50))
+        .unwrap()
+        .with_timeout(Duration::from_millis(300))
+        .unwrap();
+    let handles: Vec<_> = (0..5u64)
+        .map(|object_id| {
+            let client = client.clone();
+            exec.submit(move || async move { client.publish(object_id).await })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.await.unwrap_err(), Error::TimedOut(Duration::from_millis(300)));
+    }
+    // On expiry the poll stage is dropped while in the poll set: its cancel function
+    // sends one DELETE per task, in the background.
+    for _ in 0..500 {
+        if service.counters().delete == 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for object_id in 0..5 {
+        let task = client.task_of(object_id).unwrap();
+        assert_eq!(service.deletes_for(task), 1, "task {task}");
+        assert_eq!(service.status(task).unwrap().state, "cancelled");
+    }
+    assert!(client.searches.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+}

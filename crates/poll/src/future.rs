@@ -63,14 +63,25 @@ struct Registration<I, T, E> {
     key: usize,
     /// True once the node is known to be out of the set (it received its result).
     left: bool,
+    /// What to do if dropped while still in the set (a plain function pointer, so the
+    /// `Drop` impl needs no bounds).
+    on_abandon: fn(&Shared<I, T, E>, &Arc<Node<I, T, E>>),
     _gate: Option<GateGuard>,
 }
 
 impl<I, T, E> Drop for Registration<I, T, E> {
     fn drop(&mut self) {
-        if !self.left {
+        if self.left {
+            return;
+        }
+        let removed = {
             let mut st = self.shared.lock();
-            crate::set::remove_locked(&mut st, self.key, &self.node);
+            crate::set::remove_locked(&mut st, self.key, &self.node)
+        };
+        if removed {
+            // Still in the set: the job was abandoned from outside (an outer timeout
+            // expired, the runtime went away). Tell the remote side, best effort.
+            (self.on_abandon)(&self.shared, &self.node);
         }
     }
 }
@@ -123,7 +134,14 @@ where
                         let hook = Hook { shared: shared.clone(), node: node.clone(), key };
                         ctx.set_gate(CancelGate::Hook(Arc::new(hook)))
                     });
-                    let reg = Registration { shared: shared.clone(), node, key, left: false, _gate: gate };
+                    let reg = Registration {
+                        shared: shared.clone(),
+                        node,
+                        key,
+                        left: false,
+                        on_abandon: crate::set::abandoned::<I, T, E>,
+                        _gate: gate,
+                    };
                     state.set(State::Polling { reg });
                 }
                 StateProj::Polling { reg } => {

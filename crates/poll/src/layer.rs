@@ -165,6 +165,9 @@ where
     /// Without a cancel function, cancelling a future in the poll set always succeeds and
     /// simply stops tracking it.
     ///
+    /// The function is also called, once and best effort, for a future dropped from outside
+    /// while in the poll set (an outer timeout expired); its answer is then only logged.
+    ///
     /// ```
     /// use more_executors_poll::{PollDescriptor, PollLayer};
     /// let layer = PollLayer::new(|_: &mut [PollDescriptor<u32, (), String>]| Ok(None))

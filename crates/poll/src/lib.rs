@@ -47,6 +47,10 @@
 //! - A future the poll already resolved cannot be cancelled any more (when a cancel
 //!   function is set, the check is exact; without one, a cancel racing with delivery may
 //!   still win, and the handle then reports cancelled).
+//! - A future dropped from outside while in the poll set (an outer timeout expired) leaves
+//!   the set, and the cancel function is called once for it, best effort: its answer cannot
+//!   undo the drop, and a refusal or failure is logged. So `timeout` over `poll` cancels
+//!   the remote work too.
 //!
 //! # Shutdown and drop
 //! [`shutdown`](more_executors_core::Lifecycle::shutdown) resolves every future still in

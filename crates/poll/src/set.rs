@@ -286,20 +286,64 @@ where
     }
 }
 
+/// A future was dropped while still in the poll set (not resolved, not cancelled through
+/// its handle): calls the cancel function once, best effort. Its answer cannot undo the
+/// drop; a refusal, error or panic is logged.
+pub(crate) fn abandoned<I, T, E>(shared: &Shared<I, T, E>, node: &Arc<Node<I, T, E>>)
+where
+    E: fmt::Debug,
+    I: Send + Sync + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    let Some(cancel) = &shared.cancel else { return };
+    tracing::debug!(
+        executor = &*shared.name(),
+        "a future was dropped while in the poll set; calling the cancel function"
+    );
+    match cancel {
+        CancelFn::Sync(f) => {
+            let answer = catch_panic::<_, E>(|| f(&node.input)).map_err(panic_text);
+            judge(shared, answer);
+        }
+        CancelFn::Async(f) => {
+            let call = match catch_panic::<_, E>(|| f(&node.input)) {
+                Ok(call) => call,
+                Err(e) => {
+                    judge(shared, Err(panic_text(e)));
+                    return;
+                }
+            };
+            let name = shared.name();
+            // Detached: nobody waits for this answer. On a runtime that is shutting down
+            // the task is dropped unstarted.
+            shared.runtime.handle().spawn(async move {
+                use futures_util::FutureExt;
+                let answer = std::panic::AssertUnwindSafe(call)
+                    .catch_unwind()
+                    .await
+                    .map_err(|p| crate::task::panic_message(&*p));
+                log_answer(&name, answer);
+            });
+        }
+    }
+}
+
 /// Turns a cancel function's answer into approve/refuse, logging refusals.
 fn judge<I, T, E: fmt::Debug>(shared: &Shared<I, T, E>, answer: Result<Result<bool, E>, String>) -> bool {
+    log_answer(&shared.name(), answer)
+}
+
+fn log_answer<E: fmt::Debug>(name: &str, answer: Result<Result<bool, E>, String>) -> bool {
     match answer {
         Ok(Ok(true)) => true,
         Ok(Ok(false)) => {
-            tracing::debug!(
-                executor = &*shared.name(),
-                "cancel refused by the poll executor's cancel function"
-            );
+            tracing::debug!(executor = name, "cancel refused by the poll executor's cancel function");
             false
         }
         Ok(Err(e)) => {
             tracing::error!(
-                executor = &*shared.name(),
+                executor = name,
                 error = ?e,
                 "the cancel function failed; the cancel is refused"
             );
@@ -307,7 +351,7 @@ fn judge<I, T, E: fmt::Debug>(shared: &Shared<I, T, E>, answer: Result<Result<bo
         }
         Err(panic) => {
             tracing::error!(
-                executor = &*shared.name(),
+                executor = name,
                 panic = %panic,
                 "the cancel function panicked; the cancel is refused"
             );

@@ -251,3 +251,51 @@ async fn a_refused_cancel_leaves_the_future_to_be_resolved_by_the_poll() {
     assert!(!h.is_cancelled());
     assert_eq!(h.await.unwrap(), "done-5");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_future_dropped_while_in_the_poll_set_calls_the_cancel_function_once() {
+    use std::future::Future;
+    use std::task::Context;
+    let rec = Arc::new(Recorder::default());
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let deletes = Arc::new(AtomicUsize::new(0));
+    let sync_exec = exec(layer_with_cancel(&rec, &asked));
+    let async_exec = exec(layer_with_async_cancel(&rec, &deletes));
+    let ctx = more_executors_core::JobContext::detached();
+    let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    {
+        // What an outer timeout does on expiry: drop the inner stage future.
+        let mut a = Box::pin(sync_exec.call(|| async { Ok::<u32, String>(3) }, &ctx));
+        let mut b = Box::pin(async_exec.call(|| async { Ok::<u32, String>(4) }, &ctx));
+        assert!(a.as_mut().poll(&mut cx).is_pending() && b.as_mut().poll(&mut cx).is_pending());
+        assert_eq!((sync_exec.pending(), async_exec.pending()), (1, 1));
+    }
+    assert_eq!((sync_exec.pending(), async_exec.pending()), (0, 0));
+    assert_eq!(*asked.lock().unwrap(), [3], "the sync cancel function ran at the drop");
+    until(|| deletes.load(SeqCst) == 1).await;
+
+    // Resolved, cancelled through the handle, or shut down: no further call.
+    let resolved = common::exec(
+        recording_layer(&rec, |_, ds| {
+            resolve_all(ds);
+            Ok(None)
+        })
+        .cancel_fn({
+            let asked = asked.clone();
+            move |id: &u32| {
+                asked.lock().unwrap().push(*id);
+                Ok(true)
+            }
+        }),
+    );
+    assert_eq!(submit(&resolved, 7).await.unwrap(), "done-7");
+    let h = submit(&sync_exec, 8);
+    until(|| sync_exec.pending() == 1).await;
+    assert!(h.cancel());
+    assert!(h.await.unwrap_err().is_cancelled());
+    let h = submit(&sync_exec, 10);
+    until(|| sync_exec.pending() == 1).await;
+    sync_exec.shutdown();
+    assert!(h.await.unwrap_err().is_shut_down());
+    assert_eq!(*asked.lock().unwrap(), [3, 8], "only the handle's cancel asked again");
+}
