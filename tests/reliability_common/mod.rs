@@ -1,0 +1,188 @@
+//! Helpers shared by the `reliability_*` test binaries: type erasure (so a stack can be
+//! chosen at run time), a concurrency tracker, paused-time runtimes and task counting.
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::Duration;
+
+use more_executors::{Error, Executor, JobContext, Lifecycle, Runtime};
+
+/// The stage future of an erased executor.
+pub type BoxFut<T, E> = Pin<Box<dyn Future<Output = Result<T, Error<E>>> + Send>>;
+
+/// An executor as a trait object, so layers can be chosen at run time.
+pub trait DynExec<J, T, E>: Lifecycle {
+    fn call_dyn(&self, job: J, ctx: &JobContext) -> BoxFut<T, E>;
+}
+
+impl<X, J> DynExec<J, X::Output, X::Error> for X
+where
+    X: Executor<J>,
+{
+    fn call_dyn(&self, job: J, ctx: &JobContext) -> BoxFut<X::Output, X::Error> {
+        Box::pin(self.call(job, ctx))
+    }
+}
+
+/// A type-erased executor of jobs `J` with output `T` and error `E`.
+pub struct Erased<J, T, E>(Arc<dyn DynExec<J, T, E>>);
+
+impl<J, T, E> Clone for Erased<J, T, E> {
+    fn clone(&self) -> Self {
+        Erased(self.0.clone())
+    }
+}
+
+impl<J, T, E> Lifecycle for Erased<J, T, E> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn kind(&self) -> &'static str {
+        self.0.kind()
+    }
+    fn runtime(&self) -> &Runtime {
+        self.0.runtime()
+    }
+    fn shutdown(&self) {
+        self.0.shutdown()
+    }
+    fn is_shut_down(&self) -> bool {
+        self.0.is_shut_down()
+    }
+    fn runs_inline(&self) -> bool {
+        self.0.runs_inline()
+    }
+}
+
+impl<J: Send + 'static, T: Send + 'static, E: Send + 'static> Executor<J> for Erased<J, T, E> {
+    type Output = T;
+    type Error = E;
+    type Future = BoxFut<T, E>;
+    fn call(&self, job: J, ctx: &JobContext) -> BoxFut<T, E> {
+        self.0.call_dyn(job, ctx)
+    }
+}
+
+/// Erases `x`.
+pub fn erase<J, X>(x: X) -> Erased<J, X::Output, X::Error>
+where
+    X: Executor<J> + 'static,
+{
+    Erased(Arc::new(x))
+}
+
+/// Counts job bodies running at once and remembers the peak.
+#[derive(Clone, Default)]
+pub struct Concurrency {
+    now: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+}
+
+/// Held while a job body runs.
+pub struct Running(Arc<AtomicUsize>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, SeqCst);
+    }
+}
+
+impl Concurrency {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn enter(&self) -> Running {
+        let now = self.now.fetch_add(1, SeqCst) + 1;
+        self.peak.fetch_max(now, SeqCst);
+        Running(self.now.clone())
+    }
+    pub fn peak(&self) -> usize {
+        self.peak.load(SeqCst)
+    }
+    pub fn now(&self) -> usize {
+        self.now.load(SeqCst)
+    }
+}
+
+/// Silences the default panic hook for panics the tests provoke on purpose (messages
+/// containing "boom"), keeping real failures visible.
+pub fn quiet_expected_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let msg = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            if !msg.contains("boom") {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// A current-thread runtime with paused time (timers fire when the runtime is idle).
+pub fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap()
+}
+
+/// Tasks alive on the current runtime (the `block_on` future is not a task).
+pub fn alive_tasks() -> usize {
+    tokio::runtime::Handle::current().metrics().num_alive_tasks()
+}
+
+/// Lets the runtime run until at most `baseline` tasks are alive, advancing (paused) time
+/// by up to `budget`; returns the number alive at the end.
+pub async fn drain_tasks(baseline: usize, budget: Duration) -> usize {
+    let step = Duration::from_millis(1);
+    let mut waited = Duration::ZERO;
+    loop {
+        // Let tasks woken at this instant finish before looking.
+        for _ in 0..8 {
+            tokio::task::yield_now().await;
+        }
+        let alive = alive_tasks();
+        if alive <= baseline || waited >= budget {
+            return alive;
+        }
+        tokio::time::sleep(step).await;
+        waited += step;
+    }
+}
+
+/// Awaits `fut`, giving up only once at least `virtual_bound` of (paused) tokio time **and**
+/// `real_floor` of wall-clock time have passed. With paused time a plain
+/// `tokio::time::timeout` would expire at once while the runtime idles waiting for a
+/// blocking-pool thread (real threads do not hold the clock back); the real-time floor gives
+/// such threads time to deliver. A future that resolves returns at once.
+pub async fn bounded<F: Future>(fut: F, virtual_bound: Duration, real_floor: Duration) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    let (v0, r0) = (tokio::time::Instant::now(), std::time::Instant::now());
+    let mut step = Duration::from_millis(1);
+    loop {
+        tokio::select! {
+            biased;
+            out = &mut fut => return Some(out),
+            _ = tokio::time::sleep(step) => {}
+        }
+        let virtual_done = v0.elapsed() >= virtual_bound;
+        if virtual_done && r0.elapsed() >= real_floor {
+            return None;
+        }
+        if virtual_done {
+            std::thread::sleep(Duration::from_millis(1));
+        } else {
+            step = (step * 2).min(Duration::from_secs(60));
+        }
+    }
+}
+
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
