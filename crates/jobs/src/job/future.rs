@@ -16,16 +16,17 @@ use super::cell::Stopper;
 
 pin_project! {
     /// The future of [`Job::wait`]: the job's result, or [`Error::TimedOut`] once the
-    /// timeout expired (the job is then closed with outcome
+    /// timeout expired and the job was closed (its outcome is then
     /// [`Outcome::TimedOut`](super::Outcome::TimedOut)).
     ///
-    /// Dropping it drops the [`Job`]: the job is detached, not cancelled.
+    /// Dropping it before the timeout drops the [`Job`]: the job is detached, not cancelled.
     #[must_use = "futures do nothing unless awaited"]
     pub struct Wait<T, E> {
         job: Job<T, E>,
         #[pin]
         sleep: Sleep,
         timeout: Duration,
+        closing: Option<JobClose>,
     }
 }
 
@@ -37,7 +38,7 @@ impl<T, E> fmt::Debug for Wait<T, E> {
 
 impl<T, E> Wait<T, E> {
     pub(super) fn new(job: Job<T, E>, timeout: Duration) -> Self {
-        Wait { job, sleep: tokio::time::sleep(timeout), timeout }
+        Wait { job, sleep: tokio::time::sleep(timeout), timeout, closing: None }
     }
 }
 
@@ -46,11 +47,16 @@ impl<T, E> Future for Wait<T, E> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        if let Poll::Ready(r) = Pin::new(&mut *this.job).poll(cx) {
-            return Poll::Ready(r);
+        if this.closing.is_none() {
+            if let Poll::Ready(r) = Pin::new(&mut *this.job).poll(cx) {
+                return Poll::Ready(r);
+            }
+            ready!(this.sleep.poll(cx));
+            *this.closing = Some(this.job.stop_timed_out(*this.timeout));
         }
-        ready!(this.sleep.poll(cx));
-        this.job.stop_timed_out(*this.timeout);
+        if let Some(closing) = this.closing.as_mut() {
+            ready!(Pin::new(closing).poll(cx));
+        }
         // The stop decided the outcome (or the job finished just before): the result is there.
         match Pin::new(&mut *this.job).poll(cx) {
             Poll::Ready(r) => Poll::Ready(r),

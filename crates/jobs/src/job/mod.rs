@@ -242,7 +242,7 @@ impl<T, E> Job<T, E> {
     /// Waits for the job's result for at most `timeout`, counted from this call and
     /// including any time the job still spends in the queue. When it expires, the job is
     /// closed as by [`close`](Self::close) (a queued job is removed unrun), its outcome is
-    /// [`Outcome::TimedOut`], and the result is [`Error::TimedOut`].
+    /// [`Outcome::TimedOut`], and once it has stopped the result is [`Error::TimedOut`].
     ///
     /// ```
     /// use std::time::Duration;
@@ -267,8 +267,9 @@ impl<T, E> Job<T, E> {
         Wait::new(self, timeout)
     }
 
-    pub(crate) fn stop_timed_out(&self, timeout: Duration) {
-        self.cell.stop(Stop::Timeout(timeout));
+    pub(crate) fn stop_timed_out(&self, timeout: Duration) -> JobClose {
+        let cancelled = self.cell.stop(Stop::Timeout(timeout));
+        JobClose::new(self.cell.clone().as_stopper(), cancelled)
     }
 }
 
