@@ -9,7 +9,7 @@ use std::task::{Context, Poll, ready};
 use more_executors_core::{CancelGate, Error, GateGuard, JobContext};
 use pin_project_lite::pin_project;
 
-use crate::descriptor::Node;
+use crate::descriptor::{DETACHED, Node};
 use crate::set::{Hook, Shared};
 
 pin_project! {
@@ -60,18 +60,15 @@ pin_project! {
 struct Registration<I, T, E> {
     shared: Arc<Shared<I, T, E>>,
     node: Arc<Node<I, T, E>>,
+    /// The node's slab key; [`DETACHED`] once the node is known to be out of the set (it
+    /// received its result).
     key: usize,
-    /// True once the node is known to be out of the set (it received its result).
-    left: bool,
-    /// What to do if dropped while still in the set (a plain function pointer, so the
-    /// `Drop` impl needs no bounds).
-    on_abandon: fn(&Shared<I, T, E>, &Arc<Node<I, T, E>>),
     _gate: Option<GateGuard>,
 }
 
 impl<I, T, E> Drop for Registration<I, T, E> {
     fn drop(&mut self) {
-        if self.left {
+        if self.key == DETACHED {
             return;
         }
         let removed = {
@@ -81,7 +78,7 @@ impl<I, T, E> Drop for Registration<I, T, E> {
         if removed {
             // Still in the set: the job was abandoned from outside (an outer timeout
             // expired, the runtime went away). Tell the remote side, best effort.
-            (self.on_abandon)(&self.shared, &self.node);
+            (self.shared.on_abandon)(&self.shared, &self.node);
         }
     }
 }
@@ -134,20 +131,13 @@ where
                         let hook = Hook { shared: shared.clone(), node: node.clone(), key };
                         ctx.set_gate(CancelGate::Hook(Arc::new(hook)))
                     });
-                    let reg = Registration {
-                        shared: shared.clone(),
-                        node,
-                        key,
-                        left: false,
-                        on_abandon: crate::set::abandoned::<I, T, E>,
-                        _gate: gate,
-                    };
+                    let reg = Registration { shared: shared.clone(), node, key, _gate: gate };
                     state.set(State::Polling { reg });
                 }
                 StateProj::Polling { reg } => {
                     let out = ready!(reg.node.poll_result(cx));
                     // Whoever completed the node removed it from the set first.
-                    reg.left = true;
+                    reg.key = DETACHED;
                     state.set(State::Done);
                     return Poll::Ready(out);
                 }

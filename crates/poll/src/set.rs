@@ -35,7 +35,13 @@ pub(crate) struct Shared<I, T, E> {
     pub(crate) timing: Timing,
     pub(crate) runtime: Runtime,
     ident: Mutex<Ident>,
+    /// Called when a stage future is dropped while still in the set ([`abandoned`]); a
+    /// function pointer so the stage future's `Drop` needs no trait bounds.
+    pub(crate) on_abandon: AbandonFn<I, T, E>,
 }
+
+/// See [`Shared::on_abandon`].
+pub(crate) type AbandonFn<I, T, E> = fn(&Shared<I, T, E>, &Arc<Node<I, T, E>>);
 
 /// The executor's name and the metrics labelled with it.
 #[derive(Clone)]
@@ -101,7 +107,12 @@ impl<I, T, E> Shared<I, T, E> {
         timing: Timing,
         runtime: Runtime,
         name: Arc<str>,
-    ) -> Self {
+    ) -> Self
+    where
+        I: Send + Sync + 'static,
+        T: Send + 'static,
+        E: fmt::Debug + Send + 'static,
+    {
         Shared {
             state: Mutex::new(State {
                 entries: Slab::new(),
@@ -118,6 +129,7 @@ impl<I, T, E> Shared<I, T, E> {
             timing,
             runtime,
             ident: Mutex::new(Ident::new(name)),
+            on_abandon: abandoned::<I, T, E>,
         }
     }
 

@@ -29,8 +29,6 @@ fn layer_with_cancel(rec: &Arc<Recorder>, asked: &Arc<Mutex<Vec<u32>>>) -> PollL
 
 #[tokio::test(start_paused = true)]
 async fn the_cancel_function_decides_for_futures_in_the_poll_set() {
-    let logs = Logs::default();
-    let _g = logs.install();
     let rec = Arc::new(Recorder::default());
     let asked = Arc::new(Mutex::new(Vec::new()));
     let exec = exec(layer_with_cancel(&rec, &asked));
@@ -45,14 +43,6 @@ async fn the_cancel_function_decides_for_futures_in_the_poll_set() {
     assert!(!handles[3].cancel(), "a panic refuses");
     assert_eq!(*asked.lock().unwrap(), ids, "called once each, with the inner output");
     assert_eq!(exec.pending(), 3, "the cancelled future left the set at once");
-
-    let text = logs.text();
-    assert!(
-        text.contains("cancel function failed") && text.contains("cancel endpoint returned 500"),
-        "{text}"
-    );
-    assert!(text.contains("cancel function panicked") && text.contains("cancel function bug"), "{text}");
-    assert!(text.contains("cancel refused by the poll executor's cancel function"), "{text}");
 
     // The refused ones are still polled; the cancelled one is in no later call.
     wait_for(|| rec.count() >= 2).await;

@@ -400,29 +400,6 @@ async fn a_zero_delay_polls_again_at_once() {
     assert!(rec.calls().iter().all(|c| c.at - t0 == 100 * MS));
 }
 
-#[tokio::test(start_paused = true)]
-async fn poll_ticks_are_traced() {
-    let logs = Logs::default();
-    let _g = logs.install();
-    let exec = exec(PollLayer::new(|ds: &mut [D]| {
-        resolve_all(ds);
-        Ok(None)
-    }))
-    .named("tasks");
-    submit(&exec, 1).await.unwrap();
-    let failing = common::exec(PollLayer::new(|_: &mut [D]| Err("nope".to_string())));
-    assert!(submit(&failing, 1).await.is_err());
-    let text = logs.text();
-    assert!(
-        text.contains("poll tick") && text.contains("executor=\"tasks\"") && text.contains("batch=1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("ERROR") && text.contains("poll function failed") && text.contains("nope"),
-        "{text}"
-    );
-}
-
 #[test]
 fn descriptors_are_testable_without_an_executor() {
     let mut ds: Vec<PollDescriptor<u32, String, String>> = (0..3).map(PollDescriptor::new).collect();
