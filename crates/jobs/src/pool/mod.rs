@@ -25,6 +25,7 @@ use more_executors_core::{
     ConfigError, Error, Executor, Handle, JobContext, Lifecycle, Runtime, catch_panic,
 };
 
+use crate::error::TrySpawnError;
 use crate::scheduler::{Close, CloseReport, Scheduler};
 
 /// A fixed pool of `n` workers fed by a bounded queue (the "pipeliner" pattern): submit an
@@ -181,9 +182,16 @@ where
     type Future = PoolFuture<Fut, T, E>;
 
     fn call(&self, item: I, _ctx: &JobContext) -> Self::Future {
-        match catch_panic::<_, E>(|| (self.worker)(item)) {
-            Ok(fut) => PoolFuture::spawning(self.scheduler.spawn(fut)),
-            Err(e) => PoolFuture::failed(e),
+        let fut = match catch_panic::<_, E>(|| (self.worker)(item)) {
+            Ok(fut) => fut,
+            Err(e) => return PoolFuture::failed(e),
+        };
+        // Enter the scheduler now, so the item is queued in submission order and counted
+        // by `wait_and_close`; only when the queue is full does it wait in the driver.
+        match self.scheduler.try_spawn(fut) {
+            Ok(job) => PoolFuture::running(job),
+            Err(TrySpawnError::Full(fut)) => PoolFuture::spawning(self.scheduler.spawn(fut)),
+            Err(TrySpawnError::Closed(_)) => PoolFuture::failed(Error::ShutDown),
         }
     }
 

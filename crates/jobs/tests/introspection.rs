@@ -1,0 +1,182 @@
+//! Counts, snapshots, run-time limits and tracing spans.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{forever, gated, settle};
+use more_executors_jobs::{JobKind, JobState, Outcome, Scheduler};
+
+#[tokio::test(start_paused = true)]
+async fn counts_follow_the_jobs() {
+    let s = Scheduler::builder().limit(2).build().unwrap();
+    assert!(s.is_empty());
+    assert_eq!((s.active_count(), s.pending_count(), s.len(), s.shield_count()), (0, 0, 0, 0));
+    let mut senders = Vec::new();
+    let mut jobs = Vec::new();
+    for _ in 0..5 {
+        let (f, tx) = gated::<()>();
+        senders.push(tx);
+        jobs.push(s.spawn(f).await.unwrap());
+    }
+    let _shield = s.shield(forever()).unwrap();
+    assert_eq!((s.active_count(), s.pending_count(), s.len(), s.shield_count()), (2, 3, 5, 1));
+    assert!(!s.is_empty());
+    senders.remove(0).send(Ok(())).unwrap();
+    settle().await;
+    assert_eq!((s.active_count(), s.pending_count(), s.len()), (2, 2, 4));
+    assert!(!s.is_closed());
+    s.close().await;
+    assert!(s.is_closed());
+    assert_eq!((s.active_count(), s.pending_count(), s.len(), s.shield_count()), (0, 0, 0, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_snapshot_lists_active_then_pending_with_times() {
+    let s = Scheduler::builder().limit(1).build().unwrap();
+    let t0 = tokio::time::Instant::now();
+    let a = s.job().name("a").spawn(forever()).await.unwrap();
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let b = s.job().name("b").spawn(forever()).await.unwrap();
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let c = s.shield(forever()).unwrap();
+    let jobs = s.jobs();
+    let view: Vec<_> = jobs.iter().map(|j| (j.id, j.name.as_deref(), j.state, j.kind)).collect();
+    assert_eq!(
+        view,
+        [
+            (a.id(), Some("a"), JobState::Active, JobKind::Async),
+            (c.id(), None, JobState::Active, JobKind::Shield),
+            (b.id(), Some("b"), JobState::Pending, JobKind::Async),
+        ]
+    );
+    assert_eq!(jobs[0].spawned_at, t0);
+    assert_eq!(jobs[0].started_at, Some(t0));
+    assert_eq!(jobs[2].spawned_at, t0 + Duration::from_secs(1));
+    assert_eq!(jobs[2].started_at, None);
+    assert!(jobs.iter().all(|j| j.outcome.is_none()));
+    // b starts when a is closed: its start time is recorded.
+    assert!(a.close().await);
+    settle().await;
+    let info = b.info();
+    assert_eq!(info.state, JobState::Active);
+    assert_eq!(info.started_at, Some(t0 + Duration::from_secs(2)));
+    assert_eq!(a.info().outcome, Some(Outcome::Cancelled));
+}
+
+#[tokio::test(start_paused = true)]
+async fn raising_the_limit_starts_queued_jobs_at_once() {
+    let s = Scheduler::builder().limit(1).build().unwrap();
+    let _a = s.spawn(forever()).await.unwrap();
+    let mut queued = Vec::new();
+    for _ in 0..4 {
+        queued.push(s.spawn(forever()).await.unwrap());
+    }
+    assert_eq!(s.pending_count(), 4);
+    s.set_limit(3).unwrap();
+    assert_eq!(s.limit(), Some(3));
+    assert_eq!((s.active_count(), s.pending_count()), (3, 2));
+    assert!(queued[0].is_active() && queued[1].is_active() && queued[2].is_pending());
+    s.set_unlimited();
+    assert_eq!(s.limit(), None);
+    assert_eq!((s.active_count(), s.pending_count()), (5, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn lowering_the_limit_interrupts_nothing_and_holds_back_new_starts() {
+    let s = Scheduler::builder().limit(3).build().unwrap();
+    let mut senders = Vec::new();
+    let mut jobs = Vec::new();
+    for _ in 0..5 {
+        let (f, tx) = gated::<()>();
+        senders.push(tx);
+        jobs.push(s.spawn(f).await.unwrap());
+    }
+    s.set_limit(1).unwrap();
+    assert_eq!((s.active_count(), s.pending_count()), (3, 2), "running jobs keep running");
+    senders.remove(0).send(Ok(())).unwrap();
+    settle().await;
+    assert_eq!((s.active_count(), s.pending_count()), (2, 2), "no new start above the new limit");
+    senders.remove(0).send(Ok(())).unwrap();
+    senders.remove(0).send(Ok(())).unwrap();
+    settle().await;
+    assert_eq!((s.active_count(), s.pending_count()), (1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_blocked_spawner_is_admitted_when_the_limit_is_raised() {
+    let s = Scheduler::builder().limit(1).pending_limit(1).build().unwrap();
+    let _a = s.spawn(forever()).await.unwrap();
+    let _b = s.spawn(forever()).await.unwrap();
+    let s2 = s.clone();
+    let waiter = tokio::spawn(async move { s2.spawn(forever()).await.map(|j| j.id()).map_err(|_| ()) });
+    settle().await;
+    assert!(!waiter.is_finished());
+    s.set_limit(2).unwrap();
+    assert!(waiter.await.unwrap().is_ok());
+    assert_eq!((s.active_count(), s.pending_count()), (2, 1));
+}
+
+#[derive(Clone, Default)]
+struct Spans(Arc<Mutex<Vec<String>>>);
+
+impl<S> tracing_subscriber::Layer<S> for Spans
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _id: &tracing::span::Id,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        struct V(String);
+        impl tracing::field::Visit for V {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!(" {}={:?}", field.name(), value));
+            }
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                self.0.push_str(&format!(" {}={}", field.name(), value));
+            }
+        }
+        let mut v = V(attrs.metadata().name().to_string());
+        attrs.record(&mut v);
+        self.0.lock().unwrap().push(v.0);
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        if let Some(scope) = ctx.event_scope(event) {
+            let names: Vec<_> = scope.map(|s| s.name().to_string()).collect();
+            self.0.lock().unwrap().push(format!("event in {}", names.join("/")));
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_job_runs_in_its_own_tracing_span() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let spans = Spans::default();
+    let sub = tracing_subscriber::registry().with(spans.clone());
+    let _guard = tracing::subscriber::set_default(sub);
+    let s = Scheduler::builder().name("mailer").build().unwrap();
+    let j = s
+        .job()
+        .name("welcome")
+        .spawn(async {
+            tracing::info!("sending");
+            Ok::<_, String>(())
+        })
+        .await
+        .unwrap();
+    j.await.unwrap();
+    let j = s.spawn_blocking(|| Ok::<_, String>(())).await.unwrap();
+    j.await.unwrap();
+    let seen = spans.0.lock().unwrap().clone();
+    let job_spans: Vec<_> = seen.iter().filter(|s| s.starts_with("job ")).collect();
+    assert_eq!(job_spans.len(), 2, "{seen:?}");
+    assert!(job_spans[0].contains("scheduler=mailer"), "{seen:?}");
+    assert!(job_spans[0].contains("job_id=1") && job_spans[0].contains("job_name=welcome"), "{seen:?}");
+    assert!(job_spans[1].contains("kind=blocking job"), "{seen:?}");
+    assert!(seen.contains(&"event in job".to_string()), "the job's own events are inside its span: {seen:?}");
+}
