@@ -60,22 +60,22 @@ fn spawn_progress(progress: Arc<Progress>) -> tokio::task::JoinHandle<()> {
         if std::io::stdout().is_terminal() {
             let bar = indicatif::ProgressBar::new(total as u64);
             bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{elapsed_precise} [{bar:40}] {pos}/{len} resolved  {msg}",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
+                indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
             );
             loop {
-                bar.set_position(progress.resolved() as u64);
+                let resolved = progress.resolved();
                 bar.set_message(format!(
-                    "{} finished, {} failed, {} cancelled",
+                    "{} ok, {} failed, {} cancelled",
                     progress.finished.load(Relaxed),
                     progress.failed.load(Relaxed),
                     progress.cancelled.load(Relaxed)
                 ));
-                if progress.resolved() >= total {
-                    bar.finish();
+                bar.set_position(resolved as u64);
+                if resolved >= total {
+                    // The summary that follows repeats the counts.
+                    bar.finish_and_clear();
                     return;
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -200,6 +200,9 @@ async fn main() -> ExitCode {
     print_summary(&report, service.as_ref());
 
     let mut problems = report.problems();
+    if report.tracked == 0 && tasks > 0 {
+        problems.push(format!("no publish succeeded: is a task service running at {}?", opts.service_url));
+    }
     if let Some(s) = &service {
         problems.extend(service_problems(&report, s));
     }
