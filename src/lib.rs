@@ -12,8 +12,21 @@
 pub use more_executors_core::*;
 
 /// Everything most programs need: `use more_executors::prelude::*;`.
+///
+/// The core prelude plus the extension traits of every enabled crate, so the builder
+/// methods (`.poll(..)`, `.retry(..)`, `.timeout(..)`) and the `with_*` chain are in scope,
+/// and the main types of each crate.
 pub mod prelude {
     pub use more_executors_core::prelude::*;
+
+    #[cfg(feature = "jobs")]
+    pub use more_executors_jobs::{Job, Scheduler, WorkerPool};
+    #[cfg(feature = "poll")]
+    pub use more_executors_poll::{PollBuilderExt, PollDescriptor, PollExt, PollLayer, Poller};
+    #[cfg(feature = "retry")]
+    pub use more_executors_retry::{ExponentialBackoff, RetryBuilderExt, RetryExt, RetryPolicy};
+    #[cfg(feature = "timeout")]
+    pub use more_executors_timeout::{TimeoutBuilderExt, TimeoutExt};
 }
 #[cfg(feature = "jobs")]
 pub use more_executors_jobs as jobs;
