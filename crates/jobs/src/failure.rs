@@ -133,19 +133,31 @@ impl fmt::Display for JobFailure<'_> {
 }
 
 /// The default error handler: a `tracing` error event with the job's id, name, spawn
-/// location and error or panic message.
+/// location and error or panic message (a warning for a failure that came while the job
+/// was being closed, after its caller had received the cancel or timeout).
 pub(crate) fn default_handler() -> ErrorHandler {
     Arc::new(|f: &JobFailure<'_>| {
-        tracing::error!(
-            job_id = f.id(),
-            job_name = f.name().unwrap_or(""),
-            job_kind = f.kind().as_str(),
-            location = %f.location(),
-            panicked = f.is_panic(),
-            late = f.is_late(),
-            error = %f.message(),
-            "a job failed and nobody was waiting for it"
-        );
+        if f.is_late() {
+            tracing::warn!(
+                job_id = f.id(),
+                job_name = f.name().unwrap_or(""),
+                job_kind = f.kind().as_str(),
+                location = %f.location(),
+                panicked = f.is_panic(),
+                error = %f.message(),
+                "a job failed while it was being closed"
+            );
+        } else {
+            tracing::error!(
+                job_id = f.id(),
+                job_name = f.name().unwrap_or(""),
+                job_kind = f.kind().as_str(),
+                location = %f.location(),
+                panicked = f.is_panic(),
+                error = %f.message(),
+                "a job failed and nobody was waiting for it"
+            );
+        }
     })
 }
 
