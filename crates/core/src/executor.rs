@@ -2,16 +2,12 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures_util::FutureExt;
-use tracing::Instrument;
-
+use crate::driver::Driver;
 use crate::error::{Error, panic_message};
 use crate::handle::control::Control;
 use crate::handle::{Handle, JobContext};
-use crate::metrics::StageTimer;
 use crate::runtime::Runtime;
 
 /// What every executor has regardless of the jobs it takes: a name, a runtime, and a
@@ -167,27 +163,7 @@ where
             timer.finish(&r);
             return Handle::from_result(r);
         }
-        let driver = drive(pinned, ctl.clone(), timer).instrument(span);
-        return Handle::from_task(rt.spawn(driver), ctl);
+        return Handle::from_task(rt.spawn(Driver::new(pinned, ctl.clone(), timer, span)), ctl);
     }
-    Handle::from_task(rt.spawn(drive(fut, ctl.clone(), timer).instrument(span)), ctl)
-}
-
-/// The body of a job's driver task: runs the composed stage future and records its outcome.
-async fn drive<F, T, E>(fut: F, ctl: Arc<Control>, mut timer: StageTimer) -> Result<T, Error<E>>
-where
-    F: Future<Output = Result<T, Error<E>>>,
-{
-    // The stage future stays alive until the outcome is recorded: a stage that refuses
-    // cancels (a blocking job that already ran) keeps refusing until then.
-    let mut fut = std::pin::pin!(fut);
-    // A panic in a layer's user code (a map function) is recorded as this job's outcome
-    // here, so the handle is finished (not cancellable) from that moment on.
-    let outcome = match AssertUnwindSafe(fut.as_mut()).catch_unwind().await {
-        Ok(r) => r,
-        Err(p) => Err(Error::Panicked(panic_message(&*p))),
-    };
-    let result = ctl.finish(outcome);
-    timer.finish(&result);
-    result
+    Handle::from_task(rt.spawn(Driver::new(fut, ctl.clone(), timer, span)), ctl)
 }

@@ -37,6 +37,7 @@ mod builder;
 pub mod cancel_on_shutdown;
 pub mod combinators;
 pub mod config;
+mod driver;
 mod error;
 mod executor;
 mod ext;

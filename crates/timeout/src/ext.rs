@@ -107,7 +107,7 @@ pub trait TimeoutExt: Lifecycle + Sized {
         submit_stage(self, |ctx| {
             let start = Instant::now();
             let fut = self.call(job, ctx);
-            TimeoutFuture::new(fut, start, timeout, self.runtime().clone(), timeouts)
+            TimeoutFuture::new(fut, start, timeout, self.runtime(), self.runs_inline(), timeouts)
         })
     }
 }

@@ -1,4 +1,6 @@
+use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -6,7 +8,7 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::error::{Error, catch_panic, panic_message};
+use crate::error::{Error, panic_message};
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
 use crate::metrics::ExecMetrics;
@@ -121,9 +123,12 @@ where
     type Future = AsyncJobFuture<Fut, E>;
 
     fn call(&self, job: F, _ctx: &JobContext) -> Self::Future {
-        match catch_panic(job) {
-            Ok(fut) => AsyncJobFuture { fut: Some(fut), early: None },
-            Err(e) => AsyncJobFuture { fut: None, early: Some(e) },
+        match std::panic::catch_unwind(AssertUnwindSafe(job)) {
+            Ok(fut) => AsyncJobFuture { state: JobState::Running { fut }, _error: PhantomData },
+            Err(p) => AsyncJobFuture {
+                state: JobState::Failed { message: Some(panic_message(&*p)) },
+                _error: PhantomData,
+            },
         }
     }
 }
@@ -131,11 +136,26 @@ where
 pin_project! {
     /// Stage future of an [`AsyncExecutor`] job: the job's own future, with panics
     /// turned into [`Error::Panicked`](crate::Error::Panicked).
-    #[derive(Debug)]
     pub struct AsyncJobFuture<Fut, E> {
         #[pin]
-        fut: Option<Fut>,
-        early: Option<Error<E>>,
+        state: JobState<Fut>,
+        _error: PhantomData<fn() -> E>,
+    }
+}
+
+pin_project! {
+    #[project = JobStateProj]
+    enum JobState<Fut> {
+        Running { #[pin] fut: Fut },
+        // Creating the job's future panicked.
+        Failed { message: Option<String> },
+        Done,
+    }
+}
+
+impl<Fut, E> fmt::Debug for AsyncJobFuture<Fut, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AsyncJobFuture")
     }
 }
 
@@ -146,23 +166,19 @@ where
     type Output = Result<T, Error<E>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        if let Some(e) = this.early.take() {
-            return Poll::Ready(Err(e));
-        }
-        let Some(fut) = this.fut.as_mut().as_pin_mut() else {
-            return Poll::Ready(Err(Error::Panicked("job polled after it finished".into())));
+        let mut state = self.project().state;
+        let out = match state.as_mut().project() {
+            JobStateProj::Running { fut } => {
+                match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+                    Ok(Poll::Pending) => return Poll::Pending,
+                    Ok(Poll::Ready(r)) => r.map_err(Error::Job),
+                    Err(p) => Err(Error::Panicked(panic_message(&*p))),
+                }
+            }
+            JobStateProj::Failed { message } => Err(Error::Panicked(message.take().unwrap_or_default())),
+            JobStateProj::Done => Err(Error::Panicked("job polled after it finished".into())),
         };
-        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(r)) => {
-                this.fut.set(None);
-                Poll::Ready(r.map_err(Error::Job))
-            }
-            Err(p) => {
-                this.fut.set(None);
-                Poll::Ready(Err(Error::Panicked(panic_message(&*p))))
-            }
-        }
+        state.set(JobState::Done);
+        Poll::Ready(out)
     }
 }

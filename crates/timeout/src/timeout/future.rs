@@ -21,11 +21,13 @@ pin_project! {
     pub struct TimeoutFuture<F> {
         #[pin]
         inner: Option<F>,
-        #[pin]
-        sleep: Option<Sleep>,
+        // Boxed and created only when the job is found pending: a job ready at once costs
+        // no timer and no space for one.
+        sleep: Option<Pin<Box<Sleep>>>,
         deadline: Instant,
         duration: Duration,
-        runtime: Runtime,
+        // Only kept for inline executors, whose first poll may happen outside a runtime.
+        runtime: Option<Runtime>,
         timeouts: Counter,
         // Set when the per-job timeout function panicked: the job never ran.
         panicked: Option<String>,
@@ -34,11 +36,13 @@ pin_project! {
 
 impl<F> TimeoutFuture<F> {
     /// `start` is the submission time, taken before the inner stage future was built.
+    /// `runtime` is the executor's runtime; it is kept only when `inline` (see the field).
     pub(crate) fn new(
         inner: F,
         start: Instant,
         duration: Duration,
-        runtime: Runtime,
+        runtime: &Runtime,
+        inline: bool,
         timeouts: Counter,
     ) -> Self {
         // A duration too large to add is as good as no deadline: about 30 years.
@@ -49,20 +53,20 @@ impl<F> TimeoutFuture<F> {
             sleep: None,
             deadline,
             duration,
-            runtime,
+            runtime: inline.then(|| runtime.clone()),
             timeouts,
             panicked: None,
         }
     }
 
     /// A future failing at once with [`Error::Panicked`]: the timeout function panicked.
-    pub(crate) fn panicked(message: String, runtime: Runtime, timeouts: Counter) -> Self {
+    pub(crate) fn panicked(message: String, timeouts: Counter) -> Self {
         TimeoutFuture {
             inner: None,
             sleep: None,
             deadline: Instant::now(),
             duration: Duration::ZERO,
-            runtime,
+            runtime: None,
             timeouts,
             panicked: Some(message),
         }
@@ -108,12 +112,14 @@ where
         if this.sleep.is_none() {
             // An inline executor polls a job first inside `submit`, maybe outside any
             // runtime; the timer must be created inside one.
-            let _enter =
-                tokio::runtime::Handle::try_current().is_err().then(|| this.runtime.handle().enter());
-            this.sleep.set(Some(tokio::time::sleep_until(*this.deadline)));
+            let _enter = match this.runtime {
+                Some(rt) if tokio::runtime::Handle::try_current().is_err() => Some(rt.handle().enter()),
+                _ => None,
+            };
+            *this.sleep = Some(Box::pin(tokio::time::sleep_until(*this.deadline)));
         }
-        let sleep = this.sleep.as_mut().as_pin_mut().expect("created above");
-        ready!(sleep.poll(cx));
+        let sleep = this.sleep.as_mut().expect("created above");
+        ready!(sleep.as_mut().poll(cx));
         // Drop the inner stage now: this is what cancels it.
         this.inner.set(None);
         this.timeouts.increment(1);

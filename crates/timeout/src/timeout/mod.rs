@@ -225,7 +225,14 @@ impl<S: Lifecycle, D> Timeout<S, D> {
         submit_stage(self, |ctx| {
             let start = Instant::now();
             let fut = self.inner.call(job, ctx);
-            TimeoutFuture::new(fut, start, timeout, self.inner.runtime().clone(), self.timeouts.clone())
+            TimeoutFuture::new(
+                fut,
+                start,
+                timeout,
+                self.inner.runtime(),
+                self.inner.runs_inline(),
+                self.timeouts.clone(),
+            )
         })
     }
 
@@ -258,10 +265,17 @@ where
                     _ => "unknown panic".to_string(),
                 };
                 tracing::error!(panic = %message, "the per-job timeout function panicked; the job does not run");
-                return TimeoutFuture::panicked(message, self.inner.runtime().clone(), self.timeouts.clone());
+                return TimeoutFuture::panicked(message, self.timeouts.clone());
             }
         };
         let fut = self.inner.call(job, ctx);
-        TimeoutFuture::new(fut, start, timeout, self.inner.runtime().clone(), self.timeouts.clone())
+        TimeoutFuture::new(
+            fut,
+            start,
+            timeout,
+            self.inner.runtime(),
+            self.inner.runs_inline(),
+            self.timeouts.clone(),
+        )
     }
 }

@@ -1,0 +1,57 @@
+//! The driver task of a job: runs the stack's composed stage future and records its outcome.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use pin_project_lite::pin_project;
+
+use crate::error::{Error, panic_message};
+use crate::handle::control::Control;
+use crate::metrics::StageTimer;
+
+pin_project! {
+    /// Polls the stage future inside the job's span; when it resolves (or panics), records
+    /// the outcome under the job's lock and returns what the handle resolves to.
+    ///
+    /// Written by hand rather than as an `async fn` so the stage future is stored once in
+    /// the task (an `async fn` keeps both its argument and the awaited value).
+    pub(crate) struct Driver<F> {
+        #[pin]
+        fut: F,
+        ctl: Arc<Control>,
+        timer: StageTimer,
+        span: tracing::Span,
+    }
+}
+
+impl<F> Driver<F> {
+    pub(crate) fn new(fut: F, ctl: Arc<Control>, timer: StageTimer, span: tracing::Span) -> Self {
+        Driver { fut, ctl, timer, span }
+    }
+}
+
+impl<F, T, E> Future for Driver<F>
+where
+    F: Future<Output = Result<T, Error<E>>>,
+{
+    type Output = Result<T, Error<E>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let _entered = this.span.enter();
+        // A panic in a layer's user code (a map function) becomes this job's outcome, and
+        // the stage future stays alive until the outcome is recorded: a stage that refuses
+        // cancels (a blocking job that already ran) keeps refusing until then.
+        let fut = this.fut;
+        let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(p) => ready!(p),
+            Err(p) => Err(Error::Panicked(panic_message(&*p))),
+        };
+        let result = this.ctl.finish(outcome);
+        this.timer.finish(&result);
+        Poll::Ready(result)
+    }
+}
