@@ -35,11 +35,9 @@ async fn counts_follow_the_jobs() {
 #[tokio::test(start_paused = true)]
 async fn the_snapshot_lists_active_then_pending_with_times() {
     let s = Scheduler::builder().limit(1).build().unwrap();
-    let t0 = tokio::time::Instant::now();
+    let t0 = std::time::Instant::now();
     let a = s.job().name("a").spawn(forever()).await.unwrap();
-    tokio::time::advance(Duration::from_secs(1)).await;
     let b = s.job().name("b").spawn(forever()).await.unwrap();
-    tokio::time::advance(Duration::from_secs(1)).await;
     let c = s.shield(forever()).unwrap();
     let jobs = s.jobs();
     let view: Vec<_> = jobs.iter().map(|j| (j.id, j.name.as_deref(), j.state, j.kind)).collect();
@@ -51,9 +49,9 @@ async fn the_snapshot_lists_active_then_pending_with_times() {
             (b.id(), Some("b"), JobState::Pending, JobKind::Async),
         ]
     );
-    assert_eq!(jobs[0].spawned_at, t0);
-    assert_eq!(jobs[0].started_at, Some(t0));
-    assert_eq!(jobs[2].spawned_at, t0 + Duration::from_secs(1));
+    assert!(jobs[0].spawned_at >= t0);
+    assert_eq!(jobs[0].started_at, Some(jobs[0].spawned_at), "started at once");
+    assert!(jobs[2].spawned_at >= jobs[0].spawned_at);
     assert_eq!(jobs[2].started_at, None);
     assert!(jobs.iter().all(|j| j.outcome.is_none()));
     // b starts when a is closed: its start time is recorded.
@@ -61,7 +59,8 @@ async fn the_snapshot_lists_active_then_pending_with_times() {
     settle().await;
     let info = b.info();
     assert_eq!(info.state, JobState::Active);
-    assert_eq!(info.started_at, Some(t0 + Duration::from_secs(2)));
+    let started = info.started_at.expect("b has started");
+    assert!(started >= info.spawned_at && started >= jobs[0].spawned_at);
     assert_eq!(a.info().outcome, Some(Outcome::Cancelled));
 }
 

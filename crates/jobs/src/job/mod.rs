@@ -24,7 +24,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use more_executors_core::Error;
-use tokio::time::Instant;
+use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use cell::{JobApi, Stop};
@@ -81,7 +81,8 @@ impl JobKind {
 }
 
 /// A snapshot of one job, from [`Scheduler::jobs`](crate::Scheduler::jobs) or
-/// [`Job::info`]. Times are tokio [`Instant`]s (they follow paused test time).
+/// [`Job::info`]. Times are [`std::time::Instant`]s: cheap to take on every spawn, and
+/// not affected by tokio's paused test time.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct JobInfo {

@@ -12,6 +12,7 @@ use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
 use super::cell::{Cell, FORCE, Finisher, STOP, Work};
+use crate::scheduler::shared::Shared;
 
 /// A job's future.
 pub(crate) struct AsyncWork<F>(pub(crate) F);
@@ -35,10 +36,10 @@ where
     T: Send + 'static,
     E: fmt::Display + Send + 'static,
 {
-    fn launch(self, cell: Arc<Cell<Self, T, E>>) {
+    fn launch(self, cell: Arc<Cell<Self, T, E>>, shared: &Shared) {
         let span = span(&cell);
-        let handle = cell.shared.rt.handle().clone();
-        drop(handle.spawn(JobTask { fut: Some(self.0), escalate: None, span, guard: Finisher::new(cell) }));
+        let task = JobTask { fut: Some(self.0), escalate: None, span, guard: Finisher::new(cell) };
+        drop(shared.rt.handle().spawn(task));
     }
 }
 
@@ -48,11 +49,10 @@ where
     T: Send + 'static,
     E: fmt::Display + Send + 'static,
 {
-    fn launch(self, cell: Arc<Cell<Self, T, E>>) {
+    fn launch(self, cell: Arc<Cell<Self, T, E>>, shared: &Shared) {
         let span = span(&cell);
-        let handle = cell.shared.rt.handle().clone();
         let mut guard = Finisher::new(cell);
-        drop(handle.spawn_blocking(move || {
+        drop(shared.rt.handle().spawn_blocking(move || {
             let stopped = guard.cell().is_some_and(|c| c.flags.load(Ordering::Acquire) & (STOP | FORCE) != 0);
             if stopped {
                 guard.finish(Err(Error::Cancelled), false);

@@ -147,7 +147,7 @@ impl Shared {
             cell.key.store(key, Ordering::Release);
             cell.stage.store(stage::ACTIVE, Ordering::Release);
             drop(st);
-            cell.launch_at(cell.head.spawned_at);
+            cell.clone().launch_at(cell.head.spawned_at, self);
             return Entered::Started;
         }
         if st.queue.len() < self.cfg.pending_limit {
@@ -258,7 +258,7 @@ impl Shared {
             st.live.is_empty() && st.queue.is_empty()
         };
         if let Some(entry) = next {
-            entry.launch();
+            entry.launch(self);
         }
         if idle {
             self.idle.notify_waiters();
@@ -291,7 +291,7 @@ impl Shared {
             }
         }
         for entry in start {
-            entry.launch();
+            entry.launch(self);
         }
     }
 

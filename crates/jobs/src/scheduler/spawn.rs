@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
-use tokio::time::Instant;
+use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::Scheduler;
@@ -244,8 +244,8 @@ where
             if shared.is_closed() {
                 return Poll::Ready(Err(work));
             }
-            let cell = new_cell(shared.clone(), work, opts);
-            match shared.enter(&cell, Mode::Wait) {
+            let cell = new_cell(shared, work, opts);
+            match cell.shared.enter(&cell, Mode::Wait) {
                 Entered::Started | Entered::Queued => return Poll::Ready(Ok(Job::new(cell))),
                 Entered::Closed | Entered::Full => {
                     return Poll::Ready(Err(cell.take_work().expect("the work is still in the cell")));
