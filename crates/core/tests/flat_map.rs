@@ -182,3 +182,63 @@ async fn blocking_first_step_then_inner_handle_cancel_reaches_inner() {
         assert_eq!(outer.await, Err(Error::Cancelled));
     }
 }
+
+/// An inner handle whose stage decides cancels asynchronously (like the poll layer's async
+/// cancel function): cancelling the outer handle, from async code or from a plain thread,
+/// waits for that decision instead of failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outer_cancel_waits_for_an_async_inner_decision() {
+    use more_executors_core::{CancelDecision, CancelGate, submit_stage};
+
+    let other = AsyncExecutor::new();
+    let asked = Arc::new(AtomicBool::new(false));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let a = asked.clone();
+    let exec = AsyncExecutor::new().with_flat_map(move |n: u32| {
+        let a = a.clone();
+        let h: Handle<u32, MyErr> = submit_stage(&other, move |ctx| {
+            let gate = ctx.set_gate(CancelGate::Hook(Arc::new(move || {
+                let a = a.clone();
+                CancelDecision::Later(Box::pin(async move {
+                    tokio::task::yield_now().await;
+                    a.store(true, SeqCst);
+                    true
+                }))
+            })));
+            async move {
+                let _gate = gate;
+                std::future::pending::<()>().await;
+                Ok(n)
+            }
+        });
+        tx.send(h.canceller()).unwrap();
+        h
+    });
+
+    let outer = exec.submit(|| async { Ok::<u32, MyErr>(1) });
+    let inner = rx.recv().await.unwrap();
+    let mut accepted = false;
+    for _ in 0..100_000 {
+        // Refused only in the instant the flat_map function runs.
+        if outer.cancel_async().await {
+            accepted = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(accepted, "the inner stage approves: the outer cancel must be accepted");
+    assert!(asked.load(SeqCst), "the inner stage's asynchronous decision was awaited");
+    assert!(inner.is_cancelled());
+    assert_eq!(outer.await, Err(Error::Cancelled));
+
+    // The same from a plain thread with the blocking cancel.
+    asked.store(false, SeqCst);
+    let outer = exec.submit(|| async { Ok::<u32, MyErr>(2) });
+    let inner = rx.recv().await.unwrap();
+    let c = outer.canceller();
+    let accepted = tokio::task::spawn_blocking(move || (0..100_000).any(|_| c.cancel())).await.unwrap();
+    assert!(accepted);
+    assert!(asked.load(SeqCst));
+    assert!(inner.is_cancelled());
+    assert_eq!(outer.await, Err(Error::Cancelled));
+}

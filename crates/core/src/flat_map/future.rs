@@ -16,6 +16,8 @@ pin_project! {
         #[pin]
         state: State<F, M, G>,
         ctx: JobContext,
+        // Where an asynchronous cancel decision of a returned handle is awaited.
+        rt: tokio::runtime::Handle,
         _out: PhantomData<fn() -> (U, E)>,
     }
 }
@@ -29,8 +31,8 @@ pin_project! {
 }
 
 impl<F, M, G, U, E> FlatMapFuture<F, M, G, U, E> {
-    pub(crate) fn new(fut: F, f: M, ctx: JobContext) -> Self {
-        FlatMapFuture { state: State::First { fut, f: Some(f) }, ctx, _out: PhantomData }
+    pub(crate) fn new(fut: F, f: M, ctx: JobContext, rt: tokio::runtime::Handle) -> Self {
+        FlatMapFuture { state: State::First { fut, f: Some(f) }, ctx, rt, _out: PhantomData }
     }
 }
 
@@ -68,8 +70,14 @@ where
                     let next = f(value);
                     let gate = super::as_handle::<G, U, E>(&next).map(|h| {
                         let canceller = h.canceller();
+                        let rt = this.rt.clone();
+                        // Never block inside the hook: a handle whose stage decides
+                        // asynchronously is answered with its decision as a future.
                         this.ctx.set_gate(CancelGate::Hook(Arc::new(move || {
-                            CancelDecision::Now(canceller.cancel())
+                            match canceller.cancel_nonblocking(&rt) {
+                                Ok(accepted) => CancelDecision::Now(accepted),
+                                Err(deciding) => CancelDecision::Later(deciding),
+                            }
                         })))
                     });
                     this.state.set(State::Second { fut: next, gate });

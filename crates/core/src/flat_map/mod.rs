@@ -74,7 +74,8 @@ where
     type Future = FlatMapFuture<S::Future, M, G, U, S::Error>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
-        FlatMapFuture::new(self.inner.call(job, ctx), self.f.clone(), ctx.clone())
+        let rt = self.inner.runtime().handle().clone();
+        FlatMapFuture::new(self.inner.call(job, ctx), self.f.clone(), ctx.clone(), rt)
     }
 }
 

@@ -193,27 +193,24 @@ impl Control {
     }
 
     /// Tries to cancel without blocking: an asynchronous decision is awaited on `rt` and
-    /// `abort` runs later if it approves. Returns `Some(accepted)` when decided at once.
+    /// `abort` runs later if it approves. Returns `Ok(accepted)` when decided at once, else
+    /// the task deciding, which resolves to the final answer.
     pub(crate) fn cancel_detached(
         self: &Arc<Self>,
         rt: &tokio::runtime::Handle,
         abort: impl FnOnce() + Send + 'static,
-    ) -> Option<bool> {
+    ) -> Result<bool, tokio::task::JoinHandle<bool>> {
         match self.begin_cancel() {
             Begin::Accepted => {
                 abort();
-                Some(true)
+                Ok(true)
             }
-            Begin::Answered(b) => Some(b),
+            Begin::Answered(b) => Ok(b),
             Begin::Ask(hook) => match run_hook(&hook) {
-                CancelDecision::Now(b) => Some(self.complete_cancel(b, abort)),
+                CancelDecision::Now(b) => Ok(self.complete_cancel(b, abort)),
                 CancelDecision::Later(fut) => {
                     let ctl = self.clone();
-                    rt.spawn(async move {
-                        let ok = fut.await;
-                        ctl.complete_cancel(ok, abort);
-                    });
-                    None
+                    Err(rt.spawn(async move { ctl.complete_cancel(fut.await, abort) }))
                 }
             },
         }
@@ -376,7 +373,7 @@ impl JobContext {
         runtime: &crate::Runtime,
         on_cancel: impl FnOnce() + Send + 'static,
     ) -> Option<bool> {
-        self.ctl.cancel_detached(runtime.handle(), on_cancel)
+        self.ctl.cancel_detached(runtime.handle(), on_cancel).ok()
     }
 
     /// How many cancel requests reached this job while it was running, whatever their

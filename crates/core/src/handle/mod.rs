@@ -346,16 +346,12 @@ impl CancelHandle {
     pub(crate) fn cancel_nonblocking(&self, rt: &tokio::runtime::Handle) -> Result<bool, CancelFuture> {
         match &self.repr {
             CancelRepr::Task { abort, ctl } => {
-                let (tx, rx) = tokio::sync::oneshot::channel::<()>();
                 let abort = abort.clone();
-                // The closure runs only when the cancel is accepted; when it is refused the
-                // sender is dropped unsent and the receiver reports `false`.
-                match ctl.cancel_detached(rt, move || {
-                    abort.abort();
-                    let _ = tx.send(());
-                }) {
-                    Some(accepted) => Ok(accepted),
-                    None => Err(Box::pin(async move { rx.await.is_ok() })),
+                match ctl.cancel_detached(rt, move || abort.abort()) {
+                    Ok(accepted) => Ok(accepted),
+                    // The deciding task reports the final answer (also `true` when someone
+                    // else cancelled the job meanwhile); a runtime gone means refused.
+                    Err(deciding) => Err(Box::pin(async move { deciding.await.unwrap_or(false) })),
                 }
             }
             CancelRepr::Fixed(b) => Ok(*b),
