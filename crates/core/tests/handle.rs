@@ -398,3 +398,40 @@ async fn ready_constructors() {
     assert_eq!(Handle::<u8, MyErr>::from_error(Error::ShutDown).await, Err(Error::ShutDown));
     assert_eq!(Handle::<u8, MyErr>::cancelled().await, Err(Error::Cancelled));
 }
+
+/// A handle polled to completion by reference (`select!`, `&mut h`, `wait_timeout`) keeps
+/// answering for its outcome: a cancelled one stays cancelled, a finished one refuses.
+#[tokio::test]
+async fn handle_state_after_being_polled_by_reference() {
+    let exec = AsyncExecutor::new();
+    let mut h = exec.submit(std::future::pending::<Result<(), MyErr>>);
+    assert!(h.cancel());
+    assert_eq!((&mut h).await, Err(Error::Cancelled));
+    assert!(h.is_done());
+    assert!(h.is_cancelled(), "a handle that resolved cancelled stays cancelled");
+    assert!(h.cancel(), "cancel of a cancelled handle keeps answering true");
+    assert!(h.canceller().is_cancelled());
+
+    let mut h = exec.submit(|| async { Ok::<_, MyErr>(1) });
+    tokio::select! {
+        r = &mut h => assert_eq!(r, Ok(1)),
+    }
+    assert!(h.is_done() && !h.is_cancelled());
+    assert!(!h.cancel(), "a finished handle refuses");
+    assert!(h.id().is_some(), "the job's id survives");
+
+    let mut h = Handle::<u8, MyErr>::cancelled();
+    assert_eq!((&mut h).await, Err(Error::Cancelled));
+    assert!(h.is_cancelled() && h.cancel());
+
+    let mut h = exec.submit(std::future::pending::<Result<(), MyErr>>);
+    let c = h.canceller();
+    let waited = tokio::task::spawn_blocking(move || {
+        c.cancel();
+        let r = h.wait_timeout(Duration::from_secs(60));
+        (r, h.is_cancelled(), h.cancel())
+    })
+    .await
+    .unwrap();
+    assert_eq!(waited, (Some(Err(Error::Cancelled)), true, true));
+}

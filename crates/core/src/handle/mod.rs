@@ -50,7 +50,9 @@ pub struct Handle<T, E> {
 enum Repr<T, E> {
     Ready(Result<T, Error<E>>),
     Task { join: JoinHandle<Result<T, Error<E>>>, ctl: Arc<Control> },
-    Taken,
+    // The result was handed out (the handle was polled by reference, or waited with a
+    // timeout); what it was is remembered so the handle keeps answering consistently.
+    Taken { cancelled: bool, id: Option<u64> },
 }
 
 // Handles never pin their payload: the value is moved out, the task handle is Unpin.
@@ -64,7 +66,7 @@ impl<T, E> fmt::Debug for Handle<T, E> {
             Repr::Task { .. } if self.is_cancelled() => "cancelled",
             Repr::Task { .. } if self.is_done() => "done",
             Repr::Task { .. } => "pending",
-            Repr::Taken => "taken",
+            Repr::Taken { .. } => "taken",
         };
         f.debug_struct("Handle").field("id", &self.id()).field("state", &state).finish()
     }
@@ -130,7 +132,8 @@ impl<T, E> Handle<T, E> {
     pub fn id(&self) -> Option<u64> {
         match &self.repr {
             Repr::Task { ctl, .. } => Some(ctl.id()),
-            _ => None,
+            Repr::Taken { id, .. } => *id,
+            Repr::Ready(_) => None,
         }
     }
 
@@ -149,7 +152,7 @@ impl<T, E> Handle<T, E> {
         match &self.repr {
             Repr::Task { ctl, .. } => ctl.phase() == Phase::Cancelled,
             Repr::Ready(r) => matches!(r, Err(Error::Cancelled)),
-            Repr::Taken => false,
+            Repr::Taken { cancelled, .. } => *cancelled,
         }
     }
 
@@ -179,7 +182,7 @@ impl<T, E> Handle<T, E> {
         match &self.repr {
             Repr::Task { join, ctl } => ctl.cancel_blocking(|| join.abort()),
             Repr::Ready(r) => matches!(r, Err(Error::Cancelled)),
-            Repr::Taken => false,
+            Repr::Taken { cancelled, .. } => *cancelled,
         }
     }
 
@@ -212,7 +215,7 @@ impl<T, E> Handle<T, E> {
                 CancelHandle { repr: CancelRepr::Task { abort: join.abort_handle(), ctl: ctl.clone() } }
             }
             Repr::Ready(r) => CancelHandle { repr: CancelRepr::Fixed(matches!(r, Err(Error::Cancelled))) },
-            Repr::Taken => CancelHandle { repr: CancelRepr::Fixed(false) },
+            Repr::Taken { cancelled, .. } => CancelHandle { repr: CancelRepr::Fixed(*cancelled) },
         }
     }
 
@@ -277,13 +280,17 @@ impl<T, E> Future for Handle<T, E> {
                 Ok(r) => r,
                 Err(e) => map_join_error(ctl, e),
             },
-            Repr::Ready(_) => match std::mem::replace(&mut this.repr, Repr::Taken) {
-                Repr::Ready(r) => return Poll::Ready(r),
-                _ => unreachable!(),
-            },
-            Repr::Taken => panic!("a Handle was polled after it had already returned its result"),
+            Repr::Ready(r) => {
+                let taken = Repr::Taken { cancelled: matches!(r, Err(Error::Cancelled)), id: None };
+                match std::mem::replace(&mut this.repr, taken) {
+                    Repr::Ready(r) => return Poll::Ready(r),
+                    _ => unreachable!(),
+                }
+            }
+            Repr::Taken { .. } => panic!("a Handle was polled after it had already returned its result"),
         };
-        this.repr = Repr::Taken;
+        let id = this.id();
+        this.repr = Repr::Taken { cancelled: matches!(out, Err(Error::Cancelled)), id };
         Poll::Ready(out)
     }
 }
