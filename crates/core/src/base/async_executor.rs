@@ -11,7 +11,6 @@ use pin_project_lite::pin_project;
 use crate::error::{Error, panic_message};
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
-use crate::metrics::ExecMetrics;
 use crate::runtime::Runtime;
 
 /// Runs async jobs (closures returning a future) as tokio tasks.
@@ -36,9 +35,7 @@ use crate::runtime::Runtime;
 /// ```
 #[derive(Clone, Debug)]
 pub struct AsyncExecutor {
-    name: Arc<str>,
-    runtime: Runtime,
-    metrics: ExecMetrics,
+    base: Arc<super::BaseInner>,
 }
 
 impl Default for AsyncExecutor {
@@ -90,24 +87,22 @@ impl AsyncExecutorBuilder {
     pub fn build(self) -> AsyncExecutor {
         let name = self.name.unwrap_or_else(super::default_name);
         let runtime = self.runtime.unwrap_or_else(Runtime::current_or_owned);
-        runtime.init_metrics("async", &name);
-        AsyncExecutor { metrics: ExecMetrics::new("async", &name), name, runtime }
+        AsyncExecutor { base: super::BaseInner::new("async", name, runtime) }
     }
 }
 
 impl Lifecycle for AsyncExecutor {
     fn name(&self) -> &str {
-        &self.name
+        &self.base.name
     }
     fn kind(&self) -> &'static str {
         "async"
     }
     fn runtime(&self) -> &Runtime {
-        &self.runtime
+        &self.base.runtime
     }
     fn shutdown(&self) {
-        self.metrics.shutdown();
-        self.runtime.shutdown();
+        self.base.shutdown();
     }
 }
 

@@ -10,7 +10,6 @@ use crate::config::{ConfigError, nonzero};
 use crate::error::{Error, catch_panic};
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::{GateGuard, JobContext};
-use crate::metrics::ExecMetrics;
 use crate::runtime::Runtime;
 
 type Task = Box<dyn FnOnce() + Send>;
@@ -38,10 +37,8 @@ type Task = Box<dyn FnOnce() + Send>;
 /// ```
 #[derive(Clone, Debug)]
 pub struct BlockingPool {
-    name: Arc<str>,
-    runtime: Runtime,
+    base: Arc<super::BaseInner>,
     queue: Arc<Queue>,
-    metrics: ExecMetrics,
 }
 
 #[derive(Debug)]
@@ -123,11 +120,8 @@ impl BlockingPoolBuilder {
         }
         let name = self.name.unwrap_or_else(super::default_name);
         let runtime = self.runtime.unwrap_or_else(Runtime::current_or_owned);
-        runtime.init_metrics("blocking", &name);
         Ok(BlockingPool {
-            metrics: ExecMetrics::new("blocking", &name),
-            name,
-            runtime,
+            base: super::BaseInner::new("blocking", name, runtime),
             queue: Arc::new(Queue { tx: Mutex::new(Some(tx)), threads }),
         })
     }
@@ -135,17 +129,16 @@ impl BlockingPoolBuilder {
 
 impl Lifecycle for BlockingPool {
     fn name(&self) -> &str {
-        &self.name
+        &self.base.name
     }
     fn kind(&self) -> &'static str {
         "blocking"
     }
     fn runtime(&self) -> &Runtime {
-        &self.runtime
+        &self.base.runtime
     }
     fn shutdown(&self) {
-        self.metrics.shutdown();
-        self.runtime.shutdown();
+        self.base.shutdown();
         // Dropping the sender lets the threads drain the queue and exit.
         self.queue.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
     }

@@ -3,7 +3,6 @@ use std::sync::Arc;
 use crate::error::{Error, catch_panic};
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
-use crate::metrics::ExecMetrics;
 use crate::runtime::Runtime;
 
 /// Runs each job on the submitting thread, inside `submit` (the original's synchronous
@@ -24,9 +23,7 @@ use crate::runtime::Runtime;
 /// ```
 #[derive(Clone, Debug)]
 pub struct InlineExecutor {
-    name: Arc<str>,
-    runtime: Runtime,
-    metrics: ExecMetrics,
+    base: Arc<super::BaseInner>,
 }
 
 impl Default for InlineExecutor {
@@ -48,25 +45,22 @@ impl InlineExecutor {
 
     /// An inline executor whose layers' tasks run on `runtime`.
     pub fn with_runtime(name: impl Into<Arc<str>>, runtime: Runtime) -> Self {
-        let name = name.into();
-        runtime.init_metrics("inline", &name);
-        InlineExecutor { metrics: ExecMetrics::new("inline", &name), name, runtime }
+        InlineExecutor { base: super::BaseInner::new("inline", name.into(), runtime) }
     }
 }
 
 impl Lifecycle for InlineExecutor {
     fn name(&self) -> &str {
-        &self.name
+        &self.base.name
     }
     fn kind(&self) -> &'static str {
         "inline"
     }
     fn runtime(&self) -> &Runtime {
-        &self.runtime
+        &self.base.runtime
     }
     fn shutdown(&self) {
-        self.metrics.shutdown();
-        self.runtime.shutdown();
+        self.base.shutdown();
     }
     fn runs_inline(&self) -> bool {
         true

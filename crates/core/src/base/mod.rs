@@ -10,6 +10,30 @@ pub use inline::{InlineExecutor, InlineFuture};
 
 use std::sync::Arc;
 
+use crate::metrics::ExecMetrics;
+use crate::runtime::Runtime;
+
+/// What every base executor has; executors hold it in one `Arc` so cloning one (as layers
+/// do per job) is a single reference-count increment.
+#[derive(Debug)]
+pub(crate) struct BaseInner {
+    pub(crate) name: Arc<str>,
+    pub(crate) runtime: Runtime,
+    pub(crate) metrics: ExecMetrics,
+}
+
+impl BaseInner {
+    pub(crate) fn new(kind: &'static str, name: Arc<str>, runtime: Runtime) -> Arc<Self> {
+        runtime.init_metrics(kind, &name);
+        Arc::new(BaseInner { metrics: ExecMetrics::new(kind, &name), name, runtime })
+    }
+
+    pub(crate) fn shutdown(&self) {
+        self.metrics.shutdown();
+        self.runtime.shutdown();
+    }
+}
+
 pub(crate) const DEFAULT_NAME: &str = "default";
 
 pub(crate) fn default_name() -> Arc<str> {

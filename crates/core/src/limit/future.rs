@@ -36,7 +36,7 @@ pin_project! {
 struct Queued<S, J> {
     acquire: Acquire,
     job: Option<J>,
-    inner: S,
+    inner: Arc<S>,
     ctx: JobContext,
     shared: Arc<Shared>,
 }
@@ -72,7 +72,7 @@ impl<S: Executor<J>, J> LimitFuture<S, J> {
         LimitFuture { state: State::Failed { message: Some(message) } }
     }
 
-    pub(crate) fn queued(inner: S, job: J, ctx: JobContext, shared: Arc<Shared>, name: &str) -> Self {
+    pub(crate) fn queued(inner: Arc<S>, job: J, ctx: JobContext, shared: Arc<Shared>, name: &str) -> Self {
         let mut acquire: Acquire = Box::pin(shared.sem.clone().acquire_owned());
         // Take our place in the semaphore's FIFO queue now, at submission, so jobs start in
         // submission order whatever order their driver tasks are first polled in. The

@@ -66,11 +66,17 @@ pub type DynamicLimit = Arc<dyn Fn() -> usize + Send + Sync>;
 /// assert!(peak.load(SeqCst) <= 2);
 /// # }
 /// ```
-#[derive(Clone)]
 pub struct ConcurrencyLimit<S> {
-    inner: S,
+    // Shared so a queued job holds one reference instead of a clone of the executor.
+    inner: Arc<S>,
     shared: Arc<Shared>,
     name: Option<Arc<str>>,
+}
+
+impl<S> Clone for ConcurrencyLimit<S> {
+    fn clone(&self) -> Self {
+        ConcurrencyLimit { inner: self.inner.clone(), shared: self.shared.clone(), name: self.name.clone() }
+    }
 }
 
 pub(crate) struct Shared {
@@ -115,7 +121,7 @@ impl<S: Lifecycle> ConcurrencyLimit<S> {
     }
 
     fn from_shared(inner: S, shared: Shared) -> Self {
-        ConcurrencyLimit { inner, shared: Arc::new(shared), name: None }
+        ConcurrencyLimit { inner: Arc::new(inner), shared: Arc::new(shared), name: None }
     }
 
     /// Gives this layer its own name instead of inheriting the inner executor's (call it
@@ -161,7 +167,7 @@ impl<S> ConcurrencyLimit<S> {
     /// ```
     pub async fn submit_ready<J>(&self, job: J) -> Handle<S::Output, S::Error>
     where
-        S: Executor<J> + Clone + 'static,
+        S: Executor<J> + 'static,
         J: Send + 'static,
     {
         if self.inner.runtime().is_shut_down() {
@@ -274,7 +280,7 @@ impl<S: Lifecycle> Lifecycle for ConcurrencyLimit<S> {
 
 impl<S, J> Executor<J> for ConcurrencyLimit<S>
 where
-    S: Executor<J> + Clone + 'static,
+    S: Executor<J> + 'static,
     J: Send + 'static,
 {
     type Output = S::Output;
