@@ -3,7 +3,6 @@
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use common::{forever, gated, settle};
 use more_executors_jobs::{JobKind, JobState, Outcome, Scheduler};

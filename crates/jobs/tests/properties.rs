@@ -63,6 +63,10 @@ struct Track {
     received: Mutex<HashMap<usize, Result<usize, Error<String>>>>,
 }
 
+/// A spawned job: its tag, its handle while the test still holds it, and whether it counts
+/// toward the limit.
+type Spawned = (usize, Option<Job<usize, String>>, bool);
+
 struct RunGuard(Arc<Track>);
 
 impl Drop for RunGuard {
@@ -130,7 +134,7 @@ fn run(limit: usize, pending_limit: Option<usize>, ops: Vec<Op>) -> Result<(), T
         let track = Arc::new(Track::default());
         track.limit.store(limit, SeqCst);
         // Every job ever spawned: (tag, job handle if still held here, counted toward the limit).
-        let mut jobs: Vec<(usize, Option<Job<usize, String>>, bool)> = Vec::new();
+        let mut jobs: Vec<Spawned> = Vec::new();
         let mut detached: Vec<(usize, Job<usize, String>)> = Vec::new();
         let mut waiters = Vec::new();
         let mut next_tag = 0usize;
@@ -189,7 +193,7 @@ fn run(limit: usize, pending_limit: Option<usize>, ops: Vec<Op>) -> Result<(), T
                 }
                 Op::CloseJob(i) => {
                     if let Some((_, Some(job), _)) = jobs.get(i) {
-                        let _ = job.close();
+                        drop(job.close());
                     }
                 }
                 Op::Detach(i) => {

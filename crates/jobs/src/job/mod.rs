@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use cell::{JobApi, Stop};
 
-/// Where a job is in its life (see the [module docs](self)).
+/// Where a job is in its life: pending, active, closed (see [`Job`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobState {
     /// Waiting in the scheduler's queue for a free slot.
