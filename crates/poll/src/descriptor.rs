@@ -1,6 +1,7 @@
 //! [`PollDescriptor`]: one pending future, as the poll function sees it.
 
 use std::fmt;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -14,11 +15,14 @@ pub(crate) struct Node<I, T, E> {
     pub(crate) input: I,
     slot: Mutex<Option<Result<T, Error<E>>>>,
     waker: AtomicWaker,
+    /// Set when an approved cancel removed the node: later cancel requests answer true
+    /// (an asynchronous decision may complete after its requester stopped waiting).
+    pub(crate) cancelled: AtomicBool,
 }
 
 impl<I, T, E> Node<I, T, E> {
     pub(crate) fn new(input: I) -> Self {
-        Node { input, slot: Mutex::new(None), waker: AtomicWaker::new() }
+        Node { input, slot: Mutex::new(None), waker: AtomicWaker::new(), cancelled: AtomicBool::new(false) }
     }
 
     /// Stores the result and wakes the stage future. Only the party that removed the node

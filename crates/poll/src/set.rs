@@ -229,13 +229,15 @@ impl<I, T, E> Shared<I, T, E> {
 
     /// Removes a future whose cancel was approved and resolves it to `Cancelled`. False
     /// when it had already left the set (resolved by a poll, or shut down): the cancel is
-    /// then refused, since the future has its result.
+    /// then refused, since the future has its result. True when an earlier approved cancel
+    /// removed it, so every cancel request agrees with the handle's `Cancelled` result.
     fn remove_cancelled(&self, key: usize, node: &Arc<Node<I, T, E>>) -> bool {
         if self.remove(key, node) {
+            node.cancelled.store(true, std::sync::atomic::Ordering::Release);
             node.complete(Err(Error::Cancelled));
             true
         } else {
-            false
+            node.cancelled.load(std::sync::atomic::Ordering::Acquire)
         }
     }
 }
@@ -267,8 +269,9 @@ where
             return CancelDecision::Now(self.shared.remove_cancelled(self.key, &self.node));
         };
         if !self.shared.contains(self.key, &self.node) {
-            // Already resolved (the result is on its way to the handle).
-            return CancelDecision::Now(false);
+            // Already resolved (the result is on its way to the handle), or cancelled by an
+            // earlier approved request whose requester may have stopped waiting.
+            return CancelDecision::Now(self.node.cancelled.load(std::sync::atomic::Ordering::Acquire));
         }
         match cancel {
             CancelFn::Sync(f) => {
