@@ -25,6 +25,15 @@ pub struct Closed<F>(pub F);
 
 impl<F> Closed<F> {
     /// The future or closure that was not spawned.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// s.close().await;
+    /// let fut = s.spawn(async { Ok::<_, String>(2) }).await.unwrap_err().into_inner();
+    /// assert_eq!(fut.await, Ok(2));
+    /// # }
+    /// ```
     pub fn into_inner(self) -> F {
         self.0
     }
@@ -68,6 +77,15 @@ pub enum TrySpawnError<F> {
 
 impl<F> TrySpawnError<F> {
     /// The future or closure that was not spawned.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// s.close().await;
+    /// let fut = s.try_spawn(async { Ok::<_, String>(3) }).unwrap_err().into_inner();
+    /// assert_eq!(fut.await, Ok(3));
+    /// # }
+    /// ```
     pub fn into_inner(self) -> F {
         match self {
             TrySpawnError::Full(f) | TrySpawnError::Closed(f) => f,
@@ -75,11 +93,27 @@ impl<F> TrySpawnError<F> {
     }
 
     /// True for [`TrySpawnError::Full`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::builder().limit(1).pending_limit(0).build().unwrap();
+    /// let _busy = s.try_spawn(std::future::pending::<Result<(), String>>()).unwrap();
+    /// assert!(s.try_spawn(async { Ok::<_, String>(()) }).unwrap_err().is_full());
+    /// # }
+    /// ```
     pub fn is_full(&self) -> bool {
         matches!(self, TrySpawnError::Full(_))
     }
 
     /// True for [`TrySpawnError::Closed`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// drop(s.close());
+    /// assert!(s.try_spawn(async { Ok::<_, String>(()) }).unwrap_err().is_closed());
+    /// # }
+    /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self, TrySpawnError::Closed(_))
     }

@@ -8,6 +8,11 @@ use std::sync::Arc;
 use crate::job::JobKind;
 
 /// The error handler's signature: called with every failure that no caller received.
+///
+/// ```
+/// let handler: more_executors_jobs::ErrorHandler = std::sync::Arc::new(|f| eprintln!("{f}"));
+/// # let _ = handler;
+/// ```
 pub type ErrorHandler = Arc<dyn Fn(&JobFailure<'_>) + Send + Sync>;
 
 /// A job's error or panic that no caller was waiting for, as given to the scheduler's error
@@ -50,37 +55,142 @@ pub(crate) enum FailureValue<'a> {
 
 impl JobFailure<'_> {
     /// The job's id (unique within its scheduler).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::sync::{Arc, Mutex};
+    /// let seen = Arc::new(Mutex::new(None));
+    /// let sink = seen.clone();
+    /// let s = more_executors_jobs::Scheduler::builder()
+    ///     .error_handler(move |f| *sink.lock().unwrap() = Some(f.id()))
+    ///     .build()
+    ///     .unwrap();
+    /// drop(s.job().name("n").spawn(async { Err::<(), _>("e") }).await.unwrap());
+    /// s.idle().await;
+    /// assert_eq!(seen.lock().unwrap().clone(), Some(1));
+    /// # }
+    /// ```
     pub fn id(&self) -> u64 {
         self.id
     }
 
     /// The job's name, if it was given one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::sync::{Arc, Mutex};
+    /// let seen = Arc::new(Mutex::new(None));
+    /// let sink = seen.clone();
+    /// let s = more_executors_jobs::Scheduler::builder()
+    ///     .error_handler(move |f| *sink.lock().unwrap() = Some(f.name().map(str::to_owned)))
+    ///     .build()
+    ///     .unwrap();
+    /// drop(s.job().name("n").spawn(async { Err::<(), _>("e") }).await.unwrap());
+    /// s.idle().await;
+    /// assert_eq!(seen.lock().unwrap().clone(), Some(Some("n".to_string())));
+    /// # }
+    /// ```
     pub fn name(&self) -> Option<&str> {
         self.name
     }
 
     /// What kind of job failed (a job, a blocking job, a shield).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::sync::{Arc, Mutex};
+    /// let seen = Arc::new(Mutex::new(None));
+    /// let sink = seen.clone();
+    /// let s = more_executors_jobs::Scheduler::builder()
+    ///     .error_handler(move |f| *sink.lock().unwrap() = Some(f.kind()))
+    ///     .build()
+    ///     .unwrap();
+    /// drop(s.job().name("n").spawn(async { Err::<(), _>("e") }).await.unwrap());
+    /// s.idle().await;
+    /// assert_eq!(seen.lock().unwrap().clone(), Some(more_executors_jobs::JobKind::Async));
+    /// # }
+    /// ```
     pub fn kind(&self) -> JobKind {
         self.kind
     }
 
     /// Where the job was spawned (the caller of `spawn`, `try_spawn`, `shield`, ...).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::sync::{Arc, Mutex};
+    /// let seen = Arc::new(Mutex::new(None));
+    /// let sink = seen.clone();
+    /// let s = more_executors_jobs::Scheduler::builder()
+    ///     .error_handler(move |f| *sink.lock().unwrap() = Some(f.location().file().to_owned()))
+    ///     .build()
+    ///     .unwrap();
+    /// drop(s.job().name("n").spawn(async { Err::<(), _>("e") }).await.unwrap());
+    /// s.idle().await;
+    /// assert_eq!(seen.lock().unwrap().clone(), Some(file!().to_string()));
+    /// # }
+    /// ```
     pub fn location(&self) -> &'static Location<'static> {
         self.location
     }
 
     /// True when the job panicked, false when it returned an error.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::sync::{Arc, Mutex};
+    /// let seen = Arc::new(Mutex::new(None));
+    /// let sink = seen.clone();
+    /// let s = more_executors_jobs::Scheduler::builder()
+    ///     .error_handler(move |f| *sink.lock().unwrap() = Some(f.is_panic()))
+    ///     .build()
+    ///     .unwrap();
+    /// drop(s.job().name("n").spawn(async { Err::<(), _>("e") }).await.unwrap());
+    /// s.idle().await;
+    /// assert_eq!(seen.lock().unwrap().clone(), Some(false));
+    /// # }
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.error, FailureValue::Panic(_))
     }
 
     /// True when the failure happened after the job had already been closed or timed out
     /// (its caller received the cancel or timeout; the error came while it was stopping).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::sync::{Arc, Mutex};
+    /// let seen = Arc::new(Mutex::new(None));
+    /// let sink = seen.clone();
+    /// let s = more_executors_jobs::Scheduler::builder()
+    ///     .error_handler(move |f| *sink.lock().unwrap() = Some(f.is_late()))
+    ///     .build()
+    ///     .unwrap();
+    /// drop(s.job().name("n").spawn(async { Err::<(), _>("e") }).await.unwrap());
+    /// s.idle().await;
+    /// assert_eq!(seen.lock().unwrap().clone(), Some(false));
+    /// # }
+    /// ```
     pub fn is_late(&self) -> bool {
         self.late
     }
 
     /// The error's `Display` text, or the panic message.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::sync::{Arc, Mutex};
+    /// let seen = Arc::new(Mutex::new(None));
+    /// let sink = seen.clone();
+    /// let s = more_executors_jobs::Scheduler::builder()
+    ///     .error_handler(move |f| *sink.lock().unwrap() = Some(f.message()))
+    ///     .build()
+    ///     .unwrap();
+    /// drop(s.job().name("n").spawn(async { Err::<(), _>("e") }).await.unwrap());
+    /// s.idle().await;
+    /// assert_eq!(seen.lock().unwrap().clone(), Some("e".to_string()));
+    /// # }
+    /// ```
     pub fn message(&self) -> String {
         match &self.error {
             FailureValue::Error { display, .. } => display.to_string(),

@@ -20,6 +20,16 @@ pin_project! {
     /// [`Outcome::TimedOut`](super::Outcome::TimedOut)).
     ///
     /// Dropping it before the timeout drops the [`Job`]: the job is detached, not cancelled.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::Duration;
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.spawn(async { Ok::<_, String>(1) }).await.unwrap();
+    /// let wait: more_executors_jobs::Wait<i32, String> = job.wait(Duration::from_secs(1));
+    /// assert_eq!(wait.await, Ok(1));
+    /// # }
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct Wait<T, E> {
         job: Job<T, E>,
@@ -72,6 +82,16 @@ impl<T, E> Future for Wait<T, E> {
 /// then); for a running blocking job, which cannot be interrupted, this waits at most
 /// `close_timeout`. The close itself happened when [`Job::close`] was called; dropping
 /// this future only stops waiting.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let s = more_executors_jobs::Scheduler::new();
+/// let job = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+/// let closing: more_executors_jobs::JobClose = job.close();
+/// assert!(job.await.unwrap_err().is_cancelled(), "the close already happened");
+/// assert!(closing.await);
+/// # }
+/// ```
 #[must_use = "the job is already closed; await this to wait until it has stopped"]
 pub struct JobClose {
     cell: Arc<dyn Stopper>,

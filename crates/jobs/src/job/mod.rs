@@ -30,6 +30,18 @@ use tokio_util::sync::CancellationToken;
 use cell::{JobApi, Stop};
 
 /// Where a job is in its life: pending, active, closed (see [`Job`]).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use more_executors_jobs::{JobState, Scheduler};
+/// let s = Scheduler::builder().limit(1).build().unwrap();
+/// let a = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+/// let b = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+/// assert_eq!((a.state(), b.state()), (JobState::Active, JobState::Pending));
+/// b.close().await;
+/// assert_eq!(b.state(), JobState::Closed);
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobState {
     /// Waiting in the scheduler's queue for a free slot.
@@ -41,6 +53,16 @@ pub enum JobState {
 }
 
 /// How a job ended; decided exactly once per job.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use more_executors_jobs::{Outcome, Scheduler};
+/// let s = Scheduler::new();
+/// let job = s.spawn(async { Err::<(), _>("no") }).await.unwrap();
+/// s.idle().await;
+/// assert_eq!(job.outcome(), Some(Outcome::Failed));
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// The future returned `Ok`.
@@ -57,6 +79,15 @@ pub enum Outcome {
 }
 
 /// What a job runs as.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use more_executors_jobs::{JobKind, Scheduler};
+/// let s = Scheduler::new();
+/// let job = s.shield(async { Ok::<_, String>(()) }).unwrap();
+/// assert_eq!(job.kind(), JobKind::Shield);
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobKind {
     /// A future, spawned as a tokio task; counts toward the limit.
@@ -71,6 +102,10 @@ pub enum JobKind {
 
 impl JobKind {
     /// `"job"`, `"blocking job"` or `"shield"`.
+    ///
+    /// ```
+    /// assert_eq!(more_executors_jobs::JobKind::Blocking.as_str(), "blocking job");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Async => "job",
@@ -83,6 +118,16 @@ impl JobKind {
 /// A snapshot of one job, from [`Scheduler::jobs`](crate::Scheduler::jobs) or
 /// [`Job::info`]. Times are [`std::time::Instant`]s: cheap to take on every spawn, and
 /// not affected by tokio's paused test time.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let s = more_executors_jobs::Scheduler::new();
+/// let job = s.job().name("etl").spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+/// let info = job.info();
+/// assert_eq!((info.id, info.name.as_deref()), (job.id(), Some("etl")));
+/// assert!(info.started_at.is_some() && info.outcome.is_none());
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct JobInfo {
@@ -158,52 +203,138 @@ impl<T, E> Job<T, E> {
     }
 
     /// The job's id, unique within its scheduler and increasing in spawn order.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let a = s.spawn(async { Ok::<_, String>(()) }).await.unwrap();
+    /// let b = s.spawn(async { Ok::<_, String>(()) }).await.unwrap();
+    /// assert!(b.id() > a.id());
+    /// # }
+    /// ```
     pub fn id(&self) -> u64 {
         self.cell.head().id
     }
 
     /// The job's name, if it was given one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.job().name("resize").spawn(async { Ok::<_, String>(()) }).await.unwrap();
+    /// assert_eq!(job.name(), Some("resize"));
+    /// # }
+    /// ```
     pub fn name(&self) -> Option<&str> {
         self.cell.head().name.as_deref()
     }
 
     /// What the job runs as.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.spawn_blocking(|| Ok::<_, String>(())).await.unwrap();
+    /// assert_eq!(job.kind(), more_executors_jobs::JobKind::Blocking);
+    /// # }
+    /// ```
     pub fn kind(&self) -> JobKind {
         self.cell.head().kind
     }
 
     /// The cancellation token given with [`JobBuilder::token`](crate::JobBuilder::token).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use more_executors_jobs::{CancellationToken, Scheduler};
+    /// let s = Scheduler::new();
+    /// let job = s.job().token(CancellationToken::new()).spawn(async { Ok::<_, String>(()) }).await.unwrap();
+    /// assert!(job.token().is_some());
+    /// # }
+    /// ```
     pub fn token(&self) -> Option<&CancellationToken> {
         self.cell.head().token.as_ref()
     }
 
     /// Pending, active or closed, now.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.spawn(async { Ok::<_, String>(()) }).await.unwrap();
+    /// assert_ne!(job.state(), more_executors_jobs::JobState::Pending);
+    /// # }
+    /// ```
     pub fn state(&self) -> JobState {
         self.cell.state().0
     }
 
     /// The outcome, once decided.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// assert_eq!(job.outcome(), None);
+    /// job.close().await;
+    /// assert_eq!(job.outcome(), Some(more_executors_jobs::Outcome::Cancelled));
+    /// # }
+    /// ```
     pub fn outcome(&self) -> Option<Outcome> {
         self.cell.state().1
     }
 
     /// True while the job waits in the queue.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::builder().limit(1).build().unwrap();
+    /// let _a = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// let b = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// assert!(b.is_pending());
+    /// # }
+    /// ```
     pub fn is_pending(&self) -> bool {
         self.state() == JobState::Pending
     }
 
     /// True while the job runs (or stops after a close).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let a = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// assert!(a.is_active());
+    /// # }
+    /// ```
     pub fn is_active(&self) -> bool {
         self.state() == JobState::Active
     }
 
     /// True once the job's task has ended.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let a = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// a.close().await;
+    /// assert!(a.is_closed());
+    /// # }
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.state() == JobState::Closed
     }
 
     /// A snapshot of the job (the same as its entry in
     /// [`Scheduler::jobs`](crate::Scheduler::jobs)).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let a = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// assert_eq!(a.info().id, s.jobs()[0].id);
+    /// # }
+    /// ```
     pub fn info(&self) -> JobInfo {
         self.cell.info()
     }

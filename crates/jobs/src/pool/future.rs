@@ -10,6 +10,15 @@ use crate::scheduler::Spawn;
 
 /// Stage future of a [`WorkerPool`](super::WorkerPool) item: waits for room in the queue,
 /// then for the item's job. Dropping it (the handle was cancelled) closes the job.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use more_executors_core::{Executor, JobContext};
+/// let pool = more_executors_jobs::WorkerPool::new(1, 8, |n: u8| async move { Ok::<_, String>(n) }).unwrap();
+/// let stage = pool.call(5, &JobContext::detached());
+/// assert_eq!(stage.await, Ok(5));
+/// # }
+/// ```
 pub struct PoolFuture<Fut, T, E>
 where
     Fut: Future<Output = Result<T, E>> + Send + 'static,

@@ -76,6 +76,13 @@ impl<W> WorkerPool<W> {
     ///
     /// # Errors
     /// [`ConfigError`] when `workers` is 0.
+    ///
+    /// ```
+    /// use more_executors_jobs::WorkerPool;
+    /// let pool = WorkerPool::new(4, 100, |n: u32| async move { Ok::<_, String>(n) }).unwrap();
+    /// assert_eq!(pool.scheduler().limit(), Some(4));
+    /// assert!(WorkerPool::new(0, 1, |n: u32| async move { Ok::<_, String>(n) }).is_err());
+    /// ```
     pub fn new(workers: usize, queue: usize, worker: W) -> Result<Self, ConfigError> {
         let scheduler = Scheduler::builder().name("pool").limit(workers).pending_limit(queue).build()?;
         Ok(Self::with_scheduler(scheduler, worker))
@@ -95,17 +102,43 @@ impl<W> WorkerPool<W> {
     }
 
     /// The scheduler underneath: introspect it (`active_count`, `jobs`), change its limit.
+    ///
+    /// ```
+    /// let pool = more_executors_jobs::WorkerPool::new(2, 8, |n: u8| async move { Ok::<_, String>(n) }).unwrap();
+    /// assert_eq!(pool.scheduler().pending_limit(), 8);
+    /// ```
     pub fn scheduler(&self) -> &Scheduler {
         &self.scheduler
     }
 
     /// Closes the pool's scheduler; see [`Scheduler::close`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use more_executors_core::Executor;
+    /// let pool = more_executors_jobs::WorkerPool::new(1, 8, |_: u8| std::future::pending::<Result<(), String>>()).unwrap();
+    /// let h = pool.submit(1);
+    /// let report = pool.close().await;
+    /// assert_eq!(report.total(), 1);
+    /// assert!(h.await.unwrap_err().is_cancelled());
+    /// # }
+    /// ```
     pub fn close(&self) -> Close {
         self.scheduler.close()
     }
 
     /// Lets queued and running items finish, then closes; see
     /// [`Scheduler::wait_and_close`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use more_executors_core::Executor;
+    /// let pool = more_executors_jobs::WorkerPool::new(1, 8, |n: u8| async move { Ok::<_, String>(n) }).unwrap();
+    /// let h = pool.submit(1);
+    /// assert_eq!(pool.wait_and_close(None).await.total(), 0);
+    /// assert_eq!(h.await, Ok(1));
+    /// # }
+    /// ```
     pub async fn wait_and_close(&self, timeout: Option<Duration>) -> CloseReport {
         self.scheduler.wait_and_close(timeout).await
     }

@@ -39,6 +39,14 @@ pub struct CloseReport {
 
 impl CloseReport {
     /// Total number of jobs the close acted on.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let _a = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// assert_eq!(s.close().await.total(), 1);
+    /// # }
+    /// ```
     pub fn total(&self) -> usize {
         self.cancelled + self.aborted + self.never_started
     }
@@ -59,6 +67,15 @@ impl fmt::Display for CloseReport {
 ///
 /// The scheduler was closed when `close()` was called; dropping this future only stops
 /// waiting, and the close still completes (escalating to abort at the close timeout).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let s = more_executors_jobs::Scheduler::new();
+/// let close: more_executors_jobs::Close = s.close();
+/// assert!(s.is_closed(), "closed before the future is polled");
+/// assert_eq!(close.await.total(), 0);
+/// # }
+/// ```
 #[must_use = "the scheduler is already closed; await this to wait for the jobs to stop"]
 pub struct Close {
     fut: BoxFuture<'static, CloseReport>,

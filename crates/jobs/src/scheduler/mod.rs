@@ -80,11 +80,25 @@ impl Default for Scheduler {
 
 impl Scheduler {
     /// A scheduler with the default settings (see [`SchedulerBuilder`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// assert_eq!((s.limit(), s.name()), (Some(100), "default"));
+    /// # }
+    /// ```
     pub fn new() -> Self {
         Self::builder().build().expect("the default settings are valid")
     }
 
     /// Configures a scheduler.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::builder().limit(3).build().unwrap();
+    /// assert_eq!(s.limit(), Some(3));
+    /// # }
+    /// ```
     pub fn builder() -> SchedulerBuilder {
         SchedulerBuilder::new()
     }
@@ -185,6 +199,14 @@ impl Scheduler {
     ///
     /// # Errors
     /// As [`try_spawn`](Self::try_spawn).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.try_spawn_blocking(|| Ok::<_, String>(5)).unwrap();
+    /// assert_eq!(job.await, Ok(5));
+    /// # }
+    /// ```
     #[track_caller]
     pub fn try_spawn_blocking<F, T, E>(&self, f: F) -> Result<Job<T, E>, TrySpawnError<F>>
     where
@@ -328,22 +350,56 @@ impl Scheduler {
     }
 
     /// Jobs waiting in the queue (not counting spawners still waiting for room).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::builder().limit(1).build().unwrap();
+    /// let _a = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// let _b = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// assert_eq!(s.pending_count(), 1);
+    /// # }
+    /// ```
     pub fn pending_count(&self) -> usize {
         self.shared.counts().1
     }
 
     /// Shields running now.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let _w = s.shield(std::future::pending::<Result<(), String>>()).unwrap();
+    /// assert_eq!((s.shield_count(), s.active_count()), (1, 0));
+    /// # }
+    /// ```
     pub fn shield_count(&self) -> usize {
         self.shared.counts().2
     }
 
     /// Active plus pending jobs (shields excluded).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let _a = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// assert_eq!(s.len(), 1);
+    /// # }
+    /// ```
     pub fn len(&self) -> usize {
         let (active, pending, _) = self.shared.counts();
         active + pending
     }
 
     /// True when no job or shield is active or pending.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// assert!(s.is_empty());
+    /// let _a = s.shield(std::future::pending::<Result<(), String>>()).unwrap();
+    /// assert!(!s.is_empty());
+    /// # }
+    /// ```
     pub fn is_empty(&self) -> bool {
         let (active, pending, shields) = self.shared.counts();
         active + pending + shields == 0
@@ -351,31 +407,64 @@ impl Scheduler {
 
     /// True once [`close`](Self::close) was called (by anyone, or by
     /// [`wait_and_close`](Self::wait_and_close)).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// drop(s.close());
+    /// assert!(s.is_closed());
+    /// # }
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.shared.is_closed()
     }
 
     /// The scheduler's name.
+    ///
+    /// ```
+    /// let s = more_executors_jobs::Scheduler::builder().name("thumbnails").build().unwrap();
+    /// assert_eq!(s.name(), "thumbnails");
+    /// ```
     pub fn name(&self) -> &str {
         &self.shared.cfg.name
     }
 
     /// The limit in force; `None` when unlimited.
+    ///
+    /// ```
+    /// let s = more_executors_jobs::Scheduler::builder().unlimited().build().unwrap();
+    /// assert_eq!(s.limit(), None);
+    /// ```
     pub fn limit(&self) -> Option<usize> {
         self.shared.limit()
     }
 
     /// The pending limit; `usize::MAX` when unbounded.
+    ///
+    /// ```
+    /// let s = more_executors_jobs::Scheduler::builder().pending_limit(7).build().unwrap();
+    /// assert_eq!(s.pending_limit(), 7);
+    /// ```
     pub fn pending_limit(&self) -> usize {
         self.shared.cfg.pending_limit
     }
 
     /// The grace period between cancel and abort.
+    ///
+    /// ```
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// assert_eq!(s.close_timeout(), std::time::Duration::from_millis(100));
+    /// ```
     pub fn close_timeout(&self) -> Duration {
         self.shared.cfg.close_timeout
     }
 
     /// The default timeout of [`wait_and_close`](Self::wait_and_close).
+    ///
+    /// ```
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// assert_eq!(s.wait_timeout(), std::time::Duration::from_secs(60));
+    /// ```
     pub fn wait_timeout(&self) -> Duration {
         self.shared.cfg.wait_timeout
     }
@@ -425,6 +514,16 @@ impl Scheduler {
     }
 
     /// Removes the limit; every queued job starts at once.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::builder().limit(1).build().unwrap();
+    /// let _a = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// let b = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// s.set_unlimited();
+    /// assert!(b.is_active());
+    /// # }
+    /// ```
     pub fn set_unlimited(&self) {
         self.shared.set_limit(usize::MAX);
     }

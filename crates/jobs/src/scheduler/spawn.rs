@@ -64,6 +64,14 @@ impl<'a> JobBuilder<'a> {
     }
 
     /// Names the job (shown in [`Scheduler::jobs`], tracing spans and error reports).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.job().name("x").spawn(async { Ok::<_, String>(()) }).await.unwrap();
+    /// assert_eq!(job.name(), Some("x"));
+    /// # }
+    /// ```
     pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
         self.name = Some(name.into());
         self
@@ -72,6 +80,17 @@ impl<'a> JobBuilder<'a> {
     /// Gives the job a cancellation token to watch. Closing the job (or the scheduler)
     /// cancels the token and lets the job finish within the close timeout before its
     /// future is dropped; a job without a token is dropped at its next `.await`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use more_executors_jobs::{CancellationToken, Scheduler};
+    /// let s = Scheduler::new();
+    /// let token = CancellationToken::new();
+    /// let job = s.job().token(token.clone()).spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// drop(job.close());
+    /// assert!(token.is_cancelled());
+    /// # }
+    /// ```
     pub fn token(mut self, token: CancellationToken) -> Self {
         self.token = Some(token);
         self
@@ -82,6 +101,14 @@ impl<'a> JobBuilder<'a> {
     }
 
     /// Spawns `fut` as a job; see [`Scheduler::spawn`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.job().name("a").spawn(async { Ok::<_, String>(1) }).await.unwrap();
+    /// assert_eq!(job.await, Ok(1));
+    /// # }
+    /// ```
     #[track_caller]
     pub fn spawn<F, T, E>(self, fut: F) -> Spawn<F, T, E>
     where
@@ -97,6 +124,14 @@ impl<'a> JobBuilder<'a> {
     ///
     /// # Errors
     /// [`TrySpawnError::Full`] or [`TrySpawnError::Closed`], with `fut` unrun.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.job().name("a").try_spawn(async { Ok::<_, String>(1) }).unwrap();
+    /// assert_eq!(job.await, Ok(1));
+    /// # }
+    /// ```
     #[track_caller]
     pub fn try_spawn<F, T, E>(self, fut: F) -> Result<Job<T, E>, TrySpawnError<F>>
     where
@@ -109,6 +144,14 @@ impl<'a> JobBuilder<'a> {
     }
 
     /// Spawns the blocking closure `f`; see [`Scheduler::spawn_blocking`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.job().name("hash").spawn_blocking(|| Ok::<_, String>(2)).await.unwrap();
+    /// assert_eq!(job.await, Ok(2));
+    /// # }
+    /// ```
     #[track_caller]
     pub fn spawn_blocking<F, T, E>(self, f: F) -> SpawnBlocking<F, T, E>
     where
@@ -124,6 +167,14 @@ impl<'a> JobBuilder<'a> {
     ///
     /// # Errors
     /// [`TrySpawnError::Full`] or [`TrySpawnError::Closed`], with `f` unrun.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.job().try_spawn_blocking(|| Ok::<_, String>(2)).unwrap();
+    /// assert_eq!(job.await, Ok(2));
+    /// # }
+    /// ```
     #[track_caller]
     pub fn try_spawn_blocking<F, T, E>(self, f: F) -> Result<Job<T, E>, TrySpawnError<F>>
     where
@@ -139,6 +190,14 @@ impl<'a> JobBuilder<'a> {
     ///
     /// # Errors
     /// [`Closed`] after the scheduler was closed, with `fut` unrun.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.job().name("write").shield(async { Ok::<_, String>(3) }).unwrap();
+    /// assert_eq!(job.await, Ok(3));
+    /// # }
+    /// ```
     #[track_caller]
     pub fn shield<F, T, E>(self, fut: F) -> Result<Job<T, E>, Closed<F>>
     where
@@ -294,6 +353,15 @@ where
 /// queued, or to [`Closed`] with the future back.
 ///
 /// Dropping it before it resolves (while it waits for room in the queue) spawns nothing.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let s = more_executors_jobs::Scheduler::new();
+/// let spawn = s.spawn(async { Ok::<_, String>(1) });
+/// let job = spawn.await.unwrap();
+/// assert_eq!(job.await, Ok(1));
+/// # }
+/// ```
 #[must_use = "nothing is spawned until this is awaited"]
 pub struct Spawn<F, T, E>
 where
@@ -329,6 +397,14 @@ where
 }
 
 /// The future of [`Scheduler::spawn_blocking`]; like [`Spawn`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let s = more_executors_jobs::Scheduler::new();
+/// let spawn = s.spawn_blocking(|| Ok::<_, String>(1));
+/// assert_eq!(spawn.await.unwrap().await, Ok(1));
+/// # }
+/// ```
 #[must_use = "nothing is spawned until this is awaited"]
 pub struct SpawnBlocking<F, T, E>
 where

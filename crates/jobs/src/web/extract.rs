@@ -9,6 +9,12 @@ use crate::scheduler::Scheduler;
 
 /// The request had no [`Scheduler`] in its extensions: add `axum::Extension(scheduler)`
 /// or an [`AtomicLayer`](super::AtomicLayer) to the route. Responds `500`.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// let response = more_executors_jobs::web::MissingScheduler.into_response();
+/// assert_eq!(response.status(), 500);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MissingScheduler;
 

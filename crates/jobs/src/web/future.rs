@@ -12,6 +12,18 @@ use crate::scheduler::Spawn;
 
 /// Response future of [`Atomic`](super::Atomic): waits for the handler's job. Dropping it
 /// (the client went away) detaches the job, which runs on.
+///
+/// ```
+/// use axum::{Router, body::Body, http::Request, routing::get};
+/// use more_executors_jobs::{Scheduler, web::AtomicLayer};
+/// use tower::ServiceExt;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let app = Router::new().route("/", get(|| async { "ok" })).layer(AtomicLayer::new(Scheduler::new()));
+/// let response = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+/// assert_eq!(response.status(), 200);
+/// # }
+/// ```
 pub struct AtomicFuture<F, R, E>
 where
     F: Future<Output = Result<R, E>> + Send + 'static,

@@ -45,6 +45,11 @@ impl fmt::Debug for AtomicLayer {
 
 impl AtomicLayer {
     /// Runs handlers as jobs of `scheduler`.
+    ///
+    /// ```
+    /// let layer = more_executors_jobs::web::AtomicLayer::new(more_executors_jobs::Scheduler::new());
+    /// # let _ = layer;
+    /// ```
     pub fn new(scheduler: Scheduler) -> Self {
         AtomicLayer { scheduler }
     }
@@ -59,6 +64,17 @@ impl<S> Layer<S> for AtomicLayer {
 }
 
 /// The service made by [`AtomicLayer`].
+///
+/// ```
+/// use more_executors_jobs::Scheduler;
+/// use more_executors_jobs::web::{Atomic, AtomicLayer};
+/// use tower_layer::Layer;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let svc: Atomic<()> = AtomicLayer::new(Scheduler::new()).layer(());
+/// # let _ = svc;
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Atomic<S> {
     inner: S,

@@ -53,6 +53,20 @@ use crate::scheduler::{CloseReport, Scheduler};
 ///
 /// # Errors
 /// The server's I/O error.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// use axum::{Extension, Router, routing::get};
+/// use more_executors_jobs::Scheduler;
+///
+/// let scheduler = Scheduler::new();
+/// let app = Router::new().route("/", get(|| async { "hi" })).layer(Extension(scheduler.clone()));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// // Shut down at once here; a server would wait for ctrl-c.
+/// let report = more_executors_jobs::web::serve(listener, app, scheduler, async {}).await?;
+/// assert_eq!(report.total(), 0);
+/// # Ok(()) }
+/// ```
 pub async fn serve<F>(
     listener: tokio::net::TcpListener,
     router: axum::Router,
