@@ -20,8 +20,8 @@
 //! - **Shutdown.** [`Lifecycle::shutdown`] ends every job waiting between attempts with
 //!   [`Error::ShutDown`] at once; a running attempt finishes, and if the policy would retry
 //!   it, the job ends with [`Error::ShutDown`] too. No attempt starts after shutdown.
-//! - **Policy panics** count as "done": the attempt's outcome stands, and a `tracing` error
-//!   is logged.
+//! - **Policy panics** fail the job with [`Error::Panicked`] (no further attempt; a job whose
+//!   policy panics in [`RetryPolicy::start`] does not run), and a `tracing` error is logged.
 //! - **Budget** (optional, [`RetryBudget`]): retries are capped at a fraction of recent
 //!   jobs, across the whole executor; a retry the budget refuses leaves the attempt's
 //!   outcome final and logs a warning.

@@ -277,11 +277,11 @@ async fn panics_timeouts_and_job_errors_are_retried_by_default() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_panicking_policy_means_done() {
+async fn a_panicking_policy_fails_the_job() {
     let policy = |_: &Attempt, _: &Result<u32, Error<u32>>| -> RetryDecision { panic!("policy bug") };
     let exec = AsyncExecutor::new().with_retry(policy);
     let flaky = Flaky::new(u32::MAX);
-    assert_eq!(exec.submit(flaky.job()).await, Err(Error::Job(1)), "the attempt's outcome stands");
+    assert_eq!(exec.submit(flaky.job()).await, Err(Error::Panicked("policy bug".into())), "no retry");
     assert_eq!(flaky.calls(), 1);
 
     struct PanicsAtStart;
@@ -296,7 +296,8 @@ async fn a_panicking_policy_means_done() {
     }
     let exec = AsyncExecutor::new().with_retry(PanicsAtStart);
     let flaky = Flaky::new(u32::MAX);
-    assert_eq!(exec.submit(flaky.job()).await, Err(Error::Job(1)), "the job still runs, once");
+    assert_eq!(exec.submit(flaky.job()).await, Err(Error::Panicked("cannot start".into())));
+    assert_eq!(flaky.calls(), 0, "the job does not run");
 }
 
 #[tokio::test(start_paused = true)]

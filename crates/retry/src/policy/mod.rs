@@ -86,8 +86,9 @@ impl Attempt {
 ///
 /// The layer settles some outcomes itself, without asking the policy:
 /// [`Error::Cancelled`] and [`Error::ShutDown`] are always final, and so is any outcome
-/// after a cancel request was refused during the attempt. A policy that panics counts as
-/// [`RetryDecision::Done`]; the panic is logged as a `tracing` error.
+/// after a cancel request was refused during the attempt. A policy that panics fails the job
+/// with [`Error::Panicked`] (a panic in `start` before it runs); the panic is also logged as
+/// a `tracing` error.
 ///
 /// Closures are policies with no state:
 ///

@@ -37,6 +37,8 @@ pin_project! {
         // attempt succeeds as small as the inner one.
         Waiting { wait: Pin<Box<Wait>> },
         Yield,
+        // The policy panicked making the job's state: the job fails without running.
+        Panicked,
         Done,
     }
 }
@@ -93,8 +95,10 @@ where
     job: J,
     ctx: JobContext,
     shared: Arc<Shared<P>>,
-    /// `None` when the policy panicked making it: no retries for this job.
+    /// `None` when the policy panicked making it (`panic` holds the message).
     policy_state: Option<P::State>,
+    /// A panic of the policy, reported as the job's [`Error::Panicked`].
+    panic: Option<String>,
     attempt: u32,
     started: Instant,
     cancel_requests: u64,
@@ -110,6 +114,7 @@ fn panic_text(e: Error<()>) -> String {
 enum Next {
     Done,
     ShutDown,
+    Panicked(String),
     RetryAfter(Duration),
 }
 
@@ -124,8 +129,20 @@ where
         let policy_state = match catch_panic::<_, ()>(|| shared.policy.start()) {
             Ok(s) => Some(s),
             Err(e) => {
-                tracing::error!(panic = %panic_text(e), "retry policy panicked starting a job; the job runs once");
-                None
+                let panic = panic_text(e);
+                tracing::error!(panic = %panic, "retry policy panicked starting a job; the job fails without running");
+                let data = Data {
+                    inner,
+                    job,
+                    ctx: ctx.clone(),
+                    shared,
+                    policy_state: None,
+                    panic: Some(panic),
+                    attempt: 0,
+                    started: Instant::now(),
+                    cancel_requests: 0,
+                };
+                return RetryFuture { state: State::Panicked, data };
             }
         };
         if let Some(budget) = &shared.budget {
@@ -142,6 +159,7 @@ where
                 ctx: ctx.clone(),
                 shared,
                 policy_state,
+                panic: None,
                 attempt: 1,
                 started,
                 cancel_requests,
@@ -179,12 +197,13 @@ where
             Ok(RetryDecision::Done) => return Next::Done,
             Ok(RetryDecision::RetryAfter(d)) => d,
             Err(e) => {
+                let panic = panic_text(e);
                 tracing::error!(
                     attempt = self.attempt,
-                    panic = %panic_text(e),
-                    "retry policy panicked; the attempt's outcome is final"
+                    panic = %panic,
+                    "retry policy panicked; the job fails with the panic"
                 );
-                return Next::Done;
+                return Next::Panicked(panic);
             }
         };
         if self.is_shut_down() {
@@ -249,6 +268,10 @@ where
                             this.state.set(State::Done);
                             return Poll::Ready(Err(Error::ShutDown));
                         }
+                        Next::Panicked(message) => {
+                            this.state.set(State::Done);
+                            return Poll::Ready(Err(Error::Panicked(message)));
+                        }
                         Next::RetryAfter(delay) if delay.is_zero() => {
                             // Retry at the next scheduling point, never in a tight loop.
                             this.state.set(State::Yield);
@@ -287,6 +310,11 @@ where
                     let fut = this.data.next_attempt();
                     this.state.set(State::Attempt { fut });
                 }
+                StateProj::Panicked => {
+                    this.state.set(State::Done);
+                    let message = this.data.panic.take().unwrap_or_default();
+                    return Poll::Ready(Err(Error::Panicked(message)));
+                }
                 StateProj::Done => panic!("RetryFuture polled after it completed"),
             }
         }
@@ -302,7 +330,7 @@ where
         let state = match &self.state {
             State::Attempt { .. } => "attempt",
             State::Waiting { .. } | State::Yield => "waiting",
-            State::Done => "done",
+            State::Panicked | State::Done => "done",
         };
         f.debug_struct("RetryFuture").field("attempt", &self.data.attempt).field("state", &state).finish()
     }
