@@ -308,3 +308,85 @@ proptest! {
         run(limit, pending_limit, ops)?;
     }
 }
+
+/// Real threads: racing completions, closes and waiters keep every invariant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_threaded_stress_keeps_exactly_once_and_the_limit() {
+    let rec = Recorder::default();
+    let s = Scheduler::builder().limit(8).pending_limit(64).error_handler(rec.handler()).build().unwrap();
+    let running = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let n = 4000usize;
+    let mut tasks = Vec::new();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    for i in 0..n {
+        let (running, peak) = (running.clone(), peak.clone());
+        let job = s
+            .spawn(async move {
+                let now = running.fetch_add(1, SeqCst) + 1;
+                peak.fetch_max(now, SeqCst);
+                let _guard = RunGuard2(running); // decrements also when the job is dropped
+                for _ in 0..(i % 3) {
+                    tokio::task::yield_now().await;
+                }
+                if i % 2 == 0 { Err(format!("failed {i}")) } else { Ok(i) }
+            })
+            .await
+            .unwrap();
+        match i % 4 {
+            0 => drop(job),
+            1 => {
+                let received = received.clone();
+                tasks.push(tokio::spawn(async move {
+                    let r = job.await;
+                    received.lock().unwrap().push((i, r));
+                }));
+            }
+            2 => {
+                let received = received.clone();
+                tasks.push(tokio::spawn(async move {
+                    let closed = job.close().await;
+                    let r = job.await;
+                    assert_eq!(closed, r == Err(Error::Cancelled));
+                    received.lock().unwrap().push((i, r));
+                }));
+            }
+            _ => {
+                let received = received.clone();
+                tasks.push(tokio::spawn(async move {
+                    let r = job.wait(Duration::from_secs(30)).await;
+                    received.lock().unwrap().push((i, r));
+                }));
+            }
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    s.wait_and_close(None).await;
+    assert!(peak.load(SeqCst) <= 8, "peak {}", peak.load(SeqCst));
+    let received = received.lock().unwrap();
+    let handled = rec.messages();
+    let mut seen = std::collections::HashSet::new();
+    for m in &handled {
+        assert!(seen.insert(m.clone()), "{m} reported twice");
+    }
+    for i in (0..n).filter(|i| i % 2 == 0) {
+        let msg = format!("failed {i}");
+        let to_waiter = received.iter().any(|(j, r)| *j == i && *r == Err(Error::Job(msg.clone())));
+        let cancelled = received.iter().any(|(j, r)| *j == i && r.as_ref().is_err_and(|e| e.is_cancelled()));
+        let to_handler = seen.contains(&msg);
+        assert!(to_waiter || to_handler || cancelled, "error of job {i} was lost");
+        if i % 4 == 0 {
+            assert!(to_handler, "detached job {i}: its error must reach the handler");
+        }
+    }
+}
+
+struct RunGuard2(Arc<AtomicUsize>);
+
+impl Drop for RunGuard2 {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, SeqCst);
+    }
+}
