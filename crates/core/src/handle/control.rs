@@ -560,6 +560,44 @@ mod loom_tests {
         });
     }
 
+    /// (e) The whole hand-over from a blocking first step to a flat_map second step that
+    /// returned a handle (guards installed and released in the order the stage futures
+    /// do it), racing a cancel: an accepted cancel either stopped the job before it started
+    /// or went through the second step's hook (so the inner handle was cancelled too); it
+    /// never lands in a gap where the job is cancelled but the inner handle is not.
+    #[test]
+    fn loom_blocking_then_flat_map_races_cancel() {
+        loom::model(|| {
+            let ctl = Control::new();
+            let ctx = JobContext::new(ctl.clone());
+            let calls = Arc::new(AtomicUsize::new(0));
+            let c = ctl.clone();
+            let canceller = thread::spawn(move || c.cancel_blocking(|| ()));
+            let (started, resolved) = match ctx.begin_uncancellable() {
+                None => (false, ctl.finish::<u32, ()>(Err(Error::Cancelled))),
+                Some(first_step) => {
+                    // flat_map: refuse while its function runs, install the returned
+                    // handle's hook, drop the first step, then the refusal.
+                    let calling = ctx.set_gate(CancelGate::Refuse);
+                    let hook = ctx.set_gate(counting_hook(calls.clone(), true));
+                    drop(first_step);
+                    drop(calling);
+                    let resolved = ctl.finish::<u32, ()>(Ok(1));
+                    drop(hook);
+                    (true, resolved)
+                }
+            };
+            let cancelled = canceller.join().unwrap();
+            assert_eq!(cancelled, resolved == Err(Error::Cancelled));
+            if cancelled && started {
+                assert_eq!(calls.load(SeqCst), 1, "accepted without asking the second step's handle");
+            }
+            if !started {
+                assert!(cancelled);
+            }
+        });
+    }
+
     /// (d) A hook approves a cancel while the job finishes: the two-step cancel (ask the
     /// hook outside the lock, then complete) still yields exactly one outcome.
     #[test]
