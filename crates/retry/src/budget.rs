@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use more_executors_core::config::{ConfigError, nonzero_duration};
+use more_executors_core::config::ConfigError;
 use tokio::time::Instant;
 
 /// Number of slots the window is divided into.
@@ -192,7 +192,13 @@ impl RetryBudgetBuilder {
                 format!("{} is not a ratio of retries to jobs; use a number from 0.0 to 1000.0", self.ratio),
             ));
         }
-        let window = nonzero_duration("retry budget window", self.window)?;
+        if self.window.is_zero() {
+            return Err(ConfigError::new(
+                "retry budget window",
+                "a zero window would remember no jobs to allow retries for; use a positive duration",
+            ));
+        }
+        let window = self.window;
         let slot_len = (window / SLOTS as u32).max(Duration::from_nanos(1));
         let reserve =
             (f64::from(self.min_per_sec) * window.as_secs_f64() * UNIT as f64).min(i64::MAX as f64 / 2.0);

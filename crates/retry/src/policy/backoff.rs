@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use more_executors_core::Error;
-use more_executors_core::config::{ConfigError, nonzero_duration, secs_f64};
+use more_executors_core::config::{ConfigError, secs_f64};
 
 use super::{Attempt, DefaultRetryIf, RetryDecision, RetryIf, RetryPolicy};
 
@@ -250,14 +250,13 @@ impl<R> ExponentialBackoffBuilder<R> {
     /// job was submitted (the running attempt is never cut short; put a timeout layer
     /// outside the retry for a hard deadline). Must be positive.
     pub fn max_elapsed(mut self, d: Duration) -> Self {
-        self.max_elapsed = Some(nonzero_duration("retry max elapsed", d));
+        self.max_elapsed = Some(positive_max_elapsed(d));
         self
     }
 
     /// [`max_elapsed`](Self::max_elapsed) in float seconds.
     pub fn max_elapsed_secs(mut self, secs: f64) -> Self {
-        self.max_elapsed =
-            Some(secs_f64("retry max elapsed", secs).and_then(|d| nonzero_duration("retry max elapsed", d)));
+        self.max_elapsed = Some(secs_f64("retry max elapsed", secs).and_then(positive_max_elapsed));
         self
     }
 
@@ -317,6 +316,18 @@ impl<R> ExponentialBackoffBuilder<R> {
             retry_if: self.retry_if,
             rng: Arc::new(AtomicU64::new(seed)),
         })
+    }
+}
+
+/// Rejects a zero total-time limit: it would forbid every retry.
+fn positive_max_elapsed(d: Duration) -> Result<Duration, ConfigError> {
+    if d.is_zero() {
+        Err(ConfigError::new(
+            "retry max elapsed",
+            "a zero limit would never allow a retry; use a positive duration, or max_attempts(1) for no retries",
+        ))
+    } else {
+        Ok(d)
     }
 }
 
