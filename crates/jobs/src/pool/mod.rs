@@ -84,6 +84,7 @@ impl<W> WorkerPool<W> {
     /// assert!(WorkerPool::new(0, 1, |n: u32| async move { Ok::<_, String>(n) }).is_err());
     /// ```
     pub fn new(workers: usize, queue: usize, worker: W) -> Result<Self, ConfigError> {
+        let workers = more_executors_core::config::nonzero("worker count", workers)?;
         let scheduler = Scheduler::builder().name("pool").limit(workers).pending_limit(queue).build()?;
         Ok(Self::with_scheduler(scheduler, worker))
     }
