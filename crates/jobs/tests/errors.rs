@@ -200,38 +200,3 @@ async fn job_failure_downcasts_and_displays() {
     assert!(display.ends_with("failed: disk"), "{display}");
     assert!(debug.contains("JobFailure"), "{debug}");
 }
-
-#[tokio::test]
-async fn default_handler_emits_a_tracing_error_event() {
-    use tracing_subscriber::layer::SubscriberExt;
-    let events = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let sub = tracing_subscriber::registry().with(Capture(events.clone()));
-    let _guard = tracing::subscriber::set_default(sub);
-    let s = Scheduler::builder().build().unwrap();
-    drop(s.job().name("mailer").spawn(async { Err::<(), _>("smtp down") }).await.unwrap());
-    s.idle().await;
-    let events = events.lock().unwrap().clone();
-    let ev = events.iter().find(|e| e.contains("nobody was waiting")).expect("an error event");
-    for needle in ["ERROR", "job_id=1", "job_name=mailer", "smtp down", "errors.rs"] {
-        assert!(ev.contains(needle), "{needle} missing in {ev}");
-    }
-}
-
-struct Capture(Arc<std::sync::Mutex<Vec<String>>>);
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
-    fn on_event(&self, event: &tracing::Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) {
-        struct V(String);
-        impl tracing::field::Visit for V {
-            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-                self.0.push_str(&format!(" {}={:?}", field.name(), value));
-            }
-            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-                self.0.push_str(&format!(" {}={}", field.name(), value));
-            }
-        }
-        let mut v = V(event.metadata().level().to_string());
-        event.record(&mut v);
-        self.0.lock().unwrap().push(v.0);
-    }
-}

@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
 use common::{forever, gated, settle};
 use more_executors_jobs::{JobKind, JobState, Outcome, Scheduler};
 
@@ -114,67 +112,4 @@ async fn a_blocked_spawner_is_admitted_when_the_limit_is_raised() {
     s.set_limit(2).unwrap();
     assert!(waiter.await.unwrap().is_ok());
     assert_eq!((s.active_count(), s.pending_count()), (2, 1));
-}
-
-#[derive(Clone, Default)]
-struct Spans(Arc<Mutex<Vec<String>>>);
-
-impl<S> tracing_subscriber::Layer<S> for Spans
-where
-    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-{
-    fn on_new_span(
-        &self,
-        attrs: &tracing::span::Attributes<'_>,
-        _id: &tracing::span::Id,
-        _ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        struct V(String);
-        impl tracing::field::Visit for V {
-            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-                self.0.push_str(&format!(" {}={:?}", field.name(), value));
-            }
-            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-                self.0.push_str(&format!(" {}={}", field.name(), value));
-            }
-        }
-        let mut v = V(attrs.metadata().name().to_string());
-        attrs.record(&mut v);
-        self.0.lock().unwrap().push(v.0);
-    }
-
-    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
-        if let Some(scope) = ctx.event_scope(event) {
-            let names: Vec<_> = scope.map(|s| s.name().to_string()).collect();
-            self.0.lock().unwrap().push(format!("event in {}", names.join("/")));
-        }
-    }
-}
-
-#[tokio::test]
-async fn every_job_runs_in_its_own_tracing_span() {
-    use tracing_subscriber::layer::SubscriberExt;
-    let spans = Spans::default();
-    let sub = tracing_subscriber::registry().with(spans.clone());
-    let _guard = tracing::subscriber::set_default(sub);
-    let s = Scheduler::builder().name("mailer").build().unwrap();
-    let j = s
-        .job()
-        .name("welcome")
-        .spawn(async {
-            tracing::info!("sending");
-            Ok::<_, String>(())
-        })
-        .await
-        .unwrap();
-    j.await.unwrap();
-    let j = s.spawn_blocking(|| Ok::<_, String>(())).await.unwrap();
-    j.await.unwrap();
-    let seen = spans.0.lock().unwrap().clone();
-    let job_spans: Vec<_> = seen.iter().filter(|s| s.starts_with("job ")).collect();
-    assert_eq!(job_spans.len(), 2, "{seen:?}");
-    assert!(job_spans[0].contains("scheduler=mailer"), "{seen:?}");
-    assert!(job_spans[0].contains("job_id=1") && job_spans[0].contains("job_name=welcome"), "{seen:?}");
-    assert!(job_spans[1].contains("kind=blocking job"), "{seen:?}");
-    assert!(seen.contains(&"event in job".to_string()), "the job's own events are inside its span: {seen:?}");
 }
