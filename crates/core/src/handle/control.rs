@@ -9,6 +9,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use smallvec::SmallVec;
+
 use crate::sync::{AtomicU64, Mutex, MutexGuard};
 
 use crate::error::{Error, panic_message};
@@ -89,7 +91,7 @@ struct State {
     /// newest one decides a cancel; none means [`CancelGate::Allow`]. A guard removes only
     /// its own entry, so guards may be dropped in any order (a pool thread releasing its
     /// guard after an outer stage installed a hook must not remove the hook).
-    gates: Vec<(u64, CancelGate)>,
+    gates: SmallVec<[(u64, CancelGate); 1]>,
     next_token: u64,
 }
 
@@ -114,11 +116,29 @@ pub(crate) struct Control {
 // cannot live in a static).
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
+/// Ids handed out per thread in blocks, so submitting threads do not contend on one
+/// counter: unique in the process, increasing per thread.
+fn next_id() -> u64 {
+    const BLOCK: u64 = 1024;
+    thread_local! {
+        static RANGE: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+    }
+    RANGE.with(|r| {
+        let (mut next, mut end) = r.get();
+        if next == end {
+            next = NEXT_ID.fetch_add(BLOCK, std::sync::atomic::Ordering::Relaxed);
+            end = next + BLOCK;
+        }
+        r.set((next + 1, end));
+        next
+    })
+}
+
 impl Control {
     pub(crate) fn new() -> Arc<Control> {
         Arc::new(Control {
-            state: Mutex::new(State { phase: Phase::Running, gates: Vec::new(), next_token: 0 }),
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            state: Mutex::new(State { phase: Phase::Running, gates: SmallVec::new(), next_token: 0 }),
+            id: next_id(),
             requests: AtomicU64::new(0),
         })
     }
