@@ -91,7 +91,7 @@ async fn job_counters_match_a_known_workload() {
     assert!(handles[9].cancel());
     let mut totals = Totals::default();
     let during = totals.update(&snap);
-    assert!(gauge(get(&during, "more_executors_throttle_queue", &[("executor", "m1")])) > 0.0);
+    assert!(gauge(get(during, "more_executors_throttle_queue", &[("executor", "m1")])) > 0.0);
 
     let mut ok = 0;
     for h in handles {
@@ -105,18 +105,18 @@ async fn job_counters_match_a_known_workload() {
 
     let m = totals.update(&snap);
     let lbl = [("type", "async"), ("executor", "m1")];
-    assert_eq!(counter(get(&m, "more_executors_future_total", &lbl)), 10);
-    assert_eq!(counter(get(&m, "more_executors_future_error_total", &lbl)), 2);
-    assert_eq!(counter(get(&m, "more_executors_future_cancel_total", &lbl)), 1);
-    assert_eq!(gauge(get(&m, "more_executors_future_inprogress", &lbl)), 0.0);
-    assert!(gauge(get(&m, "more_executors_future_time_total", &lbl)) >= 0.0);
-    assert_eq!(counter(get(&m, "more_executors_exec_total", &lbl)), 1);
-    assert_eq!(gauge(get(&m, "more_executors_exec_inprogress", &lbl)), 1.0);
-    assert_eq!(gauge(get(&m, "more_executors_throttle_queue", &[("executor", "m1")])), 0.0);
+    assert_eq!(counter(get(m, "more_executors_future_total", &lbl)), 10);
+    assert_eq!(counter(get(m, "more_executors_future_error_total", &lbl)), 2);
+    assert_eq!(counter(get(m, "more_executors_future_cancel_total", &lbl)), 1);
+    assert_eq!(gauge(get(m, "more_executors_future_inprogress", &lbl)), 0.0);
+    assert!(gauge(get(m, "more_executors_future_time_total", &lbl)) >= 0.0);
+    assert_eq!(counter(get(m, "more_executors_exec_total", &lbl)), 1);
+    assert_eq!(gauge(get(m, "more_executors_exec_inprogress", &lbl)), 1.0);
+    assert_eq!(gauge(get(m, "more_executors_throttle_queue", &[("executor", "m1")])), 0.0);
 
     exec.shutdown();
     let m = totals.update(&snap);
-    assert_eq!(gauge(get(&m, "more_executors_exec_inprogress", &lbl)), 0.0);
+    assert_eq!(gauge(get(m, "more_executors_exec_inprogress", &lbl)), 0.0);
 }
 
 #[tokio::test]
@@ -126,12 +126,12 @@ async fn shutdown_cancel_total_counts_cancelled_jobs() {
     let exec = metrics::with_local_recorder(&recorder, || {
         AsyncExecutor::builder().name("m2").build().with_cancel_on_shutdown()
     });
-    let handles: Vec<_> = (0..4).map(|_| exec.submit(|| std::future::pending::<Result<(), ()>>())).collect();
+    let handles: Vec<_> = (0..4).map(|_| exec.submit(std::future::pending::<Result<(), ()>>)).collect();
     metrics::with_local_recorder(&recorder, || exec.shutdown());
     for h in handles {
         assert!(h.await.unwrap_err().is_cancelled());
     }
     let mut totals = Totals::default();
     let m = totals.update(&snap);
-    assert_eq!(counter(get(&m, "more_executors_shutdown_cancel_total", &[("executor", "m2")])), 4);
+    assert_eq!(counter(get(m, "more_executors_shutdown_cancel_total", &[("executor", "m2")])), 4);
 }
