@@ -238,3 +238,27 @@ async fn debug_formats_are_informative() {
     let d = format!("{s:?}");
     assert!(d.contains("active: 1"), "{d}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_job_panicking_in_its_destructor_does_not_stall_the_queue() {
+    struct Bomb;
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            panic!("destructor bug");
+        }
+    }
+    let (s, rec) = scheduler(Scheduler::builder().limit(1));
+    let a = s
+        .spawn(async {
+            let _bomb = Bomb;
+            std::future::pending::<Result<(), String>>().await
+        })
+        .await
+        .unwrap();
+    let b = s.spawn(async { Ok::<_, String>("next") }).await.unwrap();
+    settle().await;
+    assert!(a.close().await);
+    assert_eq!(b.await, Ok("next"), "the queued job started after the panic");
+    assert_eq!(a.await, Err(Error::Cancelled));
+    assert!(rec.seen().iter().all(|f| f.late), "only a late report, if any: {:?}", rec.seen());
+}

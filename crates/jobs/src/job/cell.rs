@@ -547,9 +547,14 @@ where
 {
     fn drop(&mut self) {
         if let Some(cell) = self.cell.take() {
-            // The task was dropped unfinished: its runtime is shutting down. Starting the
-            // next queued job there would only drop it too, so none is started.
-            cell.finish(Err(Error::Cancelled), true, false);
+            if std::thread::panicking() {
+                // The job's future panicked while being dropped: the runtime is fine.
+                cell.finish(Err(Error::Panicked("the job panicked while being dropped".into())), false, true);
+            } else {
+                // The task was dropped unfinished: its runtime is shutting down. Starting
+                // the next queued job there would only drop it too, so none is started.
+                cell.finish(Err(Error::Cancelled), true, false);
+            }
         }
     }
 }
