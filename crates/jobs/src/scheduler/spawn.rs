@@ -352,7 +352,8 @@ where
 /// The future of [`Scheduler::spawn`]: resolves to the [`Job`] once it started or was
 /// queued, or to [`Closed`] with the future back.
 ///
-/// Dropping it before it resolves (while it waits for room in the queue) spawns nothing.
+/// Dropping it while it waits for room in the queue spawns nothing (if room appeared just
+/// before, the job is already queued and stays, detached).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
