@@ -113,3 +113,19 @@ async fn a_blocked_spawner_is_admitted_when_the_limit_is_raised() {
     assert!(waiter.await.unwrap().is_ok());
     assert_eq!((s.active_count(), s.pending_count()), (2, 1));
 }
+
+#[tokio::test]
+async fn clones_are_the_same_scheduler() {
+    let s = Scheduler::builder().limit(1).build().unwrap();
+    let other = s.clone();
+    let _a = other.spawn(forever()).await.unwrap();
+    let _b = s.spawn(forever()).await.unwrap();
+    assert_eq!((s.active_count(), other.pending_count()), (1, 1), "one limit, one queue");
+    let in_task = {
+        let s = s.clone();
+        tokio::spawn(async move { s.jobs().len() }).await.unwrap()
+    };
+    assert_eq!(in_task, 2);
+    other.close().await;
+    assert!(s.is_closed());
+}
