@@ -129,3 +129,24 @@ async fn clones_are_the_same_scheduler() {
     other.close().await;
     assert!(s.is_closed());
 }
+
+#[test]
+fn handles_and_futures_are_send_and_sync_where_they_should_be() {
+    fn send<T: Send>(_: &T) {}
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Scheduler>();
+    send_sync::<more_executors_jobs::Job<u8, String>>();
+    send_sync::<more_executors_jobs::JobClose>();
+    send_sync::<more_executors_jobs::CloseReport>();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let s = Scheduler::new();
+        send(&s.spawn(async { Ok::<_, String>(()) }));
+        send(&s.spawn_blocking(|| Ok::<_, String>(())));
+        send(&s.wait_and_close(None));
+        send(&s.idle());
+        let job = s.spawn(async { Ok::<_, String>(()) }).await.unwrap();
+        send(&job.wait(std::time::Duration::from_secs(1)));
+        send(&s.close());
+    });
+}
