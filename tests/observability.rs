@@ -253,4 +253,46 @@ mod metrics_of_a_stack {
         assert_eq!(get("more_executors_retry_queue", "executor=stack"), 0.0);
         assert_eq!(get("more_executors_throttle_queue", "executor=stack"), 0.0);
     }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn scheduler_jobs_metrics() {
+        use more_executors::jobs::Scheduler;
+
+        let recorder = DebuggingRecorder::new();
+        let snap = recorder.snapshotter();
+        let scheduler = metrics::with_local_recorder(&recorder, || {
+            Scheduler::builder().name("bg").limit(2).build().unwrap()
+        });
+        let mut jobs = Vec::new();
+        for i in 0..5u32 {
+            let job = scheduler
+                .spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    if i < 2 { Err(format!("job {i} failed")) } else { Ok(i) }
+                })
+                .await
+                .unwrap();
+            jobs.push(job);
+        }
+        let during = snapshot(&snap);
+        let get = |m: &HashMap<(String, String), f64>, name: &str| {
+            *m.get(&(name.to_string(), "scheduler=bg".to_string()))
+                .unwrap_or_else(|| panic!("{name} missing: {m:?}"))
+        };
+        assert_eq!(get(&during, "more_executors_jobs_active"), 2.0);
+        assert_eq!(get(&during, "more_executors_jobs_pending"), 3.0);
+        assert_eq!(get(&during, "more_executors_jobs_total"), 5.0);
+
+        let mut failed = 0;
+        for job in jobs {
+            if job.await.is_err() {
+                failed += 1;
+            }
+        }
+        assert_eq!(failed, 2);
+        let after = snapshot(&snap);
+        assert_eq!(get(&after, "more_executors_jobs_failed_total"), 2.0);
+        assert_eq!(get(&after, "more_executors_jobs_active"), 0.0);
+        assert_eq!(get(&after, "more_executors_jobs_pending"), 0.0);
+    }
 }

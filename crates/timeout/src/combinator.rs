@@ -55,14 +55,19 @@ where
         return handle;
     }
     let host = Host { runtime: host_runtime() };
+    let rt = host.runtime.handle().clone();
     let start = Instant::now();
     let deadline =
         start.checked_add(duration).unwrap_or_else(|| start + Duration::from_secs(86400 * 365 * 30));
     submit_stage(&host, move |ctx| {
         let canceller = handle.canceller();
         let forward = canceller.clone();
-        // Cancelling the new handle is decided by the original one.
-        let gate = ctx.set_gate(CancelGate::Hook(Arc::new(move || CancelDecision::Now(forward.cancel()))));
+        // Cancelling the new handle is decided by the original one, without blocking (the
+        // original may decide asynchronously, through a poll layer's async cancel function).
+        let gate = ctx.set_gate(CancelGate::Hook(Arc::new(move || match forward.cancel_nonblocking(&rt) {
+            Ok(accepted) => CancelDecision::Now(accepted),
+            Err(later) => CancelDecision::Later(later),
+        })));
         async move {
             let _gate = gate;
             let mut handle = handle;

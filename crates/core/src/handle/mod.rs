@@ -346,11 +346,27 @@ impl CancelHandle {
         }
     }
 
-    /// Requests cancellation without ever blocking the calling thread (used by the
-    /// combinators, whose cancel hooks must not block). `Ok(accepted)` when decided at once;
-    /// otherwise the stage decides asynchronously (awaited on `rt`) and the returned future
-    /// resolves to the decision. Dropping that future does not withdraw the request.
-    pub(crate) fn cancel_nonblocking(&self, rt: &tokio::runtime::Handle) -> Result<bool, CancelFuture> {
+    /// Requests cancellation without ever blocking the calling thread: what a
+    /// [`CancelHook`] forwarding a cancel to another handle should use, since hooks must not
+    /// block. `Ok(accepted)` when decided at once; otherwise the stage decides
+    /// asynchronously (awaited on `rt`) and the returned future resolves to the decision.
+    /// Dropping that future does not withdraw the request.
+    ///
+    /// ```
+    /// use more_executors_core::{CancelDecision, Handle};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let h: Handle<(), ()> = Handle::cancelled();
+    /// let rt = tokio::runtime::Handle::current();
+    /// // Forward the decision as a hook would.
+    /// let decision = match h.canceller().cancel_nonblocking(&rt) {
+    ///     Ok(accepted) => CancelDecision::Now(accepted),
+    ///     Err(later) => CancelDecision::Later(later),
+    /// };
+    /// assert!(matches!(decision, CancelDecision::Now(true)));
+    /// # }
+    /// ```
+    pub fn cancel_nonblocking(&self, rt: &tokio::runtime::Handle) -> Result<bool, CancelFuture> {
         match &self.repr {
             CancelRepr::Task { abort, ctl } => {
                 let abort = abort.clone();

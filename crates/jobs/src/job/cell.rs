@@ -213,6 +213,9 @@ where
     /// queued job when `start_next`), then publishes the result.
     pub(crate) fn finish(self: &Arc<Self>, result: Result<T, Error<E>>, aborted: bool, start_next: bool) {
         let failure = matches!(result, Err(Error::Job(_) | Error::Panicked(_)));
+        if failure {
+            self.shared.metrics.failed.increment(1);
+        }
         let mut result = Some(result);
         let mut decided = false;
         if failure {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use more_executors_core::Runtime;
+use more_executors_core::metrics::{Counter, Gauge};
 use slab::Slab;
 use tokio::sync::{Notify, watch};
 
@@ -26,6 +27,7 @@ pub(crate) struct Config {
 pub(crate) struct Shared {
     pub(crate) cfg: Config,
     pub(crate) rt: Runtime,
+    pub(crate) metrics: JobsMetrics,
     state: Mutex<State>,
     /// Notified when no job is live or queued.
     idle: Notify,
@@ -46,6 +48,52 @@ struct State {
     queue: VecDeque<Arc<dyn Entry>>,
     admitted: usize,
     closing: Option<Closing>,
+}
+
+/// `more_executors_jobs_*`, labelled `scheduler` (no-ops without the `metrics` feature).
+pub(crate) struct JobsMetrics {
+    active: Gauge,
+    pending: Gauge,
+    pub(crate) total: Counter,
+    pub(crate) failed: Counter,
+}
+
+impl JobsMetrics {
+    fn new(scheduler: &str) -> Self {
+        JobsMetrics {
+            active: Gauge::labelled("more_executors_jobs_active", "scheduler", scheduler),
+            pending: Gauge::labelled("more_executors_jobs_pending", "scheduler", scheduler),
+            total: Counter::labelled("more_executors_jobs_total", "scheduler", scheduler),
+            failed: Counter::labelled("more_executors_jobs_failed_total", "scheduler", scheduler),
+        }
+    }
+}
+
+/// The scheduler's state, locked; the active and pending gauges are published from it
+/// when the lock is released, so they always match the state.
+struct Locked<'a> {
+    guard: MutexGuard<'a, State>,
+    metrics: &'a JobsMetrics,
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.guard
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        self.metrics.active.set(self.guard.active as f64);
+        self.metrics.pending.set(self.guard.admitted as f64);
+    }
 }
 
 struct Closing {
@@ -89,6 +137,7 @@ impl fmt::Debug for Shared {
 impl Shared {
     pub(crate) fn new(cfg: Config, rt: Runtime, limit: usize) -> Self {
         Shared {
+            metrics: JobsMetrics::new(&cfg.name),
             cfg,
             rt,
             state: Mutex::new(State {
@@ -107,9 +156,9 @@ impl Shared {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> Locked<'_> {
         // No user code runs under this lock, so a poisoned lock is still consistent.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        Locked { guard: self.state.lock().unwrap_or_else(|p| p.into_inner()), metrics: &self.metrics }
     }
 
     pub(crate) fn next_id(&self) -> u64 {
@@ -143,6 +192,7 @@ impl Shared {
             _ => false,
         };
         if start {
+            self.metrics.total.increment(1);
             let key = st.live.insert(cell.clone());
             cell.key.store(key, Ordering::Release);
             cell.stage.store(stage::ACTIVE, Ordering::Release);
@@ -151,11 +201,13 @@ impl Shared {
             return Entered::Started;
         }
         if st.queue.len() < self.cfg.pending_limit {
+            self.metrics.total.increment(1);
             cell.stage.store(stage::PENDING, Ordering::Release);
             st.queue.push_back(cell.clone());
             st.admitted += 1;
             Entered::Queued
         } else if mode == Mode::Wait {
+            self.metrics.total.increment(1);
             cell.stage.store(stage::BLOCKED, Ordering::Release);
             st.queue.push_back(cell.clone());
             Entered::Blocked
