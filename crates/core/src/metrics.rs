@@ -71,6 +71,13 @@ mod imp {
     pub(super) fn now() -> Instant {
         std::time::Instant::now()
     }
+
+    /// True when a recorder other than the facade's no-op one is in effect here. The no-op
+    /// recorder is the only zero-sized one the facade installs; a real recorder keeps
+    /// state. Used to skip per-job clock reads when nothing would record them.
+    pub(super) fn recording() -> bool {
+        metrics::with_recorder(|r| std::mem::size_of_val(r) != 0)
+    }
     pub(super) fn secs_since(t: Instant) -> f64 {
         t.elapsed().as_secs_f64()
     }
@@ -109,6 +116,9 @@ mod imp {
     }
     pub(super) fn secs_since(_: Instant) -> f64 {
         0.0
+    }
+    pub(super) fn recording() -> bool {
+        false
     }
 }
 
@@ -192,6 +202,8 @@ impl Gauge {
 /// touches no shared memory.
 #[derive(Clone)]
 pub struct StageMetrics {
+    /// False when no recorder was installed at registration: `start` then does nothing.
+    recording: bool,
     total: imp::RawCounter,
     inprogress: imp::RawGauge,
     cancelled: imp::RawCounter,
@@ -209,6 +221,7 @@ impl StageMetrics {
     /// Registers the stage metrics for layer kind `kind` of executor `executor`.
     pub fn new(kind: &'static str, executor: &str) -> Self {
         StageMetrics {
+            recording: imp::recording(),
             total: imp::counter("more_executors_future_total", Some(kind), executor),
             inprogress: imp::gauge("more_executors_future_inprogress", Some(kind), executor),
             cancelled: imp::counter("more_executors_future_cancel_total", Some(kind), executor),
@@ -219,6 +232,9 @@ impl StageMetrics {
 
     /// Records a job entering the stage; the returned timer records how it leaves.
     pub fn start(&self) -> StageTimer {
+        if !self.recording {
+            return StageTimer { open: None };
+        }
         self.total.increment(1);
         self.inprogress.increment(1.0);
         StageTimer {
@@ -227,8 +243,8 @@ impl StageMetrics {
                 cancelled: self.cancelled.clone(),
                 errors: self.errors.clone(),
                 time: self.time.clone(),
+                started: imp::now(),
             }),
-            started: imp::now(),
         }
     }
 
@@ -243,12 +259,12 @@ struct Open {
     cancelled: imp::RawCounter,
     errors: imp::RawCounter,
     time: imp::RawGauge,
+    started: imp::Instant,
 }
 
 /// Records how a job leaves a stage; dropping it unfinished counts as a cancel.
 pub struct StageTimer {
     open: Option<Open>,
-    started: imp::Instant,
 }
 
 impl fmt::Debug for StageTimer {
@@ -267,7 +283,7 @@ impl StageTimer {
                 Err(_) => m.errors.increment(1),
             }
             m.inprogress.decrement(1.0);
-            m.time.increment(imp::secs_since(self.started));
+            m.time.increment(imp::secs_since(m.started));
         }
     }
 }
