@@ -1,12 +1,13 @@
 //! [`PollDescriptor`]: one pending future, as the poll function sees it.
 
 use std::fmt;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
 use more_executors_core::Error;
+
+use crate::sync::{AtomicBool, Mutex};
 
 /// One future waiting in the poll set: the inner job's output plus the slot its result
 /// goes to. Shared by the poll set, the job's stage future, its cancel hook and the

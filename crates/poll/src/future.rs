@@ -57,7 +57,7 @@ pin_project! {
 
 /// A place in the poll set; leaves it when dropped. The gate guard restores the previous
 /// cancel rule when the future leaves the set.
-struct Registration<I, T, E> {
+pub(crate) struct Registration<I, T, E> {
     shared: Arc<Shared<I, T, E>>,
     node: Arc<Node<I, T, E>>,
     /// The node's slab key; [`DETACHED`] once the node is known to be out of the set (it
@@ -97,6 +97,12 @@ impl<F, I, T, E> fmt::Debug for PollFuture<F, I, T, E> {
 impl<F, I, T, E> PollFuture<F, I, T, E> {
     pub(crate) fn new(fut: F, ctx: JobContext, shared: Arc<Shared<I, T, E>>) -> Self {
         PollFuture { state: State::Inner { fut, ctx, shared } }
+    }
+
+    /// A stage future already waiting in the poll set under `key` (for the loom models).
+    #[cfg(all(test, loom))]
+    pub(crate) fn registered(shared: Arc<Shared<I, T, E>>, node: Arc<Node<I, T, E>>, key: usize) -> Self {
+        PollFuture { state: State::Polling { reg: Registration { shared, node, key, _gate: None } } }
     }
 }
 

@@ -101,8 +101,11 @@ mod executor;
 mod ext;
 mod future;
 mod layer;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod poller;
 mod set;
+mod sync;
 mod task;
 
 pub use descriptor::PollDescriptor;

@@ -2,7 +2,7 @@
 //! cancel hooks and shutdown.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use more_executors_core::metrics::{Counter, Gauge};
@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::descriptor::Node;
 use crate::poller::{CancelFn, Poller};
+use crate::sync::{Mutex, MutexGuard, Ordering};
 
 /// Timing settings of a poll executor.
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +35,8 @@ pub(crate) struct Shared<I, T, E> {
     pub(crate) cancel: Option<CancelFn<I, E>>,
     pub(crate) timing: Timing,
     pub(crate) runtime: Runtime,
-    ident: Mutex<Ident>,
+    /// Not part of the synchronisation protocol (always the standard mutex).
+    ident: std::sync::Mutex<Ident>,
     /// Called when a stage future is dropped while still in the set ([`abandoned`]); a
     /// function pointer so the stage future's `Drop` needs no trait bounds.
     pub(crate) on_abandon: AbandonFn<I, T, E>,
@@ -128,7 +130,7 @@ impl<I, T, E> Shared<I, T, E> {
             cancel,
             timing,
             runtime,
-            ident: Mutex::new(Ident::new(name)),
+            ident: std::sync::Mutex::new(Ident::new(name)),
             on_abandon: abandoned::<I, T, E>,
         }
     }
@@ -163,13 +165,6 @@ impl<I, T, E> Shared<I, T, E> {
             self.wake.notify_one();
         }
         Some(key)
-    }
-
-    /// Removes `node` from the set if it is still there under `key`. Keys are reused, so
-    /// the node is compared too. True when it was removed now.
-    pub(crate) fn remove(&self, key: usize, node: &Arc<Node<I, T, E>>) -> bool {
-        let mut st = self.lock();
-        remove_locked(&mut st, key, node)
     }
 
     /// True when `node` is in the poll set.
@@ -231,13 +226,24 @@ impl<I, T, E> Shared<I, T, E> {
     /// when it had already left the set (resolved by a poll, or shut down): the cancel is
     /// then refused, since the future has its result. True when an earlier approved cancel
     /// removed it, so every cancel request agrees with the handle's `Cancelled` result.
+    ///
+    /// The flag is set under the set's lock, in the same critical section as the removal:
+    /// a concurrent request that finds the node gone (its `contains` or `remove` takes the
+    /// lock) then also finds the flag set, so it cannot answer `false` for a cancelled node.
     fn remove_cancelled(&self, key: usize, node: &Arc<Node<I, T, E>>) -> bool {
-        if self.remove(key, node) {
-            node.cancelled.store(true, std::sync::atomic::Ordering::Release);
+        let removed = {
+            let mut st = self.lock();
+            let removed = remove_locked(&mut st, key, node);
+            if removed {
+                node.cancelled.store(true, Ordering::Release);
+            }
+            removed
+        };
+        if removed {
             node.complete(Err(Error::Cancelled));
             true
         } else {
-            node.cancelled.load(std::sync::atomic::Ordering::Acquire)
+            node.cancelled.load(Ordering::Acquire)
         }
     }
 }
@@ -271,7 +277,7 @@ where
         if !self.shared.contains(self.key, &self.node) {
             // Already resolved (the result is on its way to the handle), or cancelled by an
             // earlier approved request whose requester may have stopped waiting.
-            return CancelDecision::Now(self.node.cancelled.load(std::sync::atomic::Ordering::Acquire));
+            return CancelDecision::Now(self.node.cancelled.load(Ordering::Acquire));
         }
         match cancel {
             CancelFn::Sync(f) => {

@@ -12,7 +12,7 @@ use crate::descriptor::PollDescriptor;
 use crate::set::{Shared, remove_locked};
 
 /// How a poll call ended.
-enum Outcome<E> {
+pub(crate) enum Outcome<E> {
     Ok(Option<Duration>),
     Failed(Error<E>),
 }
@@ -141,7 +141,7 @@ where
 
 /// Removes the resolved futures of a finished call from the set and hands them their
 /// results. Returns how many were resolved.
-fn deliver<I, T, E>(
+pub(crate) fn deliver<I, T, E>(
     shared: &Shared<I, T, E>,
     batch: &mut [PollDescriptor<I, T, E>],
     outcome: &Outcome<E>,
