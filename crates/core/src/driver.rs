@@ -23,12 +23,15 @@ pin_project! {
         fut: F,
         ctl: Arc<Control>,
         timer: StageTimer,
-        span: tracing::Span,
+        // Boxed, and absent when tracing is off for job spans: an inline `Span` would make
+        // most jobs' tasks cross tokio's 128-byte task size step.
+        span: Option<Box<tracing::Span>>,
     }
 }
 
 impl<F> Driver<F> {
     pub(crate) fn new(fut: F, ctl: Arc<Control>, timer: StageTimer, span: tracing::Span) -> Self {
+        let span = (!span.is_disabled()).then(|| Box::new(span));
         Driver { fut, ctl, timer, span }
     }
 }
@@ -41,7 +44,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let _entered = this.span.enter();
+        let _entered = this.span.as_ref().map(|s| s.enter());
         // A panic in a layer's user code (a map function) becomes this job's outcome, and
         // the stage future stays alive until the outcome is recorded: a stage that refuses
         // cancels (a blocking job that already ran) keeps refusing until then.

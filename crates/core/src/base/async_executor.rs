@@ -121,7 +121,7 @@ where
         match std::panic::catch_unwind(AssertUnwindSafe(job)) {
             Ok(fut) => AsyncJobFuture { state: JobState::Running { fut }, _error: PhantomData },
             Err(p) => AsyncJobFuture {
-                state: JobState::Failed { message: Some(panic_message(&*p)) },
+                state: JobState::Failed { message: Some(Box::new(panic_message(&*p))) },
                 _error: PhantomData,
             },
         }
@@ -142,8 +142,8 @@ pin_project! {
     #[project = JobStateProj]
     enum JobState<Fut> {
         Running { #[pin] fut: Fut },
-        // Creating the job's future panicked.
-        Failed { message: Option<String> },
+        // Creating the job's future panicked (boxed: the rare path stays small).
+        Failed { message: Option<Box<String>> },
         Done,
     }
 }
@@ -170,7 +170,9 @@ where
                     Err(p) => Err(Error::Panicked(panic_message(&*p))),
                 }
             }
-            JobStateProj::Failed { message } => Err(Error::Panicked(message.take().unwrap_or_default())),
+            JobStateProj::Failed { message } => {
+                Err(Error::Panicked(message.take().map(|m| *m).unwrap_or_default()))
+            }
             JobStateProj::Done => Err(Error::Panicked("job polled after it finished".into())),
         };
         state.set(JobState::Done);
