@@ -1,12 +1,13 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use more_executors_core::Error;
 
 use crate::job::Job;
 use crate::scheduler::Spawn;
+use crate::scheduler::spawned::SpawnedJob;
 
 /// Stage future of a [`WorkerPool`](super::WorkerPool) item: waits for room in the queue,
 /// then for the item's job. Dropping it (the handle was cancelled) closes the job.
@@ -25,19 +26,9 @@ where
     T: Send + 'static,
     E: fmt::Display + Send + 'static,
 {
-    state: State<Fut, T, E>,
-}
-
-enum State<Fut, T, E>
-where
-    Fut: Future<Output = Result<T, E>> + Send + 'static,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
-    Spawning(Spawn<Fut, T, E>),
-    Running(Job<T, E>),
-    Failed(Option<Error<E>>),
-    Done,
+    job: SpawnedJob<Fut, T, E>,
+    /// Set when the item failed before it could be spawned.
+    failed: Option<Error<E>>,
 }
 
 // Nothing is pinned: the spawn future and the job handle are moved freely.
@@ -56,12 +47,7 @@ where
     E: fmt::Display + Send + 'static,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.state {
-            State::Spawning(_) => "queueing",
-            State::Running(_) => "running",
-            State::Failed(_) => "failed",
-            State::Done => "done",
-        };
+        let state = if self.failed.is_some() { "failed" } else { self.job.describe() };
         f.debug_struct("PoolFuture").field("state", &state).finish()
     }
 }
@@ -73,15 +59,15 @@ where
     E: fmt::Display + Send + 'static,
 {
     pub(super) fn spawning(spawn: Spawn<Fut, T, E>) -> Self {
-        PoolFuture { state: State::Spawning(spawn) }
+        PoolFuture { job: SpawnedJob::Spawning(spawn), failed: None }
     }
 
     pub(super) fn running(job: Job<T, E>) -> Self {
-        PoolFuture { state: State::Running(job) }
+        PoolFuture { job: SpawnedJob::Running(job), failed: None }
     }
 
     pub(super) fn failed(e: Error<E>) -> Self {
-        PoolFuture { state: State::Failed(Some(e)) }
+        PoolFuture { job: SpawnedJob::Done, failed: Some(e) }
     }
 }
 
@@ -94,29 +80,11 @@ where
     type Output = Result<T, Error<E>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        loop {
-            match &mut this.state {
-                State::Spawning(spawn) => match ready!(Pin::new(spawn).poll(cx)) {
-                    Ok(job) => this.state = State::Running(job),
-                    Err(_closed) => {
-                        this.state = State::Done;
-                        return Poll::Ready(Err(Error::ShutDown));
-                    }
-                },
-                State::Running(job) => {
-                    let out = ready!(Pin::new(job).poll(cx));
-                    this.state = State::Done;
-                    return Poll::Ready(out);
-                }
-                State::Failed(e) => {
-                    let e = e.take().unwrap_or(Error::Cancelled);
-                    this.state = State::Done;
-                    return Poll::Ready(Err(e));
-                }
-                State::Done => panic!("PoolFuture polled after completion"),
-            }
+        if let Some(e) = self.failed.take() {
+            return Poll::Ready(Err(e));
         }
+        // A scheduler that refuses the item was shut down.
+        self.job.poll_job(cx).map(|out| out.unwrap_or(Err(Error::ShutDown)))
     }
 }
 
@@ -127,7 +95,7 @@ where
     E: fmt::Display + Send + 'static,
 {
     fn drop(&mut self) {
-        if let State::Running(job) = &self.state {
+        if let Some(job) = self.job.job() {
             // The item's handle was cancelled (its driver dropped us): close the job too.
             drop(job.close());
         }

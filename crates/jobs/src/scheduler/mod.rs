@@ -4,6 +4,7 @@
 pub(crate) mod close;
 pub(crate) mod shared;
 mod spawn;
+pub(crate) mod spawned;
 
 pub use close::{Close, CloseReport};
 pub use spawn::{JobBuilder, Spawn, SpawnBlocking};

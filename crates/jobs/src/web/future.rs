@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use more_executors_core::Error;
 
-use crate::job::Job;
 use crate::scheduler::Spawn;
+use crate::scheduler::spawned::SpawnedJob;
 
 /// Response future of [`Atomic`](super::Atomic): waits for the handler's job. Dropping it
 /// (the client went away) detaches the job, which runs on.
@@ -30,18 +30,7 @@ where
     R: Send + 'static,
     E: fmt::Display + Send + 'static,
 {
-    state: State<F, R, E>,
-}
-
-enum State<F, R, E>
-where
-    F: Future<Output = Result<R, E>> + Send + 'static,
-    R: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
-    Spawning(Spawn<F, R, E>),
-    Running(Job<R, E>),
-    Done,
+    job: SpawnedJob<F, R, E>,
 }
 
 // Nothing is pinned: the spawn future and the job handle are moved freely.
@@ -60,12 +49,7 @@ where
     E: fmt::Display + Send + 'static,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.state {
-            State::Spawning(_) => "queueing",
-            State::Running(_) => "running",
-            State::Done => "done",
-        };
-        f.debug_struct("AtomicFuture").field("state", &state).finish()
+        f.debug_struct("AtomicFuture").field("state", &self.job.describe()).finish()
     }
 }
 
@@ -76,7 +60,7 @@ where
     E: fmt::Display + Send + 'static,
 {
     pub(super) fn new(spawn: Spawn<F, R, E>) -> Self {
-        AtomicFuture { state: State::Spawning(spawn) }
+        AtomicFuture { job: SpawnedJob::Spawning(spawn) }
     }
 }
 
@@ -93,31 +77,18 @@ where
     type Output = Result<Response, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        loop {
-            match &mut this.state {
-                State::Spawning(spawn) => match ready!(Pin::new(spawn).poll(cx)) {
-                    Ok(job) => this.state = State::Running(job),
-                    Err(_closed) => {
-                        this.state = State::Done;
-                        return Poll::Ready(Ok(unavailable()));
-                    }
-                },
-                State::Running(job) => {
-                    let out = ready!(Pin::new(job).poll(cx));
-                    this.state = State::Done;
-                    return Poll::Ready(match out {
-                        Ok(r) => Ok(r.into_response()),
-                        Err(Error::Job(e)) => Err(e),
-                        Err(Error::Panicked(m)) => {
-                            tracing::error!(panic = %m, "a request handler panicked");
-                            Ok((StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response())
-                        }
-                        Err(_) => Ok(unavailable()),
-                    });
-                }
-                State::Done => panic!("AtomicFuture polled after completion"),
+        // A scheduler that refuses the handler is shutting down.
+        let Ok(out) = ready!(self.job.poll_job(cx)) else {
+            return Poll::Ready(Ok(unavailable()));
+        };
+        Poll::Ready(match out {
+            Ok(r) => Ok(r.into_response()),
+            Err(Error::Job(e)) => Err(e),
+            Err(Error::Panicked(m)) => {
+                tracing::error!(panic = %m, "a request handler panicked");
+                Ok((StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response())
             }
-        }
+            Err(_) => Ok(unavailable()),
+        })
     }
 }
