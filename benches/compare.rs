@@ -211,6 +211,16 @@ fn cpu_ns() -> u64 {
         .sum()
 }
 
+/// Awaits every handle in submission order and adds up what `value` extracts from each
+/// output (the check that every job of a run produced its value).
+async fn sum_outputs<F: std::future::Future>(hs: Vec<F>, value: impl Fn(F::Output) -> u64) -> u64 {
+    let mut sum = 0;
+    for h in hs {
+        sum += value(h.await);
+    }
+    sum
+}
+
 /// Times `fut` inside a task on a worker thread of `rt` (so spawns go to the worker's
 /// local queue, as they would in an application).
 fn timed<F>(rt: &tokio::runtime::Runtime, fut: F) -> Sample
@@ -275,20 +285,14 @@ fn w1_base(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
             let e = e.clone();
             timed(rt, async move {
                 let hs: Vec<_> = (0..n).map(|_| e.submit(|| async { Ok::<u64, ()>(1) })).collect();
-                let mut sum = 0;
-                for h in hs {
-                    sum += h.await.unwrap();
-                }
+                let sum = sum_outputs(hs, |r| r.unwrap()).await;
                 assert_eq!(sum, n as u64);
             })
         };
         let mut baseline = || {
             timed(rt, async move {
                 let hs: Vec<_> = (0..n).map(|_| tokio::spawn(async { Ok::<u64, ()>(1) })).collect();
-                let mut sum = 0;
-                for h in hs {
-                    sum += h.await.unwrap().unwrap();
-                }
+                let sum = sum_outputs(hs, |r| r.unwrap().unwrap()).await;
                 assert_eq!(sum, n as u64);
             })
         };
@@ -406,10 +410,7 @@ mod tower_stack {
             .timeout(Duration::from_secs(10))
             .service(service_fn(|x: u64| async move { Ok::<u64, BoxError>(x) }));
         let hs: Vec<_> = (0..n).map(|_| tokio::spawn(svc.clone().oneshot(1))).collect();
-        let mut sum = 0;
-        for h in hs {
-            sum += h.await.unwrap().unwrap();
-        }
+        let sum = super::sum_outputs(hs, |r| r.unwrap().unwrap()).await;
         assert_eq!(sum, 2 * n as u64);
     }
 }
@@ -431,10 +432,7 @@ fn w2_stack(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
         let s = stack.clone();
         timed(rt, async move {
             let hs: Vec<_> = (0..n).map(|_| s.submit(|| async { Ok::<u64, ()>(1) })).collect();
-            let mut sum = 0;
-            for h in hs {
-                sum += h.await.unwrap();
-            }
+            let sum = sum_outputs(hs, |r| r.unwrap()).await;
             assert_eq!(sum, 2 * n as u64);
         })
     };
@@ -442,10 +440,7 @@ fn w2_stack(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
     let mut raw = || {
         timed(rt, async move {
             let hs: Vec<_> = (0..n).map(|_| tokio::spawn(async { Ok::<u64, ()>(1) })).collect();
-            let mut sum = 0;
-            for h in hs {
-                sum += h.await.unwrap().unwrap();
-            }
+            let sum = sum_outputs(hs, |r| r.unwrap().unwrap()).await;
             assert_eq!(sum, n as u64);
         })
     };
@@ -506,10 +501,7 @@ fn w3_poll(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
             let polls = e.poll_count();
             release.store(true, Ordering::Release);
             e.notify();
-            let mut sum = 0;
-            for h in hs {
-                sum += h.await.unwrap();
-            }
+            let sum = sum_outputs(hs, |r| r.unwrap()).await;
             assert_eq!(sum, n as u64);
             assert_eq!(e.poll_count(), polls + 1, "one poll call resolved them all");
         })
@@ -531,10 +523,7 @@ fn w3_poll(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
             for tx in senders {
                 tx.send(1).unwrap();
             }
-            let mut sum = 0;
-            for h in hs {
-                sum += h.await.unwrap().unwrap();
-            }
+            let sum = sum_outputs(hs, |r| r.unwrap().unwrap()).await;
             assert_eq!(sum, n as u64);
         })
     };
@@ -630,10 +619,7 @@ fn w4_realistic_poll(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<R
             timed(rt, async move {
                 let hs: Vec<_> =
                     (0..n).map(|_| e.submit(|| async { Ok::<_, ()>(AtomicU8::new(0)) })).collect();
-                let mut sum = 0;
-                for h in hs {
-                    sum += h.await.unwrap();
-                }
+                let sum = sum_outputs(hs, |r| r.unwrap()).await;
                 assert_eq!(sum, n as u64);
             })
         };
@@ -695,10 +681,7 @@ async fn hand_written_poll_loop(n: usize) {
             })
         })
         .collect();
-    let mut sum = 0;
-    for h in hs {
-        sum += h.await.unwrap().unwrap();
-    }
+    let sum = sum_outputs(hs, |r| r.unwrap().unwrap()).await;
     assert_eq!(sum, n as u64);
     poller.await.unwrap();
 }
@@ -725,10 +708,7 @@ fn w5_retry(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
         let e = exec.clone();
         timed(rt, async move {
             let hs: Vec<_> = (0..n).map(|_| e.submit(fail_once())).collect();
-            let mut sum = 0;
-            for h in hs {
-                sum += h.await.unwrap();
-            }
+            let sum = sum_outputs(hs, |r| r.unwrap()).await;
             assert_eq!(sum, n as u64);
         })
     };
@@ -749,10 +729,7 @@ fn w5_retry(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
                     })
                 })
                 .collect();
-            let mut sum = 0;
-            for h in hs {
-                sum += h.await.unwrap().unwrap();
-            }
+            let sum = sum_outputs(hs, |r| r.unwrap().unwrap()).await;
             assert_eq!(sum, n as u64);
         })
     };
@@ -782,10 +759,7 @@ fn w6_timeout(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
         let e = e.clone();
         timed(rt, async move {
             let hs: Vec<_> = (0..n).map(|_| e.submit(|| async { Ok::<u64, ()>(1) })).collect();
-            let mut sum = 0;
-            for h in hs {
-                sum += h.await.unwrap();
-            }
+            let sum = sum_outputs(hs, |r| r.unwrap()).await;
             assert_eq!(sum, n as u64);
         })
     };
@@ -794,10 +768,7 @@ fn w6_timeout(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
             let hs: Vec<_> = (0..n)
                 .map(|_| tokio::spawn(tokio::time::timeout(limit, async { Ok::<u64, ()>(1) })))
                 .collect();
-            let mut sum = 0;
-            for h in hs {
-                sum += h.await.unwrap().unwrap().unwrap();
-            }
+            let sum = sum_outputs(hs, |r| r.unwrap().unwrap().unwrap()).await;
             assert_eq!(sum, n as u64);
         })
     };
@@ -826,10 +797,7 @@ fn w6_timeout(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
                     })
                 })
                 .collect();
-            let mut sum = 0;
-            for h in hs {
-                sum += h.await.unwrap();
-            }
+            let sum = sum_outputs(hs, |r| r.unwrap()).await;
             assert_eq!(sum, n as u64);
         })
     };
@@ -843,10 +811,7 @@ fn w6_timeout(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
                     }))
                 })
                 .collect();
-            let mut sum = 0;
-            for h in hs {
-                sum += h.await.unwrap().unwrap().unwrap();
-            }
+            let sum = sum_outputs(hs, |r| r.unwrap().unwrap().unwrap()).await;
             assert_eq!(sum, n as u64);
         })
     };
@@ -962,20 +927,14 @@ fn w8_blocking(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
         let p = pool.clone();
         timed(rt, async move {
             let hs: Vec<_> = (0..n).map(|_| p.submit(|| Ok::<u64, ()>(1))).collect();
-            let mut sum = 0;
-            for h in hs {
-                sum += h.await.unwrap();
-            }
+            let sum = sum_outputs(hs, |r| r.unwrap()).await;
             assert_eq!(sum, n as u64);
         })
     };
     let mut baseline = || {
         timed(rt, async move {
             let hs: Vec<_> = (0..n).map(|_| tokio::task::spawn_blocking(|| Ok::<u64, ()>(1))).collect();
-            let mut sum = 0;
-            for h in hs {
-                sum += h.await.unwrap().unwrap();
-            }
+            let sum = sum_outputs(hs, |r| r.unwrap().unwrap()).await;
             assert_eq!(sum, n as u64);
         })
     };
