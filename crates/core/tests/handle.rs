@@ -186,16 +186,7 @@ async fn cancel_running_async_drops_its_future() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_running_blocking_is_refused_and_job_finishes() {
-    let pool = BlockingPool::new(1).unwrap();
-    let started = Latch::new();
-    let release = Latch::new();
-    let (s, r) = (started.clone(), release.clone());
-    let h = pool.submit(move || {
-        s.open();
-        r.wait();
-        Ok::<_, MyErr>(42)
-    });
-    tokio::task::spawn_blocking(move || started.wait()).await.unwrap();
+    let (_pool, h, release) = blocking_job_running(42).await;
     assert!(!h.cancel(), "a running blocking job refuses cancel");
     assert!(!h.canceller().cancel());
     assert!(!h.is_cancelled());
@@ -366,16 +357,7 @@ async fn cancel_async_rules() {
     assert!(!h.cancel_async().await);
     assert!(!h.canceller().cancel_async().await);
 
-    let pool = BlockingPool::new(1).unwrap();
-    let started = Latch::new();
-    let release = Latch::new();
-    let (s, r) = (started.clone(), release.clone());
-    let h = pool.submit(move || {
-        s.open();
-        r.wait();
-        Ok::<_, MyErr>(3)
-    });
-    tokio::task::spawn_blocking(move || started.wait()).await.unwrap();
+    let (_pool, h, release) = blocking_job_running(3).await;
     assert!(!h.cancel_async().await, "a running blocking job refuses");
     release.open();
     assert_eq!(h.await, Ok(3));
@@ -434,4 +416,20 @@ async fn handle_state_after_being_polled_by_reference() {
     .await
     .unwrap();
     assert_eq!(waited, (Some(Err(Error::Cancelled)), true, true));
+}
+
+/// Submits to a one-thread pool a job that returns `value` once `release` opens, and
+/// returns when the job is running: the pool (keep it alive), the handle, and `release`.
+async fn blocking_job_running<T: Send + 'static>(value: T) -> (BlockingPool, Handle<T, MyErr>, Latch) {
+    let pool = BlockingPool::new(1).unwrap();
+    let started = Latch::new();
+    let release = Latch::new();
+    let (s, r) = (started.clone(), release.clone());
+    let h = pool.submit(move || {
+        s.open();
+        r.wait();
+        Ok::<_, MyErr>(value)
+    });
+    tokio::task::spawn_blocking(move || started.wait()).await.unwrap();
+    (pool, h, release)
 }
