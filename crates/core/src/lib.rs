@@ -46,6 +46,7 @@ mod handle;
 pub mod limit;
 mod macros;
 pub mod map;
+pub mod stage;
 pub mod metrics;
 mod runtime;
 mod sync;

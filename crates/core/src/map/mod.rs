@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
+use crate::stage::StageFn;
 
 /// An executor whose handles resolve to `f(output)` instead of `output`.
 ///
@@ -54,13 +55,12 @@ impl<S: Lifecycle, M: Send + Sync> Lifecycle for Map<S, M> {
     crate::forward_lifecycle!("map");
 }
 
-impl<S, M, J, U> Executor<J> for Map<S, M>
+impl<S, M, J> Executor<J> for Map<S, M>
 where
     S: Executor<J>,
-    M: Fn(S::Output) -> U + Clone + Send + Sync + 'static,
-    U: Send + 'static,
+    M: StageFn<S::Output, Output: Send + 'static> + Clone + Send + Sync + 'static,
 {
-    type Output = U;
+    type Output = M::Output;
     type Error = S::Error;
     type Future = MapFuture<S::Future, M>;
 
@@ -102,14 +102,13 @@ impl<S: Lifecycle, M: Send + Sync> Lifecycle for MapErr<S, M> {
     crate::forward_lifecycle!("map");
 }
 
-impl<S, M, J, E2> Executor<J> for MapErr<S, M>
+impl<S, M, J> Executor<J> for MapErr<S, M>
 where
     S: Executor<J>,
-    M: Fn(S::Error) -> E2 + Clone + Send + Sync + 'static,
-    E2: Send + 'static,
+    M: StageFn<S::Error, Output: Send + 'static> + Clone + Send + Sync + 'static,
 {
     type Output = S::Output;
-    type Error = E2;
+    type Error = M::Output;
     type Future = MapErrFuture<S::Future, M>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
