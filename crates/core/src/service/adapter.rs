@@ -33,27 +33,31 @@ use crate::limit::{Capacity, Reservation, with_reservation};
 /// - **Clones** share the executor and wait for slots independently.
 ///
 /// ```
+/// use futures::FutureExt;
 /// use more_executors_core::prelude::*;
 /// use tower::{Service, ServiceExt};
 ///
 /// # #[tokio::main] async fn main() {
+/// // The job type, named so `ready()` can be called before the first `call`.
+/// type Job = fn() -> std::future::Ready<Result<u32, ()>>;
 /// let exec = AsyncExecutor::new().with_concurrency_limit(1).unwrap();
-/// let mut svc = exec.clone().into_service();
+/// let mut svc = exec.clone().into_service::<Job>();
 ///
 /// // The only slot is reserved by poll_ready ...
 /// svc.ready().await.unwrap();
 /// // ... so a second service over the same limit is not ready until it is freed.
-/// let mut other = exec.into_service();
-/// assert!(futures::poll!(other.ready()).is_pending());
+/// let mut other = exec.into_service::<Job>();
+/// assert!(other.ready().now_or_never().is_none());
 ///
-/// let response = svc.call(|| async { Ok::<_, ()>(5) });
+/// let response = svc.call(|| std::future::ready(Ok(5)));
 /// assert_eq!(response.await, Ok(5));
 /// other.ready().await.unwrap();
 /// # }
 /// ```
 ///
 /// The job type `J` is part of the type (as the request type of `tower::service_fn` is
-/// fixed by its closure), so `ready()` needs no annotation.
+/// fixed by its closure); when `ready()` comes before the first `call`, name it
+/// (`into_service::<Job>()`).
 pub struct ExecutorService<X, J> {
     exec: X,
     capacity: Option<Capacity>,

@@ -90,7 +90,7 @@ impl<S> Layer<S> for ServiceExecutorLayer {
 ///     .layer(ExecutorServiceLayer::new())
 ///     .layer(ConcurrencyLimitLayer::new(8).unwrap()) // ... over this project's layers
 ///     .service(AsyncExecutor::new());
-/// assert_eq!(svc.oneshot(|| async { Ok::<_, ()>(3) }).await.unwrap(), 3);
+/// assert_eq!(svc.oneshot(|| async { Ok::<_, std::io::Error>(3) }).await.unwrap(), 3);
 /// # }
 /// ```
 pub struct ExecutorServiceLayer<J> {

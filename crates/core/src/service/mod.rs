@@ -35,7 +35,7 @@
 //! .with_concurrency_limit(4)
 //! .unwrap()
 //! .with_map(|n: usize| n * 2);
-//! assert_eq!(lengths.submit("abc".to_string()).await, Ok(6));
+//! assert_eq!(lengths.submit("abc".to_string()).await.unwrap(), 6);
 //!
 //! // ... and the stack as a tower service, under tower's own middleware.
 //! let svc = ServiceBuilder::new().timeout(Duration::from_secs(5)).service(lengths.into_service());
