@@ -167,7 +167,10 @@ async fn a_timed_out_attempt_cancels_the_http_request() {
         .unwrap()
         .with_retry(fast_retries(2));
     let err = exec.submit("/hang".to_string()).await.unwrap_err();
-    assert!(matches!(err, Error::TimedOut(d) if d == Duration::from_millis(200)), "the last attempt timed out: {err}");
+    assert!(
+        matches!(err, Error::TimedOut(d) if d == Duration::from_millis(200)),
+        "the last attempt timed out: {err}"
+    );
     hang_handlers_dropped(&seen, 2).await;
     assert_eq!(seen.hang_dropped.load(SeqCst), 2, "two attempts, each abandoned at the server");
 }
