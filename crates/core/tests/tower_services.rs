@@ -400,8 +400,8 @@ async fn a_boxed_clone_stack_cancels_and_shuts_down_through_the_box() {
 
 #[test]
 fn a_boxed_inline_stack_still_resolves_without_a_task() {
-    let exec: BoxExecutor<fn() -> Result<u32, MyErr>, u32, MyErr> =
-        InlineExecutor::new().with_map(|n: u32| n + 1).boxed();
+    type SyncJob = fn() -> Result<u32, MyErr>;
+    let exec: BoxExecutor<SyncJob, u32, MyErr> = InlineExecutor::new().with_map(|n: u32| n + 1).boxed();
     assert!(exec.runs_inline());
     let before = exec.runtime().task_count();
     let h = exec.submit(|| Ok(1));
