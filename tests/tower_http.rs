@@ -324,3 +324,29 @@ async fn one_shot_timeout_passes_values_and_errors_through() {
         Err(Error::TimedOut(Duration::from_secs(1)))
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn rate_limit_next_to_retry_layer_in_one_service_builder() {
+    use more_executors::retry::RetryLayer;
+    use more_executors::service::{ExecutorServiceLayer, ServiceExecutorLayer};
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    // The shape that did not compile before the adapters: tower's rate limit listed next to
+    // this project's RetryLayer, over a service_fn.
+    let mut svc = ServiceBuilder::new()
+        .rate_limit(1, Duration::from_secs(1))
+        .layer(ExecutorServiceLayer::new())
+        .layer(RetryLayer::new(fast_retries(2)))
+        .layer(ServiceExecutorLayer::new())
+        .service(tower::service_fn(move |n: u32| {
+            let first = c.fetch_add(1, SeqCst) % 2 == 0;
+            async move { if first { Err(std::io::Error::other("flaky")) } else { Ok(n) } }
+        }));
+    let start = tokio::time::Instant::now();
+    for n in 0..3u32 {
+        assert_eq!(svc.ready().await.unwrap().call(n).await.unwrap(), n);
+    }
+    assert_eq!(calls.load(SeqCst), 6, "each request failed once and was retried");
+    assert!(start.elapsed() >= Duration::from_secs(2), "one request per second");
+}
