@@ -3,7 +3,6 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
