@@ -38,7 +38,7 @@ use crate::timeout::TimeoutFuture;
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// let slow = async {
 ///     tokio::time::sleep(Duration::from_secs(10)).await;
-///     Ok::<_, std::io::Error>("late")
+///     Ok::<_, String>("late")
 /// };
 /// assert_eq!(timeout_after(Duration::from_secs(1), slow).await.unwrap_err(), Error::TimedOut(Duration::from_secs(1)));
 /// assert_eq!(timeout_after(Duration::from_secs(1), async { Ok::<_, ()>(5) }).await, Ok(5));
