@@ -36,3 +36,29 @@ pub use more_executors_poll as poll;
 pub use more_executors_retry as retry;
 #[cfg(feature = "timeout")]
 pub use more_executors_timeout as timeout;
+
+/// The user guide (`docs/*.md`), compiled as doctests so that its examples cannot drift
+/// from the code: `cargo test --all-features --doc` builds every `rust` block of every page.
+#[cfg(doctest)]
+pub mod guide {
+    #[doc = include_str!("../docs/README.md")]
+    pub mod readme {}
+    #[doc = include_str!("../docs/concepts.md")]
+    pub mod concepts {}
+    #[doc = include_str!("../docs/core.md")]
+    pub mod core {}
+    #[doc = include_str!("../docs/guarantees.md")]
+    pub mod guarantees {}
+    #[doc = include_str!("../docs/jobs.md")]
+    pub mod jobs {}
+    #[doc = include_str!("../docs/observability.md")]
+    pub mod observability {}
+    #[doc = include_str!("../docs/performance.md")]
+    pub mod performance {}
+    #[doc = include_str!("../docs/poll.md")]
+    pub mod poll {}
+    #[doc = include_str!("../docs/retry.md")]
+    pub mod retry {}
+    #[doc = include_str!("../docs/timeout.md")]
+    pub mod timeout {}
+}

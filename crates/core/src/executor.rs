@@ -52,6 +52,26 @@ pub trait Lifecycle: Send + Sync {
     fn runs_inline(&self) -> bool {
         false
     }
+
+    /// The slots of the concurrency limit nearest the outside of this stack, if it has one.
+    ///
+    /// [`ExecutorService`](crate::service::ExecutorService) waits on them in `poll_ready`,
+    /// so a stack used as a `tower::Service` is ready only when a job would start at once.
+    /// Layers forward it to their inner executor ([`forward_lifecycle!`](crate::forward_lifecycle)
+    /// does); a [`ConcurrencyLimit`](crate::limit::ConcurrencyLimit) answers with its own.
+    /// The default is `None`: no limit, always ready.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    ///
+    /// let exec = InlineExecutor::new();
+    /// assert!(exec.capacity().is_none());
+    /// let limited = exec.with_concurrency_limit(2).unwrap().with_map(|n: u32| n + 1);
+    /// assert_eq!(limited.capacity().map(|c| c.limit()), Some(2), "found under the map layer");
+    /// ```
+    fn capacity(&self) -> Option<crate::limit::Capacity> {
+        None
+    }
 }
 
 /// Something you submit a job to and get a [`Handle`] back from at once.

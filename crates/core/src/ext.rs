@@ -2,11 +2,13 @@
 
 use tower_layer::Layer;
 
+use crate::boxed::{BoxCloneExecutor, BoxExecutor};
 use crate::cancel_on_shutdown::CancelOnShutdown;
 use crate::config::ConfigError;
 use crate::flat_map::FlatMap;
 use crate::limit::ConcurrencyLimit;
 use crate::map::{Map, MapErr};
+use crate::service::ExecutorService;
 
 /// Wraps an executor in a layer with a method call: `exec.with_map(f).with_concurrency_limit(4)?`.
 ///
@@ -64,6 +66,58 @@ pub trait ExecutorExt: crate::Lifecycle + Sized {
     /// Wraps `self` in a [`CancelOnShutdown`].
     fn with_cancel_on_shutdown(self) -> CancelOnShutdown<Self> {
         CancelOnShutdown::new(self)
+    }
+
+    /// Uses `self` as a `tower::Service` ([`ExecutorService`]): `poll_ready` reserves a slot
+    /// of the stack's concurrency limit, `call` submits, and dropping the response future
+    /// cancels the job.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use tower::ServiceExt;
+    ///
+    /// # #[tokio::main] async fn main() {
+    /// let svc = AsyncExecutor::new().with_concurrency_limit(4).unwrap().into_service();
+    /// assert_eq!(svc.oneshot(|| async { Ok::<_, ()>(1) }).await, Ok(1));
+    /// # }
+    /// ```
+    fn into_service<J>(self) -> ExecutorService<Self, J> {
+        ExecutorService::new(self)
+    }
+
+    /// Erases the stack's type ([`BoxExecutor`]): one allocation per job, and a type that
+    /// can be named.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_core::boxed::BoxExecutor;
+    ///
+    /// let exec: BoxExecutor<fn() -> Result<u32, ()>, String, ()> =
+    ///     InlineExecutor::new().with_map(|n: u32| n.to_string()).boxed();
+    /// assert_eq!(exec.submit(|| Ok(7)).wait(), Ok("7".to_string()));
+    /// ```
+    fn boxed<J>(self) -> BoxExecutor<J, Self::Output, Self::Error>
+    where
+        Self: crate::Executor<J> + 'static,
+    {
+        BoxExecutor::new(self)
+    }
+
+    /// Erases the stack's type, keeping it `Clone` ([`BoxCloneExecutor`]).
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_core::boxed::BoxCloneExecutor;
+    ///
+    /// let exec: BoxCloneExecutor<fn() -> Result<u32, ()>, u32, ()> =
+    ///     InlineExecutor::new().with_map(|n: u32| n * 3).boxed_clone();
+    /// assert_eq!(exec.clone().submit(|| Ok(2)).wait(), Ok(6));
+    /// ```
+    fn boxed_clone<J>(self) -> BoxCloneExecutor<J, Self::Output, Self::Error>
+    where
+        Self: crate::Executor<J> + 'static,
+    {
+        BoxCloneExecutor::new(self)
     }
 }
 

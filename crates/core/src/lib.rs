@@ -10,6 +10,9 @@
 //! sibling crates add poll, retry and timeout. Stack them with [`ExecutorBuilder`], with
 //! `tower::ServiceBuilder`, or with the [`ExecutorExt`] `with_*` chain.
 //!
+//! [`service`] bridges tower both ways (a `tower::Service` as a base executor, any stack as
+//! a `tower::Service`), and [`boxed`] erases a stack's type so it can be named.
+//!
 //! [`combinators`] work on handles: `zip`, `sequence`, `as_completed`, `wait_first`, ...
 //!
 //! ```
@@ -33,6 +36,7 @@
 #![warn(missing_docs)]
 
 mod base;
+pub mod boxed;
 mod builder;
 pub mod cancel_on_shutdown;
 pub mod combinators;
@@ -49,6 +53,7 @@ pub mod map;
 pub mod stage;
 pub mod metrics;
 mod runtime;
+pub mod service;
 mod sync;
 
 pub use base::{
@@ -57,7 +62,7 @@ pub use base::{
 };
 pub use builder::ExecutorBuilder;
 pub use config::ConfigError;
-pub use error::{Error, catch_panic};
+pub use error::{Error, JobResultExt, catch_panic};
 pub use executor::{Executor, Lifecycle, submit_stage};
 pub use ext::ExecutorExt;
 pub use handle::{
@@ -70,6 +75,6 @@ pub mod prelude {
     pub use crate::combinators::{as_completed, sequence, wait_first, zip};
     pub use crate::{
         AsyncExecutor, BlockingPool, ConfigError, Error, Executor, ExecutorBuilder, ExecutorExt, Handle,
-        InlineExecutor, Lifecycle, Runtime,
+        InlineExecutor, JobResultExt, Lifecycle, Runtime,
     };
 }

@@ -20,9 +20,12 @@
 //! A limit *inside* a retry layer counts each attempt; a limit *outside* counts a whole
 //! retrying job, holding its slot during the delays between attempts.
 
+mod capacity;
 mod future;
 mod layer;
 
+pub use capacity::Capacity;
+pub(crate) use capacity::{Reservation, with_reservation};
 pub use future::LimitFuture;
 pub use layer::ConcurrencyLimitLayer;
 
@@ -275,7 +278,28 @@ impl Drop for Slot {
 }
 
 impl<S: Lifecycle> Lifecycle for ConcurrencyLimit<S> {
-    crate::forward_lifecycle!("throttle");
+    fn name(&self) -> &str {
+        match &self.name {
+            Some(n) => n,
+            None => self.inner.name(),
+        }
+    }
+    fn kind(&self) -> &'static str {
+        "throttle"
+    }
+    fn runtime(&self) -> &crate::Runtime {
+        self.inner.runtime()
+    }
+    fn runs_inline(&self) -> bool {
+        self.inner.runs_inline()
+    }
+    fn shutdown(&self) {
+        self.inner.shutdown()
+    }
+    /// This limit's slots (the outermost limit of a stack answers).
+    fn capacity(&self) -> Option<Capacity> {
+        Some(Capacity::new(self.shared.clone()))
+    }
 }
 
 impl<S, J> Executor<J> for ConcurrencyLimit<S>
@@ -296,9 +320,21 @@ where
                 self.inner.call(job, ctx),
                 Slot { permit: Some(permit), shared: self.shared.clone() },
             ),
-            Err(_) => {
-                LimitFuture::queued(self.inner.clone(), job, ctx.clone(), self.shared.clone(), self.name())
-            }
+            // A slot reserved in advance for this submission (a tower `poll_ready`) is
+            // used rather than queueing.
+            Err(_) => match capacity::take_reserved(&self.shared) {
+                Some(permit) => LimitFuture::running(
+                    self.inner.call(job, ctx),
+                    Slot { permit: Some(permit), shared: self.shared.clone() },
+                ),
+                None => LimitFuture::queued(
+                    self.inner.clone(),
+                    job,
+                    ctx.clone(),
+                    self.shared.clone(),
+                    self.name(),
+                ),
+            },
         }
     }
 }
