@@ -273,8 +273,6 @@ async fn a_panicking_per_job_timeout_function_fails_only_that_job_without_runnin
         fn shutdown(&self) {}
     }
     impl Executor<Job> for Run {
-        type Output = u64;
-        type Error = u64;
         type Future = std::future::Ready<Out>;
         fn call(&self, (v, ran): Job, _: &more_executors::JobContext) -> Self::Future {
             ran.fetch_add(1, SeqCst);

@@ -8,16 +8,16 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
 use more_executors::boxed::BoxCloneExecutor;
-use more_executors::{Executor, ExecutorExt};
+use more_executors::{ErrorOf, ExecutorExt, OutputOf, SubmitExecutor};
 
 /// A type-erased executor of jobs `J` with output `T` and error `E` (the library's
 /// boxed executor), so layers can be chosen at run time.
 pub type Erased<J, T, E> = BoxCloneExecutor<J, T, E>;
 
 /// Erases `x`.
-pub fn erase<J, X>(x: X) -> Erased<J, X::Output, X::Error>
+pub fn erase<J, X>(x: X) -> Erased<J, OutputOf<X, J>, ErrorOf<X, J>>
 where
-    X: Executor<J> + 'static,
+    X: SubmitExecutor<J> + 'static,
 {
     x.boxed_clone()
 }

@@ -70,7 +70,10 @@ impl<L> ExecutorBuilder<L> {
     }
 
     /// Adds a [`FlatMap`](crate::flat_map::FlatMap) layer.
-    pub fn flat_map<M>(self, f: M) -> ExecutorBuilder<Stack<FlatMapLayer<M>, L>> {
+    pub fn flat_map<M, T, G>(self, f: M) -> ExecutorBuilder<Stack<FlatMapLayer<M, T>, L>>
+    where
+        M: Fn(T) -> G,
+    {
         self.layer(FlatMapLayer::new(f))
     }
 

@@ -43,7 +43,10 @@ pub trait ExecutorExt: crate::Lifecycle + Sized {
     }
 
     /// Wraps `self` in a [`FlatMap`].
-    fn with_flat_map<M>(self, f: M) -> FlatMap<Self, M> {
+    fn with_flat_map<M, T, G>(self, f: M) -> FlatMap<Self, M, T>
+    where
+        M: Fn(T) -> G,
+    {
         FlatMap::new(self, f)
     }
 
@@ -96,9 +99,9 @@ pub trait ExecutorExt: crate::Lifecycle + Sized {
     ///     InlineExecutor::new().with_map(|n: u32| n.to_string()).boxed();
     /// assert_eq!(exec.submit(|| Ok(7)).wait(), Ok("7".to_string()));
     /// ```
-    fn boxed<J>(self) -> BoxExecutor<J, Self::Output, Self::Error>
+    fn boxed<J>(self) -> BoxExecutor<J, crate::OutputOf<Self, J>, crate::ErrorOf<Self, J>>
     where
-        Self: crate::Executor<J> + 'static,
+        Self: crate::SubmitExecutor<J> + 'static,
     {
         BoxExecutor::new(self)
     }
@@ -113,9 +116,9 @@ pub trait ExecutorExt: crate::Lifecycle + Sized {
     ///     InlineExecutor::new().with_map(|n: u32| n * 3).boxed_clone();
     /// assert_eq!(exec.clone().submit(|| Ok(2)).wait(), Ok(6));
     /// ```
-    fn boxed_clone<J>(self) -> BoxCloneExecutor<J, Self::Output, Self::Error>
+    fn boxed_clone<J>(self) -> BoxCloneExecutor<J, crate::OutputOf<Self, J>, crate::ErrorOf<Self, J>>
     where
-        Self: crate::Executor<J> + 'static,
+        Self: crate::SubmitExecutor<J> + 'static,
     {
         BoxCloneExecutor::new(self)
     }

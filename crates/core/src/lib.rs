@@ -63,7 +63,7 @@ pub use base::{
 pub use builder::ExecutorBuilder;
 pub use config::ConfigError;
 pub use error::{Error, JobResultExt, catch_panic};
-pub use executor::{Executor, Lifecycle, submit_stage};
+pub use executor::{ErrorOf, Executor, Lifecycle, OutputOf, SubmitExecutor, submit_stage};
 pub use ext::ExecutorExt;
 pub use handle::{
     CancelDecision, CancelFuture, CancelGate, CancelHandle, CancelHook, GateGuard, Handle, JobContext,
@@ -75,6 +75,6 @@ pub mod prelude {
     pub use crate::combinators::{as_completed, sequence, wait_first, zip};
     pub use crate::{
         AsyncExecutor, BlockingPool, ConfigError, Error, Executor, ExecutorBuilder, ExecutorExt, Handle,
-        InlineExecutor, JobResultExt, Lifecycle, Runtime,
+        InlineExecutor, JobResultExt, Lifecycle, Runtime, SubmitExecutor,
     };
 }

@@ -30,7 +30,7 @@
 //!     type Output = Result<M::Output, Error<F::Err>>;
 //!
 //!     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-//!         let out = ready!(self.inner.as_mut().poll_stage(cx));
+//!         let out = ready!(self.inner.as_mut().poll(cx));
 //!         let f = self.f.take().expect("polled after completion");
 //!         Poll::Ready(out.map(|v| f.call_once(v)))
 //!     }
@@ -43,24 +43,22 @@
 //! ```
 
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
 
 use crate::error::Error;
+use crate::executor::{Executor, Lifecycle};
+use crate::handle::JobContext;
 
 /// A future that resolves to `Result<Ok, Error<Err>>`: the shape of every stage future.
 ///
 /// Implemented for every such future. Bound a generic stage future by `StageFuture` and name
 /// its output types as `F::Ok` and `F::Err` rather than introducing free type parameters
 /// (see the [module docs](self) for why).
-pub trait StageFuture: Future {
+pub trait StageFuture: Future<Output = Result<<Self as StageFuture>::Ok, Error<<Self as StageFuture>::Err>>> {
     /// The value of a successful stage.
     type Ok;
     /// The job's own error type.
     type Err;
-
-    /// Polls the stage: [`Future::poll`] with the output named through `Ok` and `Err`.
-    fn poll_stage(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<Self::Ok, Error<Self::Err>>>;
 }
 
 impl<F, T, E> StageFuture for F
@@ -69,10 +67,6 @@ where
 {
     type Ok = T;
     type Err = E;
-
-    fn poll_stage(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, Error<E>>> {
-        self.poll(cx)
-    }
 }
 
 /// A function called once with a value of type `T`: what [`Map`](crate::map::Map) and
@@ -99,3 +93,54 @@ where
         self(value)
     }
 }
+
+/// An executor's [`call`](Executor::call) with the executor's type erased.
+///
+/// A stage future that calls its inner executor later (a job queued by a concurrency limit,
+/// a retried job) keeps a [`StageCaller`] instead of the inner executor itself, so the
+/// future's type names the inner *future* once and not the whole inner stack a second time.
+/// Calling it costs one dynamic call, once per attempt. The erased executor's
+/// [`Lifecycle`] (name, runtime, shutdown state) stays reachable through it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use more_executors_core::prelude::*;
+/// use more_executors_core::stage::{StageCaller, StageFuture};
+/// use more_executors_core::{JobContext, submit_stage};
+///
+/// fn caller<X, J>(exec: X) -> StageCaller<J, X::Future>
+/// where
+///     X: Executor<J> + 'static,
+/// {
+///     Arc::new(exec)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let exec = AsyncExecutor::new();
+/// let call = caller(exec.clone());
+/// let h = submit_stage(&exec, move |ctx: &JobContext| call.call_stage(|| async { Ok::<_, ()>(7) }, ctx));
+/// assert_eq!(h.await, Ok(7));
+/// # }
+/// ```
+pub trait CallStage<J>: Lifecycle {
+    /// The stage future [`call_stage`](Self::call_stage) builds.
+    type Future;
+
+    /// Builds the stage future of `job`: [`Executor::call`] of the erased executor.
+    fn call_stage(&self, job: J, ctx: &JobContext) -> Self::Future;
+}
+
+impl<X, J> CallStage<J> for X
+where
+    X: Executor<J>,
+{
+    type Future = X::Future;
+
+    fn call_stage(&self, job: J, ctx: &JobContext) -> X::Future {
+        self.call(job, ctx)
+    }
+}
+
+/// A shared, type-erased [`CallStage`]: what a queued or retrying stage future holds to
+/// reach its inner executor.
+pub type StageCaller<J, F> = Arc<dyn CallStage<J, Future = F>>;

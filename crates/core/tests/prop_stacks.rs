@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use common::Concurrency;
 use more_executors_core::Runtime;
+use more_executors_core::stage::StageFuture;
 use more_executors_core::boxed::BoxCloneExecutor;
 use more_executors_core::prelude::*;
 use proptest::prelude::*;
@@ -46,7 +47,7 @@ type Erased<J> = BoxCloneExecutor<J, u64, u64>;
 
 fn erase<J, X>(x: X) -> Erased<J>
 where
-    X: Executor<J, Output = u64, Error = u64> + 'static,
+    X: Executor<J, Future: StageFuture<Ok = u64, Err = u64>> + 'static,
 {
     x.boxed_clone()
 }

@@ -97,8 +97,6 @@ where
     T: Send + 'static,
     E: Send + 'static,
 {
-    type Output = T;
-    type Error = E;
     type Future = Attempt<Fut>;
 
     fn call(&self, job: Attempts<F>, _ctx: &JobContext) -> Self::Future {

@@ -237,8 +237,6 @@ impl Lifecycle for Sleeper {
 }
 
 impl Executor<(Duration, Duration)> for Sleeper {
-    type Output = Duration;
-    type Error = ();
     type Future = Pin<Box<dyn Future<Output = Result<Duration, Error<()>>> + Send>>;
 
     fn call(&self, (work, _): (Duration, Duration), _: &JobContext) -> Self::Future {

@@ -6,7 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::executor::{Executor, Lifecycle};
+use crate::executor::{ErrorOf, Executor, Lifecycle, OutputOf};
+use crate::stage::StageFuture;
 use crate::handle::JobContext;
 use crate::limit::Capacity;
 use crate::runtime::Runtime;
@@ -20,11 +21,12 @@ trait DynExecutor<J, T, E>: Lifecycle {
     fn call_boxed(&self, job: J, ctx: &JobContext) -> BoxStageFuture<T, E>;
 }
 
-impl<X, J> DynExecutor<J, X::Output, X::Error> for X
+impl<X, J> DynExecutor<J, OutputOf<X, J>, ErrorOf<X, J>> for X
 where
     X: Executor<J>,
+    X::Future: StageFuture,
 {
-    fn call_boxed(&self, job: J, ctx: &JobContext) -> BoxStageFuture<X::Output, X::Error> {
+    fn call_boxed(&self, job: J, ctx: &JobContext) -> BoxStageFuture<OutputOf<X, J>, ErrorOf<X, J>> {
         Box::pin(self.call(job, ctx))
     }
 }
@@ -87,7 +89,7 @@ impl<J, T, E> BoxExecutor<J, T, E> {
     /// Erases `exec`'s type.
     pub fn new<X>(exec: X) -> Self
     where
-        X: Executor<J, Output = T, Error = E> + 'static,
+        X: Executor<J, Future: StageFuture<Ok = T, Err = E>> + 'static,
     {
         BoxExecutor { inner: Box::new(exec) }
     }
@@ -111,8 +113,6 @@ where
     T: Send + 'static,
     E: Send + 'static,
 {
-    type Output = T;
-    type Error = E;
     type Future = BoxStageFuture<T, E>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
@@ -141,7 +141,7 @@ impl<J, T, E> BoxCloneExecutor<J, T, E> {
     /// Erases `exec`'s type.
     pub fn new<X>(exec: X) -> Self
     where
-        X: Executor<J, Output = T, Error = E> + 'static,
+        X: Executor<J, Future: StageFuture<Ok = T, Err = E>> + 'static,
     {
         BoxCloneExecutor { inner: Arc::new(exec) }
     }
@@ -171,8 +171,6 @@ where
     T: Send + 'static,
     E: Send + 'static,
 {
-    type Output = T;
-    type Error = E;
     type Future = BoxStageFuture<T, E>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {

@@ -37,7 +37,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{ConfigError, nonzero};
 use crate::error::{Error, catch_panic};
-use crate::executor::{Executor, Lifecycle};
+use crate::executor::{ErrorOf, Executor, Lifecycle, OutputOf, SubmitExecutor};
 use crate::handle::{Handle, JobContext};
 use crate::metrics::Gauge;
 
@@ -168,9 +168,9 @@ impl<S> ConcurrencyLimit<S> {
     /// assert_eq!(h.await, Ok(1));
     /// # }
     /// ```
-    pub async fn submit_ready<J>(&self, job: J) -> Handle<S::Output, S::Error>
+    pub async fn submit_ready<J>(&self, job: J) -> Handle<OutputOf<S, J>, ErrorOf<S, J>>
     where
-        S: Executor<J> + 'static,
+        S: SubmitExecutor<J> + 'static,
         J: Send + 'static,
     {
         if self.inner.runtime().is_shut_down() {
@@ -186,7 +186,7 @@ impl<S> ConcurrencyLimit<S> {
         let shared = self.shared.clone();
         let inner = self.inner.clone();
         crate::executor::submit_stage(self, move |ctx| {
-            LimitFuture::<S, J>::running(inner.call(job, ctx), Slot { permit: Some(permit), shared })
+            LimitFuture::<S::Future, J>::running(inner.call(job, ctx), Slot { permit: Some(permit), shared })
         })
     }
 }
@@ -307,9 +307,7 @@ where
     S: Executor<J> + 'static,
     J: Send + 'static,
 {
-    type Output = S::Output;
-    type Error = S::Error;
-    type Future = LimitFuture<S, J>;
+    type Future = LimitFuture<S::Future, J>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
         if let Err(e) = self.shared.refresh() {

@@ -38,7 +38,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let out = ready!(this.inner.poll_stage(cx));
+        let out = ready!(this.inner.poll(cx));
         let f = this.f.take().expect("MapFuture polled after completion");
         Poll::Ready(out.map(|v| f.call_once(v)))
     }
@@ -74,7 +74,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let out = ready!(this.inner.poll_stage(cx));
+        let out = ready!(this.inner.poll(cx));
         let f = this.f.take().expect("MapErrFuture polled after completion");
         Poll::Ready(out.map_err(|e| e.map_job(|e| f.call_once(e))))
     }

@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
-use crate::stage::StageFn;
 
 /// An executor whose handles resolve to `f(output)` instead of `output`.
 ///
@@ -58,10 +57,8 @@ impl<S: Lifecycle, M: Send + Sync> Lifecycle for Map<S, M> {
 impl<S, M, J> Executor<J> for Map<S, M>
 where
     S: Executor<J>,
-    M: StageFn<S::Output, Output: Send + 'static> + Clone + Send + Sync + 'static,
+    M: Clone + Send + Sync + 'static,
 {
-    type Output = M::Output;
-    type Error = S::Error;
     type Future = MapFuture<S::Future, M>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
@@ -105,10 +102,8 @@ impl<S: Lifecycle, M: Send + Sync> Lifecycle for MapErr<S, M> {
 impl<S, M, J> Executor<J> for MapErr<S, M>
 where
     S: Executor<J>,
-    M: StageFn<S::Error, Output: Send + 'static> + Clone + Send + Sync + 'static,
+    M: Clone + Send + Sync + 'static,
 {
-    type Output = S::Output;
-    type Error = M::Output;
     type Future = MapErrFuture<S::Future, M>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {

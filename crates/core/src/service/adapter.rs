@@ -8,7 +8,7 @@ use tower_service::Service;
 
 use super::response::ResponseFuture;
 use crate::error::Error;
-use crate::executor::{Executor, Lifecycle};
+use crate::executor::{ErrorOf, Lifecycle, OutputOf, SubmitExecutor};
 use crate::limit::{Capacity, Reservation, with_reservation};
 
 /// An executor used as a `tower::Service<J>`: `call(job)` submits the job and the response
@@ -108,11 +108,11 @@ impl<X: fmt::Debug, J> fmt::Debug for ExecutorService<X, J> {
 
 impl<X, J> Service<J> for ExecutorService<X, J>
 where
-    X: Executor<J>,
+    X: SubmitExecutor<J>,
 {
-    type Response = X::Output;
-    type Error = Error<X::Error>;
-    type Future = ResponseFuture<X::Output, X::Error>;
+    type Response = OutputOf<X, J>;
+    type Error = Error<ErrorOf<X, J>>;
+    type Future = ResponseFuture<OutputOf<X, J>, ErrorOf<X, J>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         if self.exec.is_shut_down() {

@@ -159,8 +159,6 @@ where
     S::Error: Send + 'static,
     Req: Send + 'static,
 {
-    type Output = S::Response;
-    type Error = S::Error;
     type Future = ServiceJobFuture<S, Req>;
 
     fn call(&self, req: Req, _ctx: &JobContext) -> Self::Future {

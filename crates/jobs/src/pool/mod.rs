@@ -211,8 +211,6 @@ where
     T: Send + 'static,
     E: fmt::Display + Send + 'static,
 {
-    type Output = T;
-    type Error = E;
     type Future = PoolFuture<Fut, T, E>;
 
     fn call(&self, item: I, _ctx: &JobContext) -> Self::Future {
@@ -227,12 +225,5 @@ where
             Err(TrySpawnError::Full(fut)) => PoolFuture::spawning(self.scheduler.spawn(fut)),
             Err(TrySpawnError::Closed(_)) => PoolFuture::failed(Error::ShutDown),
         }
-    }
-
-    fn submit(&self, item: I) -> Handle<T, E> {
-        if self.scheduler.is_closed() {
-            return Handle::from_error(Error::ShutDown);
-        }
-        more_executors_core::submit_stage(self, |ctx| self.call(item, ctx))
     }
 }
