@@ -40,7 +40,9 @@ pub enum RemoteError<E> {
     /// The queue held its maximum number of jobs (waiting or running) when the job was
     /// submitted; it was not enqueued. Use `submit_ready` to wait for room instead, add
     /// workers, or raise the limit.
-    #[error("queue {queue:?} is full ({max} jobs); the job was not enqueued: retry later, add workers, or use submit_ready to wait for room")]
+    #[error(
+        "queue {queue:?} is full ({max} jobs); the job was not enqueued: retry later, add workers, or use submit_ready to wait for room"
+    )]
     QueueFull {
         /// The queue's name.
         queue: String,
@@ -61,7 +63,9 @@ pub enum RemoteError<E> {
     },
     /// No job with this id exists in the queue: it never did, or it finished longer ago
     /// than the result TTL and its result was removed.
-    #[error("no job {id:?} in queue {queue:?}: it never existed, or it finished more than the result TTL ({ttl:?}) ago and its result was removed")]
+    #[error(
+        "no job {id:?} in queue {queue:?}: it never existed, or it finished more than the result TTL ({ttl:?}) ago and its result was removed"
+    )]
     NotFound {
         /// The id asked for.
         id: String,
@@ -72,7 +76,9 @@ pub enum RemoteError<E> {
     },
     /// The job's outcome was stored but could not be decoded as this job type's output or
     /// error: client and worker disagree on the job type.
-    #[error("the outcome of job {id} could not be decoded (do client and worker use the same job type?): {message}")]
+    #[error(
+        "the outcome of job {id} could not be decoded (do client and worker use the same job type?): {message}"
+    )]
     Decode {
         /// The job's id.
         id: String,

@@ -25,7 +25,10 @@ impl Keys {
     /// Validates `queue` and derives the key names.
     pub(crate) fn new(queue: &str) -> Result<Keys, ConfigError> {
         if queue.is_empty() {
-            return Err(ConfigError::new("queue name", "an empty name; give the queue a name such as \"emails\""));
+            return Err(ConfigError::new(
+                "queue name",
+                "an empty name; give the queue a name such as \"emails\"",
+            ));
         }
         if queue.len() > 200 || queue.contains(['{', '}']) || queue.chars().any(char::is_whitespace) {
             return Err(ConfigError::new(

@@ -30,6 +30,7 @@
 //! use serde::{Deserialize, Serialize};
 //! use more_executors_core::prelude::*;
 //! use more_executors_redis::{RedisExecutor, RedisWorker, RemoteJob};
+//! use more_executors_timeout::TimeoutExt;
 //!
 //! #[derive(Clone, Serialize, Deserialize)]
 //! struct Add(u32, u32);

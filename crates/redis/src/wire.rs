@@ -62,8 +62,9 @@ pub(crate) fn encode<T: Serialize, E: Serialize>(r: Result<T, Error<E>>) -> Opti
         Err(_) => Outcome::Panicked("the worker's stack failed with an unknown error".into()),
     };
     let state = state_of(&o);
-    let text = serde_json::to_string(&o)
-        .unwrap_or_else(|e| format!(r#"{{"t":"panicked","v":"the worker could not encode the outcome: {e}"}}"#));
+    let text = serde_json::to_string(&o).unwrap_or_else(|e| {
+        format!(r#"{{"t":"panicked","v":"the worker could not encode the outcome: {e}"}}"#)
+    });
     Some((state, text))
 }
 

@@ -107,7 +107,10 @@ impl RedisExecutorBuilder {
     fn check(&self) -> Result<(), ConfigError> {
         let c = &self.config;
         if c.result_ttl < Duration::from_millis(1) {
-            return Err(ConfigError::new("result TTL", "must be at least 1 ms (results would vanish at once)"));
+            return Err(ConfigError::new(
+                "result TTL",
+                "must be at least 1 ms (results would vanish at once)",
+            ));
         }
         if c.batch == 0 {
             return Err(ConfigError::new("batch size", "0 would never send a job; use at least 1"));
@@ -116,7 +119,10 @@ impl RedisExecutorBuilder {
             return Err(ConfigError::new("read block", "must be at least 10 ms, else the reader spins"));
         }
         if c.unavailable_timeout.is_zero() {
-            return Err(ConfigError::new("unavailable timeout", "0 would fail handles at the first hiccup; give a duration"));
+            return Err(ConfigError::new(
+                "unavailable timeout",
+                "0 would fail handles at the first hiccup; give a duration",
+            ));
         }
         Ok(())
     }

@@ -28,12 +28,7 @@ pub struct RedisFuture<T, E> {
 }
 
 enum State {
-    Waiting {
-        rx: oneshot::Receiver<Reply>,
-        reg: Registration,
-        span: tracing::Span,
-        _gate: GateGuard,
-    },
+    Waiting { rx: oneshot::Receiver<Reply>, reg: Registration, span: tracing::Span, _gate: GateGuard },
     Failed(String),
     Done,
 }
@@ -98,7 +93,9 @@ where
                         tracing::debug!(ok = r.is_ok(), "outcome received");
                         r
                     }
-                    Ok(Reply::Full) => Err(Error::Job(RemoteError::QueueFull { queue, max: shared.config.max_len })),
+                    Ok(Reply::Full) => {
+                        Err(Error::Job(RemoteError::QueueFull { queue, max: shared.config.max_len }))
+                    }
                     Ok(Reply::Unavailable(message)) => Err(Error::Job(RemoteError::Unavailable {
                         queue,
                         after: shared.config.unavailable_timeout,

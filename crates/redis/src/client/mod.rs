@@ -16,7 +16,9 @@ use std::sync::atomic::Ordering;
 use tokio::sync::oneshot;
 
 use more_executors_core::metrics::{Instrumented, StageMetrics};
-use more_executors_core::{CancelGate, Error, Executor, Handle, JobContext, Lifecycle, Runtime, submit_stage};
+use more_executors_core::{
+    CancelGate, Error, Executor, Handle, JobContext, Lifecycle, Runtime, submit_stage,
+};
 
 use crate::error::RemoteError;
 use crate::job::RemoteJob;
@@ -340,14 +342,19 @@ fn make_slot<J: RemoteJob>(job: &J) -> Result<Arc<Slot>, String> {
     let id: Arc<str> = match job.idempotency_key() {
         Some(k) if valid_id(&k) => k.into(),
         Some(k) => {
-            return Err(format!(
-                "idempotency key {k:?} must be 1 to 200 characters of A-Z a-z 0-9 - _ . :"
-            ));
+            return Err(format!("idempotency key {k:?} must be 1 to 200 characters of A-Z a-z 0-9 - _ . :"));
         }
         None => random_id().into(),
     };
-    let payload = serde_json::to_string(job).map_err(|e| format!("job {:?} could not be encoded: {e}", J::NAME))?;
-    Ok(Arc::new(Slot { id, name: J::NAME, payload, span: String::new(), state: std::sync::Mutex::new(SlotState::Queued) }))
+    let payload =
+        serde_json::to_string(job).map_err(|e| format!("job {:?} could not be encoded: {e}", J::NAME))?;
+    Ok(Arc::new(Slot {
+        id,
+        name: J::NAME,
+        payload,
+        span: String::new(),
+        state: std::sync::Mutex::new(SlotState::Queued),
+    }))
 }
 
 impl Lifecycle for RedisExecutor {

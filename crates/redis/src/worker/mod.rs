@@ -9,6 +9,7 @@ pub use report::{ShutdownReport, WorkerStats};
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
@@ -192,7 +193,10 @@ impl RedisWorkerBuilder {
             ));
         }
         if c.max_deliveries == 0 {
-            return Err(ConfigError::new("max deliveries", "0 would dead-letter every job unrun; use at least 1"));
+            return Err(ConfigError::new(
+                "max deliveries",
+                "0 would dead-letter every job unrun; use at least 1",
+            ));
         }
         if c.prefetch == 0 {
             return Err(ConfigError::new("prefetch", "0 would never claim a job; use at least 1"));
@@ -309,10 +313,11 @@ impl RedisWorker {
         self.inner.stats()
     }
 
-    /// Graceful shutdown: stops claiming jobs, lets running ones finish within the close
-    /// timeout (storing their outcomes), then cancels the rest locally and hands them back
-    /// to the queue, where other workers claim them at once. Returns what happened.
-    pub async fn shutdown(self) -> ShutdownReport {
-        self.inner.shutdown().await
+    /// Graceful shutdown: stops claiming jobs at once (when called, before the returned
+    /// future is polled), lets running ones finish within the close timeout (storing their
+    /// outcomes), then cancels the rest locally and hands them back to the queue, where
+    /// other workers claim them at once. The future resolves to what happened.
+    pub fn shutdown(self) -> impl Future<Output = ShutdownReport> + Send + 'static {
+        self.inner.shutdown()
     }
 }

@@ -13,9 +13,9 @@ use tracing::Instrument;
 
 use more_executors_core::CancelHandle;
 
+use super::WorkerConfig;
 use super::handler::Dispatch;
 use super::report::{ShutdownReport, Stats, WorkerStats};
-use super::WorkerConfig;
 use crate::client::tasks::backoff;
 use crate::conn::{Backend, Conn, strings};
 use crate::keys::{GROUP, Keys};
@@ -26,6 +26,9 @@ struct Job {
     canceller: CancelHandle,
     client_cancel: bool,
     released: bool,
+    /// Finished here; its outcome is on the way to Redis (the entry is still heartbeated
+    /// until it is stored, so no other worker runs it again meanwhile).
+    done: bool,
 }
 
 /// One stream entry to run.
@@ -58,9 +61,21 @@ struct W {
     halt: watch::Sender<bool>,
     idle: Notify,
     done: mpsc::UnboundedSender<Msg>,
+    /// Jobs whose outcome this worker produced (stored or about to be).
+    completed: std::sync::atomic::AtomicU64,
 }
 
 impl W {
+    /// Drops a job from the running set, waking a shutdown waiting for it to empty.
+    fn forget(&self, id: &str) {
+        let mut running = self.running();
+        running.remove(id);
+        if running.is_empty() {
+            drop(running);
+            self.idle.notify_waiters();
+        }
+    }
+
     fn running(&self) -> MutexGuard<'_, HashMap<Arc<str>, Job>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -97,8 +112,9 @@ pub(crate) async fn start(
         halt: watch::channel(false).0,
         idle: Notify::new(),
         done: done_tx,
+        completed: std::sync::atomic::AtomicU64::new(0),
     });
-    let claimers = vec![tokio::spawn(reader(w.clone(), read_conn)), tokio::spawn(reclaimer(w.clone()))];
+    let claimers = vec![tokio::spawn(claimer(w.clone(), read_conn))];
     let others = vec![
         tokio::spawn(heartbeat(w.clone())),
         tokio::spawn(control(w.clone(), ctl_conn)),
@@ -151,12 +167,25 @@ async fn slots(w: &W, stop: &mut watch::Receiver<bool>) -> Option<OwnedSemaphore
     Some(permit)
 }
 
-async fn reader(w: Arc<W>, mut conn: Conn) {
+/// The claiming loop: every third of the visibility timeout it reclaims stalled jobs,
+/// and in between it reads new ones, always within the free prefetch slots (one loop, so
+/// reading never starves reclaiming).
+async fn claimer(w: Arc<W>, mut conn: Conn) {
     let mut stop = w.stop.subscribe();
     let mut delays = backoff();
-    let block_ms = w.config.block.as_millis() as u64;
+    let every = w.config.visibility_timeout / 3;
+    let mut next_reclaim = Instant::now() + every;
     loop {
         let Some(mut permit) = slots(&w, &mut stop).await else { return };
+        if Instant::now() >= next_reclaim {
+            reclaim(&w, &mut permit).await;
+            next_reclaim = Instant::now() + every;
+            if permit.num_permits() == 0 {
+                continue;
+            }
+        }
+        let until_reclaim = next_reclaim.saturating_duration_since(Instant::now());
+        let block_ms = w.config.block.min(until_reclaim).as_millis().max(1) as u64;
         let n = permit.num_permits();
         let mut cmd = redis::cmd("XREADGROUP");
         cmd.arg("GROUP")
@@ -305,7 +334,10 @@ fn dispatch(w: &Arc<W>, e: Entry, permit: OwnedSemaphorePermit) {
             return reject(w, e, permit, reason);
         }
     };
-    w.running().insert(e.id.clone(), Job { eid: e.eid.clone(), canceller, client_cancel: false, released: false });
+    w.running().insert(
+        e.id.clone(),
+        Job { eid: e.eid.clone(), canceller, client_cancel: false, released: false, done: false },
+    );
     let span = tracing::info_span!(
         "redis_job",
         queue = %w.keys.queue,
@@ -318,82 +350,74 @@ fn dispatch(w: &Arc<W>, e: Entry, permit: OwnedSemaphorePermit) {
     tokio::spawn(async move {
         let out = fut.instrument(span).await;
         drop(permit);
-        let job = w.running().remove(&e.id);
-        let (released, client_cancel) = job.map(|j| (j.released, j.client_cancel)).unwrap_or((true, false));
+        let (released, client_cancel) =
+            w.running().get(&e.id).map(|j| (j.released, j.client_cancel)).unwrap_or((true, false));
         match out {
             Some((state, outcome)) if state != "c" || client_cancel => {
-                // Stored even when handed back meanwhile: the first outcome wins.
+                // Stored even when handed back meanwhile: the first outcome wins. The
+                // finisher removes the job once the outcome is stored.
+                if let Some(j) = w.running().get_mut(&e.id) {
+                    j.done = true;
+                }
+                w.completed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let _ = w.done.send(Msg::Done { eid: e.eid, id: e.id, state, outcome });
+                return;
             }
             // Cancelled by this worker (shutdown) or its stack shut down: hand it back.
             _ if !released => {
-                release(&w, &[(e.eid, e.id)], "").await;
+                release(&w, &[(e.eid.clone(), e.id.clone())], "").await;
             }
             _ => {}
         }
-        if w.running().is_empty() {
-            w.idle.notify_waiters();
-        }
+        w.forget(&e.id);
     });
 }
 
-async fn reclaimer(w: Arc<W>) {
-    let mut stop = w.stop.subscribe();
-    let every = w.config.visibility_timeout / 3;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stopped(&mut stop) => return,
+async fn reclaim(w: &Arc<W>, permit: &mut OwnedSemaphorePermit) {
+    let free = permit.num_permits();
+    let mut conn = w.conn.clone();
+    let r = scripts::RECLAIM
+        .key(&*w.keys.stream)
+        .key(&*w.keys.dead)
+        .arg(&*w.keys.prefix)
+        .arg(GROUP)
+        .arg(&w.id)
+        .arg(w.config.visibility_timeout.as_millis() as u64)
+        .arg(w.config.max_deliveries)
+        .arg(free)
+        .arg(w.config.result_ttl.as_millis() as u64)
+        .invoke_async::<redis::Value>(&mut conn)
+        .await;
+    let v = match r {
+        Ok(v) => strings(v),
+        Err(e) => {
+            tracing::warn!(error = %e, worker = %w.id, "reclaiming failed; retrying at the next tick");
+            return;
         }
-        let free = w.sem.available_permits();
-        if free == 0 {
-            continue;
-        }
-        let Ok(mut permit) = w.sem.clone().try_acquire_many_owned(free as u32) else { continue };
-        let mut conn = w.conn.clone();
-        let r = scripts::RECLAIM
-            .key(&*w.keys.stream)
-            .key(&*w.keys.dead)
-            .arg(&*w.keys.prefix)
-            .arg(GROUP)
-            .arg(&w.id)
-            .arg(w.config.visibility_timeout.as_millis() as u64)
-            .arg(w.config.max_deliveries)
-            .arg(free)
-            .arg(w.config.result_ttl.as_millis() as u64)
-            .invoke_async::<redis::Value>(&mut conn)
-            .await;
-        let v = match r {
-            Ok(v) => strings(v),
-            Err(e) => {
-                tracing::warn!(error = %e, worker = %w.id, "reclaiming failed; retrying at the next tick");
-                continue;
-            }
+    };
+    let dead: u64 = v.first().and_then(|s| s.parse().ok()).unwrap_or(0);
+    if dead > 0 {
+        w.stats.dead(dead);
+        tracing::warn!(count = dead, queue = %w.keys.queue, "jobs moved to the dead-letter stream");
+    }
+    let mut claimed = 0;
+    for c in v.get(2..).unwrap_or_default().chunks_exact(7) {
+        let e = Entry {
+            eid: c[0].as_str().into(),
+            id: c[1].as_str().into(),
+            name: c[2].clone(),
+            payload: c[3].clone(),
+            span: c[5].clone(),
+            deliveries: c[6].parse().unwrap_or(0),
         };
-        let dead: u64 = v.first().and_then(|s| s.parse().ok()).unwrap_or(0);
-        if dead > 0 {
-            w.stats.dead(dead);
-            tracing::warn!(count = dead, queue = %w.keys.queue, "jobs moved to the dead-letter stream");
+        if let Some(p) = permit.split(1) {
+            claimed += 1;
+            dispatch(w, e, p);
         }
-        let mut claimed = 0;
-        for c in v.get(2..).unwrap_or_default().chunks_exact(7) {
-            let e = Entry {
-                eid: c[0].as_str().into(),
-                id: c[1].as_str().into(),
-                name: c[2].clone(),
-                payload: c[3].clone(),
-                span: c[5].clone(),
-                deliveries: c[6].parse().unwrap_or(0),
-            };
-            if let Some(p) = permit.split(1) {
-                claimed += 1;
-                dispatch(&w, e, p);
-            }
-        }
-        if claimed > 0 {
-            w.stats.reclaimed(claimed);
-            tracing::info!(count = claimed, worker = %w.id, "reclaimed jobs of stopped workers");
-        }
+    }
+    if claimed > 0 {
+        w.stats.reclaimed(claimed);
+        tracing::info!(count = claimed, worker = %w.id, "reclaimed jobs of stopped workers");
     }
 }
 
@@ -405,8 +429,12 @@ async fn heartbeat(w: Arc<W>) {
             _ = tokio::time::sleep(every) => {}
             _ = stopped(&mut halt) => return,
         }
-        let pairs: Vec<(Arc<str>, Arc<str>)> =
-            w.running().iter().filter(|(_, j)| !j.released).map(|(id, j)| (j.eid.clone(), id.clone())).collect();
+        let pairs: Vec<(Arc<str>, Arc<str>)> = w
+            .running()
+            .iter()
+            .filter(|(_, j)| !j.released)
+            .map(|(id, j)| (j.eid.clone(), id.clone()))
+            .collect();
         if pairs.is_empty() {
             continue;
         }
@@ -429,12 +457,7 @@ async fn control(w: Arc<W>, mut conn: Conn) {
     let mut delays = backoff();
     loop {
         let mut cmd = redis::cmd("BLMPOP");
-        cmd.arg(block)
-            .arg(1)
-            .arg(&key)
-            .arg("LEFT")
-            .arg("COUNT")
-            .arg(100);
+        cmd.arg(block).arg(1).arg(&key).arg("LEFT").arg("COUNT").arg(100);
         let pop = cmd.query_async::<Option<(String, Vec<String>)>>(&mut conn);
         let r = tokio::select! {
             r = pop => r,
@@ -516,6 +539,9 @@ async fn finisher(w: Arc<W>, mut rx: mpsc::UnboundedReceiver<Msg>) {
                 match inv.invoke_async::<i64>(&mut conn).await {
                     Ok(_) => {
                         w.stats.acked(batch.len() as u64);
+                        for (_, id, _, _) in &batch {
+                            w.forget(id);
+                        }
                         break;
                     }
                     Err(e) => {
@@ -541,56 +567,62 @@ impl Running {
     }
 
     pub(crate) fn running(&self) -> usize {
-        self.w.running().len()
+        self.w.running().values().filter(|j| !j.done).count()
     }
 
     pub(crate) fn stats(&self) -> WorkerStats {
         self.w.stats.snapshot()
     }
 
-    pub(crate) async fn shutdown(self) -> ShutdownReport {
+    /// Stops claiming at once (before the returned future is first polled), then drains.
+    pub(crate) fn shutdown(self) -> impl std::future::Future<Output = ShutdownReport> + Send + 'static {
         let w = self.w;
         let _ = w.stop.send(true);
-        for t in self.claimers {
-            let _ = t.await;
-        }
-        let at_stop = w.running().len() as u64;
-        let deadline = Instant::now() + w.config.close_timeout;
-        loop {
-            let idle = w.idle.notified();
-            tokio::pin!(idle);
-            idle.as_mut().enable();
-            if w.running().is_empty() {
-                break;
+        let completed_at_stop = w.completed.load(std::sync::atomic::Ordering::Relaxed);
+        let claimers = self.claimers;
+        let others = self.others;
+        async move {
+            for t in claimers {
+                let _ = t.await;
             }
-            tokio::select! {
-                _ = idle => {}
-                _ = tokio::time::sleep_until(deadline) => break,
+            let deadline = Instant::now() + w.config.close_timeout;
+            loop {
+                let idle = w.idle.notified();
+                tokio::pin!(idle);
+                idle.as_mut().enable();
+                if w.running().is_empty() {
+                    break;
+                }
+                tokio::select! {
+                    _ = idle => {}
+                    _ = tokio::time::sleep_until(deadline) => break,
+                }
             }
+            let left: Vec<(Arc<str>, Arc<str>, CancelHandle)> = w
+                .running()
+                .iter_mut()
+                .filter(|(_, j)| !j.done)
+                .map(|(id, j)| {
+                    j.released = true;
+                    (j.eid.clone(), id.clone(), j.canceller.clone())
+                })
+                .collect();
+            for (_, _, c) in &left {
+                c.cancel_async().await;
+            }
+            let pairs: Vec<(Arc<str>, Arc<str>)> = left.into_iter().map(|(eid, id, _)| (eid, id)).collect();
+            let released = release(&w, &pairs, "").await;
+            let (tx, rx) = oneshot::channel();
+            if w.done.send(Msg::Flush(tx)).is_ok() {
+                let _ = tokio::time::timeout(w.config.close_timeout.max(Duration::from_secs(1)), rx).await;
+            }
+            let _ = w.halt.send(true);
+            for t in others {
+                t.abort();
+            }
+            let finished = w.completed.load(std::sync::atomic::Ordering::Relaxed) - completed_at_stop;
+            tracing::info!(worker = %w.id, finished, released, "worker stopped");
+            ShutdownReport { finished, released, stats: w.stats.snapshot() }
         }
-        let left: Vec<(Arc<str>, Arc<str>, CancelHandle)> = w
-            .running()
-            .iter_mut()
-            .map(|(id, j)| {
-                j.released = true;
-                (j.eid.clone(), id.clone(), j.canceller.clone())
-            })
-            .collect();
-        let finished = at_stop.saturating_sub(left.len() as u64);
-        for (_, _, c) in &left {
-            c.cancel_async().await;
-        }
-        let pairs: Vec<(Arc<str>, Arc<str>)> = left.into_iter().map(|(eid, id, _)| (eid, id)).collect();
-        let released = release(&w, &pairs, "").await;
-        let (tx, rx) = oneshot::channel();
-        if w.done.send(Msg::Flush(tx)).is_ok() {
-            let _ = tokio::time::timeout(w.config.close_timeout.max(Duration::from_secs(1)), rx).await;
-        }
-        let _ = w.halt.send(true);
-        for t in self.others {
-            t.abort();
-        }
-        tracing::info!(worker = %w.id, finished, released, "worker stopped");
-        ShutdownReport { finished, released, stats: w.stats.snapshot() }
     }
 }
