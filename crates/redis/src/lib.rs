@@ -52,7 +52,7 @@
 //! let exec = RedisExecutor::builder(url, "math")
 //!     .connect()
 //!     .await?
-//!     .with_timeout(std::time::Duration::from_secs(30));
+//!     .with_timeout(std::time::Duration::from_secs(30))?;
 //! assert_eq!(exec.submit(Add(20, 22)).await?, 42);
 //! worker.shutdown().await;
 //! # Ok(()) }
@@ -69,7 +69,9 @@ mod scripts;
 mod wire;
 mod worker;
 
-pub use client::{RedisExecutor, RedisExecutorBuilder, RedisFuture};
+pub use client::{QueueInfo, RedisExecutor, RedisExecutorBuilder, RedisFuture};
 pub use error::{RemoteError, SetupError};
 pub use job::RemoteJob;
+/// The `redis` crate this crate is built on (for `redis::Client`, `redis::RedisError`).
+pub use redis;
 pub use worker::{RedisWorker, RedisWorkerBuilder, ShutdownReport, WorkerStats};

@@ -173,6 +173,28 @@ impl RedisExecutor {
         self.shared().ticks.load(Ordering::Relaxed)
     }
 
+    /// The queue's state in Redis: jobs waiting or running, and jobs in the dead-letter
+    /// stream (one round trip).
+    ///
+    /// # Errors
+    /// The Redis error when the server cannot be reached.
+    ///
+    /// ```no_run
+    /// # use more_executors_redis::RedisExecutor;
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let exec = RedisExecutor::builder("redis://127.0.0.1:6379/", "math").connect().await?;
+    /// let info = exec.queue_info().await?;
+    /// println!("{} in the queue, {} dead letters", info.queued, info.dead_letters);
+    /// # Ok(()) }
+    /// ```
+    pub async fn queue_info(&self) -> Result<QueueInfo, redis::RedisError> {
+        let keys = &self.shared().keys;
+        let mut conn = self.shared().conn.clone();
+        let (queued, dead_letters): (u64, u64) =
+            redis::pipe().xlen(&*keys.stream).xlen(&*keys.dead).query_async(&mut conn).await?;
+        Ok(QueueInfo { queued, dead_letters })
+    }
+
     /// This client's id: the name of its reply list in Redis.
     pub fn client_id(&self) -> &str {
         &self.shared().client_id
@@ -332,6 +354,16 @@ impl RedisExecutor {
         let _ = shared.requests.send(Request::Submit(slot));
         (id, stage.instrument(RedisFuture::waiting(rx, reg, span, gate)))
     }
+}
+
+/// The state of a queue in Redis; see [`RedisExecutor::queue_info`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueueInfo {
+    /// Jobs in the queue's stream: waiting, or claimed and not yet acknowledged.
+    pub queued: u64,
+    /// Entries in the dead-letter stream.
+    pub dead_letters: u64,
 }
 
 fn job_span(shared: &Shared, id: &str) -> tracing::Span {
