@@ -149,15 +149,30 @@ async fn floor(server: &RedisServer, n: u64) -> Figures {
         consumers.push(tokio::spawn(async move {
             while done.load(Ordering::Relaxed) < n {
                 let r: Option<redis::streams::StreamReadReply> = redis::cmd("XREADGROUP")
-                    .arg(&["GROUP", "g", &format!("c{i}"), "COUNT", "512", "BLOCK", "100", "STREAMS", "floor", ">"][..])
+                    .arg(
+                        &[
+                            "GROUP",
+                            "g",
+                            &format!("c{i}"),
+                            "COUNT",
+                            "512",
+                            "BLOCK",
+                            "100",
+                            "STREAMS",
+                            "floor",
+                            ">",
+                        ][..],
+                    )
                     .query_async(&mut c)
                     .await
                     .unwrap();
-                let ids: Vec<String> = r.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids).map(|e| e.id).collect();
+                let ids: Vec<String> =
+                    r.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids).map(|e| e.id).collect();
                 if ids.is_empty() {
                     continue;
                 }
-                let _: u64 = redis::cmd("XACK").arg("floor").arg("g").arg(&ids).query_async(&mut c).await.unwrap();
+                let _: u64 =
+                    redis::cmd("XACK").arg("floor").arg("g").arg(&ids).query_async(&mut c).await.unwrap();
                 done.fetch_add(ids.len() as u64, Ordering::Relaxed);
             }
         }));
@@ -165,7 +180,12 @@ async fn floor(server: &RedisServer, n: u64) -> Figures {
     for chunk in (0..n).collect::<Vec<_>>().chunks(512) {
         let mut p = redis::pipe();
         for i in chunk {
-            p.cmd("XADD").arg("floor").arg("*").arg("payload").arg(serde_json::to_string(&Noop(*i)).unwrap()).ignore();
+            p.cmd("XADD")
+                .arg("floor")
+                .arg("*")
+                .arg("payload")
+                .arg(serde_json::to_string(&Noop(*i)).unwrap())
+                .ignore();
         }
         let _: () = p.query_async(&mut conn).await.unwrap();
     }
@@ -195,7 +215,9 @@ async fn main() {
     let n: u64 = std::env::var("MX_BENCH_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let Some(server) = RedisServer::start() else { return };
     println!("{n} trivial jobs, {WORKERS} workers, one local redis-server (appendonly, fsync always)");
-    println!("commands/job counts every command Redis executed, inside scripts too; client-sent counts round trips' commands");
+    println!(
+        "commands/job counts every command Redis executed, inside scripts too; client-sent counts round trips' commands"
+    );
     let f = floor(&server, n).await;
     row("hand-written XADD/XREADGROUP/XACK", n, &f);
     server.command("FLUSHALL");
@@ -204,11 +226,7 @@ async fn main() {
     server.command("FLUSHALL");
     let o = ours(&server, n).await;
     row("more-executors-redis (end to end)", n, &o);
-    println!(
-        "ratio: {:.2}x apalis, {:.2}x the floor",
-        a.secs / o.secs,
-        f.secs / o.secs
-    );
+    println!("ratio: {:.2}x apalis, {:.2}x the floor", a.secs / o.secs, f.secs / o.secs);
     server.command("FLUSHALL");
     let (p50, p99) = latency(&server, 500).await;
     println!("single job latency (submit to resolved, sequential): p50 {p50:?}, p99 {p99:?}");

@@ -12,7 +12,7 @@ use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
 pub(crate) enum Backend {
     Single(redis::Client),
     #[cfg(feature = "cluster")]
-    Cluster(redis::cluster::ClusterClient),
+    Cluster(Box<redis::cluster::ClusterClient>),
 }
 
 impl fmt::Debug for Backend {

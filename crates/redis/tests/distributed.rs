@@ -408,11 +408,13 @@ async fn queue_full_rejects_and_submit_ready_waits() {
     assert!(err.job_error().is_some_and(RemoteError::is_queue_full), "{err:?}");
     assert!(err.to_string().contains("is full"));
     let e2 = exec.clone();
-    let waiting = tokio::spawn(async move { e2.submit_ready(Square(4)).await });
+    // The task returns the handle once submit_ready accepted the job (a 1-tuple: the
+    // handle itself is not awaited there).
+    let waiting = tokio::spawn(async move { (e2.submit_ready(Square(4)).await,) });
     // While the queue stays full, submit_ready cannot return.
     assert!(!waiting.is_finished());
     let w = worker(&url, "full", Arc::new(AtomicU64::new(0))).start().await.unwrap();
-    let d = within(waiting).await.unwrap();
+    let (d,) = within(waiting).await.unwrap();
     assert_eq!(within(d).await.unwrap(), 16);
     assert_eq!(within(a).await.unwrap(), 1);
     assert_eq!(within(b).await.unwrap(), 4);

@@ -145,7 +145,7 @@ impl RedisExecutor {
     /// ```
     #[cfg(feature = "cluster")]
     pub fn with_cluster(client: redis::cluster::ClusterClient, queue: &str) -> RedisExecutorBuilder {
-        RedisExecutorBuilder::new(Ok(crate::conn::Backend::Cluster(client)), queue)
+        RedisExecutorBuilder::new(Ok(crate::conn::Backend::Cluster(Box::new(client))), queue)
     }
 
     pub(crate) fn from_parts(shared: Arc<Shared>, runtime: Runtime) -> Self {
@@ -323,11 +323,7 @@ impl RedisExecutor {
         })
     }
 
-    fn stage<J: RemoteJob>(
-        &self,
-        job: J,
-        ctx: &JobContext,
-    ) -> (Arc<str>, Instrumented<RedisFuture<J::Output, J::Error>>) {
+    fn stage<J: RemoteJob>(&self, job: J, ctx: &JobContext) -> (Arc<str>, StageFuture<J>) {
         let stage = &self.owner.stage;
         let slot = match make_slot(&job) {
             Ok(slot) => slot,
@@ -340,10 +336,8 @@ impl RedisExecutor {
         let reg = Registration { shared: shared.clone(), id: id.clone(), token };
         let span = job_span(shared, &id);
         let mut slot = slot;
-        if let Some(s) = span.id() {
-            if let Some(m) = Arc::get_mut(&mut slot) {
-                m.span = format!("{}/{}", shared.client_id, s.into_u64());
-            }
+        if let (Some(s), Some(m)) = (span.id(), Arc::get_mut(&mut slot)) {
+            m.span = format!("{}/{}", shared.client_id, s.into_u64());
         }
         let gate = ctx.set_gate(CancelGate::Hook(Arc::new(ClientCancel {
             shared: shared.clone(),
@@ -365,6 +359,9 @@ pub struct QueueInfo {
     /// Entries in the dead-letter stream.
     pub dead_letters: u64,
 }
+
+/// The stage future of a job of type `J`.
+type StageFuture<J> = Instrumented<RedisFuture<<J as RemoteJob>::Output, <J as RemoteJob>::Error>>;
 
 fn job_span(shared: &Shared, id: &str) -> tracing::Span {
     tracing::debug_span!("redis_job", queue = %shared.keys.queue, job_id = %id)

@@ -295,7 +295,7 @@ impl RedisWorker {
     /// A builder for a worker on a Redis Cluster (feature `cluster`).
     #[cfg(feature = "cluster")]
     pub fn with_cluster(client: redis::cluster::ClusterClient, queue: &str) -> RedisWorkerBuilder {
-        RedisWorkerBuilder::new(Ok(Backend::Cluster(client)), queue)
+        RedisWorkerBuilder::new(Ok(Backend::Cluster(Box::new(client))), queue)
     }
 
     /// This worker's consumer name.

@@ -159,10 +159,9 @@ async fn slots(w: &W, stop: &mut watch::Receiver<bool>) -> Option<OwnedSemaphore
         _ = stopped(stop) => return None,
     };
     let extra = w.sem.available_permits();
-    if extra > 0 {
-        if let Ok(more) = w.sem.clone().try_acquire_many_owned(extra as u32) {
-            permit.merge(more);
-        }
+    if let Some(more) = (extra > 0).then(|| w.sem.clone().try_acquire_many_owned(extra as u32).ok()).flatten()
+    {
+        permit.merge(more);
     }
     Some(permit)
 }
@@ -490,10 +489,8 @@ async fn answer_cancel(w: &W, id: Arc<str>, reply: String) {
         Some(c) => c.cancel_async().await,
         None => false,
     };
-    if !accepted {
-        if let Some(j) = w.running().get_mut(&id) {
-            j.client_cancel = false;
-        }
+    if let (false, Some(j)) = (accepted, w.running().get_mut(&id)) {
+        j.client_cancel = false;
     }
     tracing::debug!(job_id = %id, accepted, "cancel requested by a client");
     let mut conn = w.conn.clone();
