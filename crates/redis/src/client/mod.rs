@@ -410,8 +410,6 @@ impl Lifecycle for RedisExecutor {
 }
 
 impl<J: RemoteJob> Executor<J> for RedisExecutor {
-    type Output = J::Output;
-    type Error = RemoteError<J::Error>;
     type Future = Instrumented<RedisFuture<J::Output, J::Error>>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 
+use more_executors_core::stage::StageFuture;
 use more_executors_core::{CancelHandle, Error, Executor, Handle, catch_panic};
 
 use crate::job::RemoteJob;
@@ -30,7 +31,7 @@ pub(crate) struct Handler<J, X, XJ, F> {
 impl<J, X, XJ, F> Dispatch for Handler<J, X, XJ, F>
 where
     J: RemoteJob,
-    X: Executor<XJ, Output = J::Output, Error = J::Error> + 'static,
+    X: Executor<XJ, Future: StageFuture<Ok = J::Output, Err = J::Error>> + 'static,
     F: Fn(J) -> XJ + Send + Sync + 'static,
     XJ: 'static,
 {

@@ -14,6 +14,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
+use more_executors_core::stage::StageFuture;
 use more_executors_core::{ConfigError, Executor};
 
 use crate::conn::Backend;
@@ -96,7 +97,7 @@ impl RedisWorkerBuilder {
     pub fn handle<J, X>(self, exec: X) -> Self
     where
         J: RemoteJob,
-        X: Executor<J, Output = J::Output, Error = J::Error> + 'static,
+        X: Executor<J, Future: StageFuture<Ok = J::Output, Err = J::Error>> + 'static,
     {
         self.handle_with(exec, |job: J| job)
     }
@@ -130,7 +131,7 @@ impl RedisWorkerBuilder {
     pub fn handle_with<J, X, XJ, F>(mut self, exec: X, make: F) -> Self
     where
         J: RemoteJob,
-        X: Executor<XJ, Output = J::Output, Error = J::Error> + 'static,
+        X: Executor<XJ, Future: StageFuture<Ok = J::Output, Err = J::Error>> + 'static,
         F: Fn(J) -> XJ + Send + Sync + 'static,
         XJ: 'static,
     {
