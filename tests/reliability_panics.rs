@@ -246,7 +246,7 @@ async fn a_panicking_dynamic_limit_fails_only_the_job_that_asked() {
             panic!("boom limit");
         }
         2
-    });
+    }).unwrap();
     assert_panicked(exec.submit(|| async { Ok::<u64, u64>(1) }).await, "dynamic limit");
     let hs: Vec<_> = (0..5u64).map(|i| exec.submit(move || async move { Ok::<u64, u64>(i) })).collect();
     for (i, h) in (0..).zip(hs) {

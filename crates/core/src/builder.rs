@@ -89,11 +89,14 @@ impl<L> ExecutorBuilder<L> {
     }
 
     /// Adds a [`ConcurrencyLimit`](crate::limit::ConcurrencyLimit) whose limit is `f()`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when `f` panics when first read, here.
     pub fn dynamic_concurrency_limit(
         self,
         f: impl Fn() -> usize + Send + Sync + 'static,
-    ) -> ExecutorBuilder<Stack<ConcurrencyLimitLayer, L>> {
-        self.layer(ConcurrencyLimitLayer::dynamic(f))
+    ) -> Result<ExecutorBuilder<Stack<ConcurrencyLimitLayer, L>>, ConfigError> {
+        Ok(self.layer(ConcurrencyLimitLayer::dynamic(f)?))
     }
 
     /// Adds a [`CancelOnShutdown`](crate::cancel_on_shutdown::CancelOnShutdown) layer.

@@ -59,10 +59,13 @@ pub trait ExecutorExt: crate::Lifecycle + Sized {
     }
 
     /// Wraps `self` in a [`ConcurrencyLimit`] whose limit is `f()`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when `f` panics when first read, here.
     fn with_dynamic_concurrency_limit(
         self,
         f: impl Fn() -> usize + Send + Sync + 'static,
-    ) -> ConcurrencyLimit<Self> {
+    ) -> Result<ConcurrencyLimit<Self>, ConfigError> {
         ConcurrencyLimit::dynamic(self, f)
     }
 

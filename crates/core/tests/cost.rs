@@ -35,7 +35,7 @@ fn cost_model() {
             .unwrap()
             .with_cancel_on_shutdown()
             .with_flat_map(|n: usize| async move { Ok::<_, MyErr>(n * 2) })
-            .with_dynamic_concurrency_limit(|| 1_000)
+            .with_dynamic_concurrency_limit(|| 1_000).unwrap()
             .with_map(|n: usize| n - 1)
             .with_cancel_on_shutdown()
             .with_map_err(|e: MyErr| e)

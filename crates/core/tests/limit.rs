@@ -165,7 +165,7 @@ async fn cancelling_a_running_job_frees_its_slot() {
 async fn dynamic_limit_raised_and_lowered() {
     let wanted = Arc::new(AtomicUsize::new(1));
     let w = wanted.clone();
-    let exec = AsyncExecutor::new().with_dynamic_concurrency_limit(move || w.load(SeqCst));
+    let exec = AsyncExecutor::new().with_dynamic_concurrency_limit(move || w.load(SeqCst)).unwrap();
     assert_eq!(exec.limit(), 1);
     let conc = Concurrency::new();
     let gates: Vec<Gate> = (0..8).map(|_| Gate::new()).collect();
@@ -217,7 +217,7 @@ async fn dynamic_limit_raised_and_lowered() {
 
 #[tokio::test]
 async fn dynamic_limit_of_zero_is_treated_as_one() {
-    let exec = AsyncExecutor::new().with_dynamic_concurrency_limit(|| 0);
+    let exec = AsyncExecutor::new().with_dynamic_concurrency_limit(|| 0).unwrap();
     assert_eq!(exec.limit(), 1);
     let conc = Concurrency::new();
     let handles: Vec<_> = (0..20)

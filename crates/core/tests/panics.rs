@@ -134,7 +134,7 @@ async fn dynamic_limit_panic_fails_only_that_handle() {
             panic!("boom: limit function");
         }
         2
-    });
+    }).unwrap();
     let gate = Gate::new();
     let g = gate.clone();
     let running = exec.submit(move || async move {

@@ -212,7 +212,7 @@ fn stack<J: Send + 'static>(base: Erased<J>, layers: &[LayerSpec], other: &Async
             LayerSpec::Limit(n) => erase(exec.with_concurrency_limit(n).unwrap()),
             LayerSpec::DynamicLimit(n) => {
                 let calls = Arc::new(AtomicUsize::new(0));
-                erase(exec.with_dynamic_concurrency_limit(move || 1 + calls.fetch_add(1, SeqCst) % n))
+                erase(exec.with_dynamic_concurrency_limit(move || 1 + calls.fetch_add(1, SeqCst) % n).unwrap())
             }
             LayerSpec::CancelOnShutdown => erase(exec.with_cancel_on_shutdown()),
         };
