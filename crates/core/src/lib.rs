@@ -50,10 +50,10 @@ mod handle;
 pub mod limit;
 mod macros;
 pub mod map;
-pub mod stage;
 pub mod metrics;
 mod runtime;
 pub mod service;
+pub mod stage;
 mod sync;
 
 pub use base::{

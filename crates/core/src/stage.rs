@@ -54,7 +54,9 @@ use crate::handle::JobContext;
 /// Implemented for every such future. Bound a generic stage future by `StageFuture` and name
 /// its output types as `F::Ok` and `F::Err` rather than introducing free type parameters
 /// (see the [module docs](self) for why).
-pub trait StageFuture: Future<Output = Result<<Self as StageFuture>::Ok, Error<<Self as StageFuture>::Err>>> {
+pub trait StageFuture:
+    Future<Output = Result<<Self as StageFuture>::Ok, Error<<Self as StageFuture>::Err>>>
+{
     /// The value of a successful stage.
     type Ok;
     /// The job's own error type.

@@ -362,14 +362,17 @@ async fn a_submitter_waiting_for_a_slot_is_released_at_shutdown() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(!waiter.is_finished(), "no free slot: the submitter waits");
     exec.shutdown();
-    let out = tokio::time::timeout(Duration::from_secs(60), waiter).await.expect("released at shutdown").unwrap();
+    let out =
+        tokio::time::timeout(Duration::from_secs(60), waiter).await.expect("released at shutdown").unwrap();
     assert_eq!(out, Err(Error::ShutDown));
     assert_eq!(exec.submit_ready(|| async { Ok::<(), ()>(()) }).await.await, Err(Error::ShutDown));
 }
 
 #[test]
 fn a_dynamic_limit_that_panics_when_first_read_is_rejected() {
-    let err = InlineExecutor::new().with_dynamic_concurrency_limit(|| -> usize { panic!("no limit yet") }).unwrap_err();
+    let err = InlineExecutor::new()
+        .with_dynamic_concurrency_limit(|| -> usize { panic!("no limit yet") })
+        .unwrap_err();
     assert_eq!(err.setting(), "dynamic concurrency limit");
     assert!(err.to_string().contains("no limit yet"), "{err}");
     assert!(ConcurrencyLimitLayer::dynamic(|| -> usize { panic!("no") }).is_err());

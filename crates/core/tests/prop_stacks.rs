@@ -29,9 +29,9 @@ use std::time::Duration;
 
 use common::Concurrency;
 use more_executors_core::Runtime;
-use more_executors_core::stage::StageFuture;
 use more_executors_core::boxed::BoxCloneExecutor;
 use more_executors_core::prelude::*;
+use more_executors_core::stage::StageFuture;
 use proptest::prelude::*;
 
 // ---------------------------------------------------------------------------------------
@@ -212,7 +212,9 @@ fn stack<J: Send + 'static>(base: Erased<J>, layers: &[LayerSpec], other: &Async
             LayerSpec::Limit(n) => erase(exec.with_concurrency_limit(n).unwrap()),
             LayerSpec::DynamicLimit(n) => {
                 let calls = Arc::new(AtomicUsize::new(0));
-                erase(exec.with_dynamic_concurrency_limit(move || 1 + calls.fetch_add(1, SeqCst) % n).unwrap())
+                erase(
+                    exec.with_dynamic_concurrency_limit(move || 1 + calls.fetch_add(1, SeqCst) % n).unwrap(),
+                )
             }
             LayerSpec::CancelOnShutdown => erase(exec.with_cancel_on_shutdown()),
         };

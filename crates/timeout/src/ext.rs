@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use more_executors_core::config::ConfigError;
 use more_executors_core::metrics::Counter;
-use more_executors_core::{ErrorOf, ExecutorBuilder, Handle, Lifecycle, OutputOf, SubmitExecutor, submit_stage};
+use more_executors_core::{
+    ErrorOf, ExecutorBuilder, Handle, Lifecycle, OutputOf, SubmitExecutor, submit_stage,
+};
 use tokio::time::Instant;
 use tower_layer::Stack;
 

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use crate::error::Error;
 use crate::executor::{ErrorOf, Executor, Lifecycle, OutputOf};
-use crate::stage::StageFuture;
 use crate::handle::JobContext;
 use crate::limit::Capacity;
 use crate::runtime::Runtime;
+use crate::stage::StageFuture;
 
 /// The stage future of a boxed executor's job.
 pub type BoxStageFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, Error<E>>> + Send + 'static>>;

@@ -9,8 +9,8 @@ use pin_project_lite::pin_project;
 use futures_core::TryFuture;
 
 use crate::error::Error;
-use crate::stage::{StageFn, StageFuture};
 use crate::handle::{CancelDecision, CancelGate, GateGuard, JobContext};
+use crate::stage::{StageFn, StageFuture};
 
 pin_project! {
     /// Stage future of [`FlatMap`](super::FlatMap).

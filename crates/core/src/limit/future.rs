@@ -10,8 +10,8 @@ use tokio::sync::{AcquireError, OwnedSemaphorePermit};
 
 use super::{Shared, Slot};
 use crate::error::Error;
-use crate::stage::{StageCaller, StageFuture};
 use crate::handle::JobContext;
+use crate::stage::{StageCaller, StageFuture};
 
 type Acquire = Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send>>;
 
@@ -72,7 +72,13 @@ impl<F, J> LimitFuture<F, J> {
         LimitFuture { state: State::Failed { message: Some(message) } }
     }
 
-    pub(crate) fn queued(inner: StageCaller<J, F>, job: J, ctx: JobContext, shared: Arc<Shared>, name: &str) -> Self {
+    pub(crate) fn queued(
+        inner: StageCaller<J, F>,
+        job: J,
+        ctx: JobContext,
+        shared: Arc<Shared>,
+        name: &str,
+    ) -> Self {
         let mut acquire: Acquire = Box::pin(shared.sem.clone().acquire_owned());
         // Take our place in the semaphore's FIFO queue now, at submission, so jobs start in
         // submission order whatever order their driver tasks are first polled in. The

@@ -400,7 +400,13 @@ where
                 ),
                 None => {
                     self.shared.watch(self.inner.runtime());
-                    LimitFuture::queued(self.inner.clone(), job, ctx.clone(), self.shared.clone(), self.name())
+                    LimitFuture::queued(
+                        self.inner.clone(),
+                        job,
+                        ctx.clone(),
+                        self.shared.clone(),
+                        self.name(),
+                    )
                 }
             },
         }

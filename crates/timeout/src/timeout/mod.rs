@@ -13,7 +13,8 @@ use std::time::Duration;
 use more_executors_core::config::{ConfigError, nonzero_duration, secs_f64};
 use more_executors_core::metrics::Counter;
 use more_executors_core::{
-    Error, ErrorOf, Executor, Handle, JobContext, Lifecycle, OutputOf, SubmitExecutor, catch_panic, submit_stage,
+    Error, ErrorOf, Executor, Handle, JobContext, Lifecycle, OutputOf, SubmitExecutor, catch_panic,
+    submit_stage,
 };
 use tokio::time::Instant;
 
