@@ -356,7 +356,7 @@ async fn raising_a_dynamic_limit_starts_queued_jobs_without_new_submissions() {
 #[tokio::test(start_paused = true)]
 async fn a_submitter_waiting_for_a_slot_is_released_at_shutdown() {
     let exec = AsyncExecutor::new().with_concurrency_limit(1).unwrap();
-    let _forever = exec.submit(|| std::future::pending::<Result<(), ()>>());
+    let _forever = exec.submit(std::future::pending::<Result<(), ()>>);
     let waiting = exec.clone();
     let waiter = tokio::spawn(async move { waiting.submit_ready(|| async { Ok::<(), ()>(()) }).await.await });
     tokio::time::sleep(Duration::from_secs(1)).await;
