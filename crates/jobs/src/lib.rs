@@ -53,7 +53,7 @@ pub mod web;
 pub use config::{
     DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT, DEFAULT_PENDING_LIMIT, DEFAULT_WAIT_TIMEOUT, SchedulerBuilder,
 };
-pub use error::{Closed, TrySpawnError};
+pub use error::{Closed, ClosedReason, TrySpawnError};
 pub use failure::{ErrorHandler, JobFailure};
 pub use job::{Job, JobClose, JobInfo, JobKind, JobState, Outcome, Wait};
 pub use pool::WorkerPool;

@@ -197,7 +197,7 @@ async fn spawn_after_close_returns_closed_with_the_future() {
     assert!(err.to_string().contains("closed"));
     assert_eq!(err.into_inner().await, Ok("x"));
     let err = s.spawn_blocking(|| Ok::<_, String>(1)).await.unwrap_err();
-    assert_eq!((err.0)(), Ok(1));
+    assert_eq!((err.into_inner())(), Ok(1));
     assert!(s.try_spawn_blocking(|| Ok::<_, String>(1)).unwrap_err().is_closed());
 }
 

@@ -39,7 +39,7 @@ where
     fn launch(self, cell: Arc<Cell<Self, T, E>>, shared: &Shared) {
         let span = span(&cell);
         let task = JobTask { fut: Some(self.0), escalate: None, span, guard: Finisher::new(cell) };
-        drop(shared.rt.handle().spawn(task));
+        drop(shared.rt().handle().spawn(task));
     }
 }
 
@@ -52,7 +52,7 @@ where
     fn launch(self, cell: Arc<Cell<Self, T, E>>, shared: &Shared) {
         let span = span(&cell);
         let mut guard = Finisher::new(cell);
-        drop(shared.rt.handle().spawn_blocking(move || {
+        drop(shared.rt().handle().spawn_blocking(move || {
             let stopped = guard.cell().is_some_and(|c| c.flags.load(Ordering::Acquire) & (STOP | FORCE) != 0);
             if stopped {
                 guard.finish(Err(Error::Cancelled), false);

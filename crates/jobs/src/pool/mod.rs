@@ -187,15 +187,15 @@ impl<W: Send + Sync + 'static> Lifecycle for WorkerPool<W> {
     }
 
     fn runtime(&self) -> &Runtime {
-        &self.scheduler.shared.rt
+        self.scheduler.shared.rt()
     }
 
     /// Closes the scheduler (see [`Scheduler::close`]); the runtime is marked shut down
     /// once the close has finished.
     fn shutdown(&self) {
         let close = self.scheduler.close();
-        let rt = self.scheduler.shared.rt.clone();
-        drop(self.scheduler.shared.rt.spawn(async move {
+        let rt = self.scheduler.shared.rt().clone();
+        drop(self.scheduler.shared.rt().spawn(async move {
             close.await;
             rt.shutdown();
         }));

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Scheduler;
 use super::shared::{Entered, Mode, Shared};
-use crate::error::{Closed, TrySpawnError};
+use crate::error::{Closed, ClosedReason, TrySpawnError};
 use crate::job::cell::{Cell, Head, Work, stage};
 use crate::job::task::{AsyncWork, BlockingWork};
 use crate::job::{Job, JobKind};
@@ -208,7 +208,8 @@ impl<'a> JobBuilder<'a> {
         let (shared, opts) = self.opts(JobKind::Shield, Location::caller());
         match try_enter(&shared, AsyncWork(fut), opts, Mode::Shield) {
             Ok(job) => Ok(job),
-            Err(e) => Err(Closed(e.into_inner().0)),
+            Err(TrySpawnError::RuntimeGone(w)) => Err(Closed::new(w.0, ClosedReason::RuntimeGone)),
+            Err(e) => Err(Closed::new(e.into_inner().0, ClosedReason::Closed)),
         }
     }
 }
@@ -217,6 +218,7 @@ fn map_try<W, F>(e: TrySpawnError<W>, f: impl FnOnce(W) -> F) -> TrySpawnError<F
     match e {
         TrySpawnError::Full(w) => TrySpawnError::Full(f(w)),
         TrySpawnError::Closed(w) => TrySpawnError::Closed(f(w)),
+        TrySpawnError::RuntimeGone(w) => TrySpawnError::RuntimeGone(f(w)),
     }
 }
 
@@ -257,6 +259,7 @@ where
         Entered::Started | Entered::Queued => Ok(Job::new(cell)),
         Entered::Full | Entered::Blocked => Err(TrySpawnError::Full(take(&cell))),
         Entered::Closed => Err(TrySpawnError::Closed(take(&cell))),
+        Entered::RuntimeGone => Err(TrySpawnError::RuntimeGone(take(&cell))),
     }
 }
 
@@ -295,20 +298,23 @@ where
         SpawnInner { state: State::Init { shared, work, opts } }
     }
 
-    fn poll_spawn(&mut self, cx: &mut Context<'_>) -> Poll<Result<Job<T, E>, W>> {
+    fn poll_spawn(&mut self, cx: &mut Context<'_>) -> Poll<Result<Job<T, E>, Closed<W>>> {
         if let State::Init { .. } = self.state {
             let State::Init { shared, work, opts } = std::mem::replace(&mut self.state, State::Done) else {
                 unreachable!()
             };
             if shared.is_closed() {
-                return Poll::Ready(Err(work));
+                return Poll::Ready(Err(Closed::new(work, ClosedReason::Closed)));
             }
             let cell = new_cell(shared, work, opts);
+            let refused = |reason| {
+                let work = cell.take_work().expect("the work is still in the cell");
+                Poll::Ready(Err(Closed::new(work, reason)))
+            };
             match cell.shared.enter(&cell, Mode::Wait) {
                 Entered::Started | Entered::Queued => return Poll::Ready(Ok(Job::new(cell))),
-                Entered::Closed | Entered::Full => {
-                    return Poll::Ready(Err(cell.take_work().expect("the work is still in the cell")));
-                }
+                Entered::Closed | Entered::Full => return refused(ClosedReason::Closed),
+                Entered::RuntimeGone => return refused(ClosedReason::RuntimeGone),
                 Entered::Blocked => self.state = State::Blocked { cell },
             }
         }
@@ -321,7 +327,7 @@ where
             stage::REJECTED => {
                 let work = cell.take_work().expect("the work is still in the cell");
                 self.state = State::Done;
-                Poll::Ready(Err(work))
+                Poll::Ready(Err(Closed::new(work, ClosedReason::Closed)))
             }
             _ => {
                 let State::Blocked { cell } = std::mem::replace(&mut self.state, State::Done) else {
@@ -393,7 +399,12 @@ where
     type Output = Result<Job<T, E>, Closed<F>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.poll_spawn(cx).map(|r| r.map_err(|w| Closed(w.0)))
+        self.inner.poll_spawn(cx).map(|r| {
+            r.map_err(|c| {
+                let reason = c.reason();
+                Closed::new(c.into_inner().0, reason)
+            })
+        })
     }
 }
 
@@ -436,6 +447,11 @@ where
     type Output = Result<Job<T, E>, Closed<F>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.poll_spawn(cx).map(|r| r.map_err(|w| Closed(w.0)))
+        self.inner.poll_spawn(cx).map(|r| {
+            r.map_err(|c| {
+                let reason = c.reason();
+                Closed::new(c.into_inner().0, reason)
+            })
+        })
     }
 }
