@@ -11,6 +11,7 @@ use pin_project_lite::pin_project;
 use crate::error::{Error, panic_message};
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
+use crate::handle::control::Control;
 use crate::runtime::Runtime;
 
 /// Runs async jobs (closures returning a future) as tokio tasks.
@@ -117,11 +118,13 @@ where
     type Error = E;
     type Future = AsyncJobFuture<Fut, E>;
 
-    fn call(&self, job: F, _ctx: &JobContext) -> Self::Future {
+    fn call(&self, job: F, ctx: &JobContext) -> Self::Future {
+        let running = Running { ctl: ctx.ctl.clone(), started: false };
         match std::panic::catch_unwind(AssertUnwindSafe(job)) {
-            Ok(fut) => AsyncJobFuture { state: JobState::Running { fut }, _error: PhantomData },
+            Ok(fut) => AsyncJobFuture { state: JobState::Running { fut }, running, _error: PhantomData },
             Err(p) => AsyncJobFuture {
                 state: JobState::Failed { message: Some(Box::new(panic_message(&*p))) },
+                running,
                 _error: PhantomData,
             },
         }
@@ -131,10 +134,36 @@ where
 pin_project! {
     /// Stage future of an [`AsyncExecutor`] job: the job's own future, with panics
     /// turned into [`Error::Panicked`](crate::Error::Panicked).
+    ///
+    /// The job counts as running ([`Handle::is_running`](crate::Handle::is_running)) from
+    /// the first poll of its future until that future resolves.
     pub struct AsyncJobFuture<Fut, E> {
         #[pin]
         state: JobState<Fut>,
+        running: Running,
         _error: PhantomData<fn() -> E>,
+    }
+}
+
+/// Reports to the job's control when the job's future starts and ends.
+struct Running {
+    ctl: Arc<Control>,
+    started: bool,
+}
+
+impl Running {
+    fn start(&mut self) {
+        if !self.started {
+            self.started = true;
+            self.ctl.set_running(true);
+        }
+    }
+
+    fn end(&mut self) {
+        if self.started {
+            self.started = false;
+            self.ctl.set_running(false);
+        }
     }
 }
 
@@ -161,9 +190,11 @@ where
     type Output = Result<T, Error<E>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.project().state;
+        let this = self.project();
+        let mut state = this.state;
         let out = match state.as_mut().project() {
             JobStateProj::Running { fut } => {
+                this.running.start();
                 match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
                     Ok(Poll::Pending) => return Poll::Pending,
                     Ok(Poll::Ready(r)) => r.map_err(Error::Job),
@@ -175,6 +206,7 @@ where
             }
             JobStateProj::Done => Err(Error::Panicked("job polled after it finished".into())),
         };
+        this.running.end();
         state.set(JobState::Done);
         Poll::Ready(out)
     }

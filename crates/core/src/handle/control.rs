@@ -11,7 +11,9 @@ use std::sync::atomic::Ordering;
 
 use smallvec::SmallVec;
 
-use crate::sync::{AtomicU64, Mutex, MutexGuard};
+use crate::sync::{AtomicBool, AtomicU64, Mutex, MutexGuard};
+
+use super::callbacks::{self, Callback, Resolved};
 
 use crate::error::{Error, panic_message};
 
@@ -93,6 +95,11 @@ struct State {
     /// guard after an outer stage installed a hook must not remove the hook).
     gates: SmallVec<[(u64, CancelGate); 1]>,
     next_token: u64,
+    /// Done callbacks waiting for the outcome; taken (and the list closed) in the same
+    /// critical section that moves the phase out of `Running`.
+    callbacks: Vec<Callback>,
+    /// The outcome was recorded and the callbacks taken: later ones run at once.
+    callbacks_closed: bool,
 }
 
 impl State {
@@ -102,6 +109,12 @@ impl State {
         self.gates.push((token, gate));
         token
     }
+
+    /// Closes the callback list; returns the callbacks to run once the lock is released.
+    fn take_callbacks(&mut self) -> Vec<Callback> {
+        self.callbacks_closed = true;
+        std::mem::take(&mut self.callbacks)
+    }
 }
 
 pub(crate) struct Control {
@@ -110,6 +123,8 @@ pub(crate) struct Control {
     /// Cancel requests that reached the job while it was running (see
     /// [`JobContext::cancel_requests`]).
     requests: AtomicU64,
+    /// True while a base executor runs the job (see [`Control::set_running`]).
+    running: AtomicBool,
 }
 
 // A process-wide counter, not part of the state machine: always the standard atomic (loom's
@@ -137,9 +152,16 @@ fn next_id() -> u64 {
 impl Control {
     pub(crate) fn new() -> Arc<Control> {
         Arc::new(Control {
-            state: Mutex::new(State { phase: Phase::Running, gates: SmallVec::new(), next_token: 0 }),
+            state: Mutex::new(State {
+                phase: Phase::Running,
+                gates: SmallVec::new(),
+                next_token: 0,
+                callbacks: Vec::new(),
+                callbacks_closed: false,
+            }),
             id: next_id(),
             requests: AtomicU64::new(0),
+            running: AtomicBool::new(false),
         })
     }
 
@@ -156,13 +178,23 @@ impl Control {
         self.lock().phase
     }
 
-    /// Records the outcome of the job; returns what the handle resolves to.
-    pub(crate) fn finish<T, E>(&self, result: Result<T, Error<E>>) -> Result<T, Error<E>> {
+    /// Records the outcome of the job and runs the done callbacks on it; returns what the
+    /// handle resolves to.
+    pub(crate) fn finish<T, E>(&self, result: Result<T, Error<E>>) -> Result<T, Error<E>>
+    where
+        T: 'static,
+        E: 'static,
+    {
         let mut st = self.lock();
         match st.phase {
             Phase::Running => {
                 st.phase =
                     if matches!(result, Err(Error::Cancelled)) { Phase::Cancelled } else { Phase::Done };
+                let cbs = st.take_callbacks();
+                drop(st);
+                if !cbs.is_empty() {
+                    callbacks::run(self.id, cbs, Resolved::Value(&result));
+                }
                 result
             }
             Phase::Cancelled => Err(Error::Cancelled),
@@ -170,17 +202,69 @@ impl Control {
         }
     }
 
+    /// The driver task ended without recording an outcome (it was dropped: its runtime
+    /// shut down). Records "shut down", which is what the handle resolves to, and runs the
+    /// done callbacks on it.
+    pub(crate) fn abandon(&self) {
+        let mut st = self.lock();
+        if st.phase != Phase::Running {
+            return;
+        }
+        st.phase = Phase::Done;
+        let cbs = st.take_callbacks();
+        drop(st);
+        callbacks::run(self.id, cbs, Resolved::ShutDown);
+    }
+
+    /// Registers a done callback; hands it back, with the phase, when the outcome was
+    /// already recorded.
+    pub(crate) fn add_callback(&self, cb: Callback) -> Result<(), (Callback, Phase)> {
+        let mut st = self.lock();
+        if st.callbacks_closed || st.phase != Phase::Running {
+            let phase = st.phase;
+            return Err((cb, phase));
+        }
+        st.callbacks.push(cb);
+        Ok(())
+    }
+
+    /// Marks whether a base executor is running the job now: set when the base executor
+    /// starts it (an async job's first poll, a pool thread picking a blocking job up),
+    /// cleared when that run ends. One atomic store; no lock.
+    pub(crate) fn set_running(&self, running: bool) {
+        self.running.store(running, Ordering::Release);
+    }
+
+    /// True while a base executor runs the job and the outcome is not recorded yet.
+    pub(crate) fn is_running(&self) -> bool {
+        self.running.load(Ordering::Acquire) && self.phase() == Phase::Running
+    }
+
     /// Records an abnormal end of the driver task (panic outside the job, or the runtime
-    /// went away); returns what the handle resolves to.
+    /// went away); returns what the handle resolves to. The driver's guard has normally
+    /// recorded it already ([`abandon`](Self::abandon)); if not, the done callbacks see
+    /// "shut down".
     pub(crate) fn finish_with<T, E>(&self, err: Error<E>) -> Result<T, Error<E>> {
-        self.finish(Err(err))
+        let mut st = self.lock();
+        match st.phase {
+            Phase::Running => {
+                st.phase = if matches!(err, Error::Cancelled) { Phase::Cancelled } else { Phase::Done };
+                let cbs = st.take_callbacks();
+                drop(st);
+                callbacks::run(self.id, cbs, Resolved::ShutDown);
+                Err(err)
+            }
+            Phase::Cancelled => Err(Error::Cancelled),
+            Phase::Done => Err(err),
+        }
     }
 
     /// Tries to cancel. `abort` stops the driver task when the cancel is accepted.
     pub(crate) fn cancel_blocking(&self, abort: impl FnOnce()) -> bool {
         match self.begin_cancel() {
-            Begin::Accepted => {
+            Begin::Accepted(cbs) => {
                 abort();
+                self.run_cancelled(cbs);
                 true
             }
             Begin::Answered(b) => b,
@@ -197,8 +281,9 @@ impl Control {
     /// Tries to cancel, awaiting an asynchronous cancel decision.
     pub(crate) async fn cancel_async(&self, abort: impl FnOnce()) -> bool {
         match self.begin_cancel() {
-            Begin::Accepted => {
+            Begin::Accepted(cbs) => {
                 abort();
+                self.run_cancelled(cbs);
                 true
             }
             Begin::Answered(b) => b,
@@ -221,8 +306,9 @@ impl Control {
         abort: impl FnOnce() + Send + 'static,
     ) -> Result<bool, tokio::task::JoinHandle<bool>> {
         match self.begin_cancel() {
-            Begin::Accepted => {
+            Begin::Accepted(cbs) => {
                 abort();
+                self.run_cancelled(cbs);
                 Ok(true)
             }
             Begin::Answered(b) => Ok(b),
@@ -246,7 +332,7 @@ impl Control {
                 match st.gates.last().map_or(&CancelGate::Allow, |(_, gate)| gate) {
                     CancelGate::Allow => {
                         st.phase = Phase::Cancelled;
-                        Begin::Accepted
+                        Begin::Accepted(st.take_callbacks())
                     }
                     CancelGate::Refuse => {
                         tracing::debug!(
@@ -270,12 +356,20 @@ impl Control {
         match st.phase {
             Phase::Running => {
                 st.phase = Phase::Cancelled;
+                let cbs = st.take_callbacks();
                 drop(st);
                 abort();
+                self.run_cancelled(cbs);
                 true
             }
             Phase::Cancelled => true,
             Phase::Done => false,
+        }
+    }
+
+    fn run_cancelled(&self, cbs: Vec<Callback>) {
+        if !cbs.is_empty() {
+            callbacks::run(self.id, cbs, Resolved::Cancelled);
         }
     }
 
@@ -305,8 +399,9 @@ impl Control {
 }
 
 enum Begin {
-    /// This request moved the job to `Cancelled`: the caller runs its abort action.
-    Accepted,
+    /// This request moved the job to `Cancelled`: the caller runs its abort action, then
+    /// the done callbacks taken in the same critical section.
+    Accepted(Vec<Callback>),
     /// Decided without a transition: refused, already finished, or already cancelled (the
     /// abort action ran for the request that cancelled it).
     Answered(bool),

@@ -1,6 +1,8 @@
 //! [`Handle`]: the eager, cancellable, awaitable result of a submitted job.
 
+pub(crate) mod callbacks;
 pub(crate) mod control;
+mod map;
 pub(crate) mod wait;
 
 use std::fmt;
