@@ -6,7 +6,7 @@
 //! from synchronous code. Every handle resolves exactly once.
 //!
 //! Layers add behaviour around any executor, statically composed like tower middleware:
-//! [`map`], [`flat_map`], [`limit`] (concurrency limit), [`cancel_on_shutdown`]; the
+//! [`map`], [`map_result`], [`flat_map`], [`limit`] (concurrency limit), [`cancel_on_shutdown`]; the
 //! sibling crates add poll, retry and timeout. Stack them with [`ExecutorBuilder`], with
 //! `tower::ServiceBuilder`, or with the [`ExecutorExt`] `with_*` chain.
 //!
@@ -46,6 +46,7 @@ mod handle;
 pub mod limit;
 mod macros;
 pub mod map;
+pub mod map_result;
 pub mod metrics;
 mod runtime;
 mod sync;

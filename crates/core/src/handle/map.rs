@@ -122,13 +122,13 @@ where
     /// with its own error type: the most general of the fallible maps.
     ///
     /// ```
-    /// use more_executors_core::Handle;
+    /// use more_executors_core::{Error, Handle};
     ///
     /// let h = Handle::<u32, String>::failed("boom".into()).map_result(|r| match r {
     ///     Ok(n) => Ok(n.to_string()),
-    ///     Err(e) => Err(format!("failed: {e}").len()),
+    ///     Err(e) => Err(e.into_job_error().map_or(0, |message| message.len())),
     /// });
-    /// assert_eq!(h.wait().unwrap_err().job_error(), Some(&"failed: job failed: boom".len()));
+    /// assert_eq!(h.wait(), Err(Error::Job(4)));
     /// ```
     pub fn map_result<U, E2, F>(self, f: F) -> Handle<U, E2>
     where
