@@ -62,6 +62,7 @@ pub use executor::{Executor, Lifecycle, submit_stage};
 pub use ext::ExecutorExt;
 pub use handle::{
     CancelDecision, CancelFuture, CancelGate, CancelHandle, CancelHook, GateGuard, Handle, JobContext,
+    SharedHandle,
 };
 pub use runtime::Runtime;
 

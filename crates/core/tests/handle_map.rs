@@ -142,3 +142,34 @@ async fn then_chains_a_handle_and_forwards_cancel_to_it() {
         exec.submit(|| async { Err::<u32, _>(MyErr::NotFound) }).then(|v| async move { Ok::<_, MyErr>(v) });
     assert_eq!(err.await, Err(Error::Job(MyErr::NotFound)));
 }
+
+#[tokio::test]
+async fn a_shared_view_watches_a_handle_moved_into_a_combinator() {
+    use more_executors_core::combinators::zip;
+    let exec = AsyncExecutor::new();
+    let gate = Gate::new();
+    let shared = gated(&exec, &gate, 2).shared();
+    let other = gated(&exec, &gate, 3);
+    let both = zip((shared.to_handle(), other));
+    tokio::task::yield_now().await;
+    assert!(!shared.is_done());
+    assert!(shared.is_running());
+    gate.open();
+    assert_eq!(both.await, Ok((2, 3)));
+    assert!(shared.is_done() && !shared.is_running());
+    let (a, b) = (shared.clone(), shared.clone());
+    assert_eq!((a.await, b.await), (Ok(2), Ok(2)), "every clone gets the result");
+    assert_eq!(shared.to_handle().await, Ok(2));
+}
+
+#[tokio::test]
+async fn cancelling_a_handle_made_from_a_shared_view_cancels_the_job() {
+    let exec = AsyncExecutor::new();
+    let gate = Gate::new();
+    let shared = gated(&exec, &gate, 1).shared();
+    let follower = shared.to_handle();
+    assert!(follower.cancel());
+    assert!(shared.is_cancelled() && shared.is_done());
+    assert!(shared.clone().await.unwrap_err().is_cancelled());
+    assert!(follower.await.unwrap_err().is_cancelled());
+}

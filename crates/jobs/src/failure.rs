@@ -30,18 +30,18 @@ pub type ErrorHandler = Arc<dyn Fn(&JobFailure<'_>) + Send + Sync>;
 /// let seen = Arc::new(Mutex::new(Vec::new()));
 /// let sink = seen.clone();
 /// let scheduler = Scheduler::builder()
-///     .error_handler(move |f| sink.lock().unwrap().push((f.name().map(str::to_owned), f.message())))
+///     .error_handler(move |f| sink.lock().unwrap().push((f.name().to_owned(), f.message())))
 ///     .build()
 ///     .unwrap();
 /// let job = scheduler.job().name("upload").spawn(async { Err::<(), _>("disk full") }).await.unwrap();
 /// drop(job); // nobody waits: the error goes to the handler
 /// scheduler.wait_and_close(None).await;
-/// assert_eq!(*seen.lock().unwrap(), [(Some("upload".to_string()), "disk full".to_string())]);
+/// assert_eq!(*seen.lock().unwrap(), [("upload".to_string(), "disk full".to_string())]);
 /// # }
 /// ```
 pub struct JobFailure<'a> {
     pub(crate) id: u64,
-    pub(crate) name: Option<&'a str>,
+    pub(crate) name: &'a str,
     pub(crate) kind: JobKind,
     pub(crate) location: &'static Location<'static>,
     pub(crate) error: FailureValue<'a>,
@@ -74,7 +74,7 @@ impl JobFailure<'_> {
         self.id
     }
 
-    /// The job's name, if it was given one.
+    /// The job's name: the one it was given, else `job-N` (N its id).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -82,15 +82,15 @@ impl JobFailure<'_> {
     /// let seen = Arc::new(Mutex::new(None));
     /// let sink = seen.clone();
     /// let s = more_executors_jobs::Scheduler::builder()
-    ///     .error_handler(move |f| *sink.lock().unwrap() = Some(f.name().map(str::to_owned)))
+    ///     .error_handler(move |f| *sink.lock().unwrap() = Some(f.name().to_owned()))
     ///     .build()
     ///     .unwrap();
     /// drop(s.job().name("n").spawn(async { Err::<(), _>("e") }).await.unwrap());
     /// s.idle().await;
-    /// assert_eq!(seen.lock().unwrap().clone(), Some(Some("n".to_string())));
+    /// assert_eq!(seen.lock().unwrap().clone(), Some("n".to_string()));
     /// # }
     /// ```
-    pub fn name(&self) -> Option<&str> {
+    pub fn name(&self) -> &str {
         self.name
     }
 
@@ -233,10 +233,7 @@ impl fmt::Debug for JobFailure<'_> {
 
 impl fmt::Display for JobFailure<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.kind.as_str(), self.id)?;
-        if let Some(n) = self.name {
-            write!(f, " ({n})")?;
-        }
+        write!(f, "{} {} ({})", self.kind.as_str(), self.id, self.name)?;
         let what = if self.is_panic() { "panicked" } else { "failed" };
         write!(f, " spawned at {} {what}: {}", self.location, self.message())
     }
@@ -250,7 +247,7 @@ pub(crate) fn default_handler() -> ErrorHandler {
         if f.is_late() {
             tracing::warn!(
                 job_id = f.id(),
-                job_name = f.name().unwrap_or(""),
+                job_name = f.name(),
                 job_kind = f.kind().as_str(),
                 location = %f.location(),
                 panicked = f.is_panic(),
@@ -260,7 +257,7 @@ pub(crate) fn default_handler() -> ErrorHandler {
         } else {
             tracing::error!(
                 job_id = f.id(),
-                job_name = f.name().unwrap_or(""),
+                job_name = f.name(),
                 job_kind = f.kind().as_str(),
                 location = %f.location(),
                 panicked = f.is_panic(),

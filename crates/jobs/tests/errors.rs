@@ -22,7 +22,7 @@ async fn an_unobserved_error_goes_to_the_handler() {
     let seen = rec.seen();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].id, id);
-    assert_eq!(seen[0].name.as_deref(), Some("sync"));
+    assert_eq!(seen[0].name, "sync");
     assert_eq!(seen[0].message, "upstream 502");
     assert!(!seen[0].panic && !seen[0].late);
 }

@@ -37,13 +37,13 @@ async fn the_snapshot_lists_active_then_pending_with_times() {
     let b = s.job().name("b").spawn(forever()).await.unwrap();
     let c = s.shield(forever()).unwrap();
     let jobs = s.jobs();
-    let view: Vec<_> = jobs.iter().map(|j| (j.id, j.name.as_deref(), j.state, j.kind)).collect();
+    let view: Vec<_> = jobs.iter().map(|j| (j.id, j.name.to_string(), j.state, j.kind)).collect();
     assert_eq!(
         view,
         [
-            (a.id(), Some("a"), JobState::Active, JobKind::Async),
-            (c.id(), None, JobState::Active, JobKind::Shield),
-            (b.id(), Some("b"), JobState::Pending, JobKind::Async),
+            (a.id(), "a".to_string(), JobState::Active, JobKind::Async),
+            (c.id(), format!("job-{}", c.id()), JobState::Active, JobKind::Shield),
+            (b.id(), "b".to_string(), JobState::Pending, JobKind::Async),
         ]
     );
     assert!(jobs[0].spawned_at >= t0);

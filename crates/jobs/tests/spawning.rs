@@ -232,10 +232,10 @@ async fn regression_close_wakes_blocked_spawners_with_closed() {
 async fn named_jobs_carry_their_name() {
     let s = Scheduler::new();
     let job = s.job().name("thumbnail-42").spawn(forever()).await.unwrap();
-    assert_eq!(job.name(), Some("thumbnail-42"));
-    assert_eq!(s.jobs()[0].name.as_deref(), Some("thumbnail-42"));
+    assert_eq!(&*job.name(), "thumbnail-42");
+    assert_eq!(&*s.jobs()[0].name, "thumbnail-42");
     let unnamed = s.spawn(forever()).await.unwrap();
-    assert_eq!(unnamed.name(), None);
+    assert_eq!(*unnamed.name(), *format!("job-{}", unnamed.id()), "a default name, never none");
     assert!(unnamed.id() > job.id(), "ids increase in spawn order");
 }
 

@@ -713,6 +713,39 @@ mod loom_tests {
         });
     }
 
+    /// (f) A done callback is registered while the job finishes and a cancel arrives: the
+    /// callback runs exactly once, with the outcome the handle resolves to (a registration
+    /// that loses the race is handed back with the phase, and its caller runs it).
+    #[test]
+    fn loom_callback_registration_races_finish_and_cancel() {
+        loom::model(|| {
+            let ctl = Control::new();
+            let calls = Arc::new(AtomicUsize::new(0));
+            let saw_cancel = Arc::new(AtomicBool::new(false));
+            let (c, k) = (calls.clone(), saw_cancel.clone());
+            let cb = crate::handle::callbacks::erase::<u32, (), _>(move |r| {
+                c.fetch_add(1, SeqCst);
+                k.store(matches!(r, Err(Error::Cancelled)), SeqCst);
+            });
+            let (registrar, canceller) = (ctl.clone(), ctl.clone());
+            let reg = thread::spawn(move || match registrar.add_callback(cb) {
+                Ok(()) => None,
+                Err((cb, phase)) => Some((cb, phase)),
+            });
+            let can = thread::spawn(move || canceller.cancel_blocking(|| ()));
+            let resolved = ctl.finish::<u32, ()>(Ok(5));
+            if let Some((cb, phase)) = reg.join().unwrap() {
+                // The registration lost: run it as `Handle::on_done` does.
+                let r = if phase == Phase::Cancelled { Err(Error::Cancelled) } else { resolved.clone() };
+                crate::handle::callbacks::run_one(ctl.id(), cb, Resolved::Value(&r));
+            }
+            let cancelled = can.join().unwrap();
+            assert_eq!(calls.load(SeqCst), 1, "the callback ran exactly once");
+            assert_eq!(saw_cancel.load(SeqCst), cancelled, "it saw the outcome the handle has");
+            assert_eq!(cancelled, resolved == Err(Error::Cancelled));
+        });
+    }
+
     /// (d) A hook approves a cancel while the job finishes: the two-step cancel (ask the
     /// hook outside the lock, then complete) still yields exactly one outcome.
     #[test]

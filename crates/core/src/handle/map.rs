@@ -18,7 +18,7 @@ use crate::error::{Error, catch_panic};
 use crate::flat_map::FlatMapFuture;
 
 /// A gate forwarding a cancel to `source` without ever blocking.
-fn forward_to(source: CancelHandle, rt: tokio::runtime::Handle) -> CancelGate {
+pub(super) fn forward_to(source: CancelHandle, rt: tokio::runtime::Handle) -> CancelGate {
     CancelGate::Hook(Arc::new(move || match source.cancel_nonblocking(&rt) {
         Ok(accepted) => CancelDecision::Now(accepted),
         Err(deciding) => CancelDecision::Later(deciding),

@@ -74,11 +74,38 @@ pub(crate) fn outcome_of<T, E>(r: &Result<T, Error<E>>) -> Outcome {
 /// What never changes after spawn.
 pub(crate) struct Head {
     pub(crate) id: u64,
-    pub(crate) name: Option<Arc<str>>,
+    /// The name given at spawn or with `Job::set_name`; `job-N` when none was given.
+    name: Mutex<Option<Arc<str>>>,
     pub(crate) kind: JobKind,
     pub(crate) location: &'static Location<'static>,
     pub(crate) spawned_at: Instant,
     pub(crate) token: Option<CancellationToken>,
+}
+
+impl Head {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        id: u64,
+        name: Option<Arc<str>>,
+        kind: JobKind,
+        location: &'static Location<'static>,
+        spawned_at: Instant,
+        token: Option<CancellationToken>,
+    ) -> Self {
+        Head { id, name: Mutex::new(name), kind, location, spawned_at, token }
+    }
+
+    /// The job's name: the one it was given, else `job-N` (N its id).
+    pub(crate) fn name(&self) -> Arc<str> {
+        match &*lock(&self.name) {
+            Some(n) => n.clone(),
+            None => Arc::from(format!("job-{}", self.id)),
+        }
+    }
+
+    pub(crate) fn set_name(&self, name: Arc<str>) {
+        *lock(&self.name) = Some(name);
+    }
 }
 
 /// The body of a job: a future, or a blocking closure.
@@ -295,9 +322,10 @@ where
             Error::Panicked(m) => FailureValue::Panic(m),
             _ => return,
         };
+        let name = self.head.name();
         let failure = JobFailure {
             id: self.head.id,
-            name: self.head.name.as_deref(),
+            name: &name,
             kind: self.head.kind,
             location: self.head.location,
             error,
@@ -404,7 +432,7 @@ where
         };
         JobInfo {
             id: self.head.id,
-            name: self.head.name.clone(),
+            name: self.head.name(),
             kind: self.head.kind,
             state: self.state_now(),
             outcome,

@@ -124,7 +124,7 @@ impl JobKind {
 /// let s = more_executors_jobs::Scheduler::new();
 /// let job = s.job().name("etl").spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
 /// let info = job.info();
-/// assert_eq!((info.id, info.name.as_deref()), (job.id(), Some("etl")));
+/// assert_eq!((info.id, &*info.name), (job.id(), "etl"));
 /// assert!(info.started_at.is_some() && info.outcome.is_none());
 /// # }
 /// ```
@@ -133,8 +133,9 @@ impl JobKind {
 pub struct JobInfo {
     /// Unique within the scheduler, in spawn order.
     pub id: u64,
-    /// The name given with [`JobBuilder::name`](crate::JobBuilder::name).
-    pub name: Option<Arc<str>>,
+    /// The name given with [`JobBuilder::name`](crate::JobBuilder::name) or
+    /// [`Job::set_name`]; `job-N` (N the id) when none was given.
+    pub name: Arc<str>,
     /// What the job runs as.
     pub kind: JobKind,
     /// Pending, active or closed.
@@ -216,17 +217,38 @@ impl<T, E> Job<T, E> {
         self.cell.head().id
     }
 
-    /// The job's name, if it was given one.
+    /// The job's name: the one given with [`JobBuilder::name`](crate::JobBuilder::name) or
+    /// [`set_name`](Self::set_name), else `job-N` where N is its id, so logs and reports
+    /// always name it.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let s = more_executors_jobs::Scheduler::new();
     /// let job = s.job().name("resize").spawn(async { Ok::<_, String>(()) }).await.unwrap();
-    /// assert_eq!(job.name(), Some("resize"));
+    /// assert_eq!(&*job.name(), "resize");
+    /// let unnamed = s.spawn(async { Ok::<_, String>(()) }).await.unwrap();
+    /// assert_eq!(*unnamed.name(), *format!("job-{}", unnamed.id()));
     /// # }
     /// ```
-    pub fn name(&self) -> Option<&str> {
-        self.cell.head().name.as_deref()
+    pub fn name(&self) -> Arc<str> {
+        self.cell.head().name()
+    }
+
+    /// Renames the job (the original's `set_name`). The new name shows in
+    /// [`Scheduler::jobs`](crate::Scheduler::jobs), [`info`](Self::info), error reports and
+    /// close reports from now on; a tracing span already opened for the running job keeps
+    /// the name it started with.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// job.set_name("import-2024-06");
+    /// assert_eq!(&*s.jobs()[0].name, "import-2024-06");
+    /// # }
+    /// ```
+    pub fn set_name(&self, name: impl Into<Arc<str>>) {
+        self.cell.head().set_name(name.into());
     }
 
     /// What the job runs as.

@@ -25,7 +25,7 @@ fn span<W, T, E>(cell: &Cell<W, T, E>) -> tracing::Span {
         "job",
         scheduler = %cell.shared.cfg.name,
         job_id = cell.head.id,
-        job_name = cell.head.name.as_deref().unwrap_or(""),
+        job_name = &*cell.head.name(),
         kind = cell.head.kind.as_str(),
     )
 }

@@ -111,7 +111,7 @@ impl Scheduler {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let scheduler = Scheduler::new();
     /// let job = scheduler.job().name("report").spawn(async { Ok::<_, String>(()) }).await.unwrap();
-    /// assert_eq!(job.name(), Some("report"));
+    /// assert_eq!(&*job.name(), "report");
     /// # }
     /// ```
     pub fn job(&self) -> JobBuilder<'_> {

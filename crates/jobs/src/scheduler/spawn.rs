@@ -39,7 +39,7 @@ use crate::job::{Job, JobKind};
 ///     })
 ///     .await
 ///     .unwrap();
-/// assert_eq!(job.name(), Some("sync-inventory"));
+/// assert_eq!(&*job.name(), "sync-inventory");
 /// assert!(job.close().await);
 /// # }
 /// ```
@@ -52,6 +52,8 @@ pub struct JobBuilder<'a> {
 }
 
 struct Opts {
+    /// Assigned ahead of the cell when the job's context needs it.
+    id: Option<u64>,
     name: Option<Arc<str>>,
     token: Option<CancellationToken>,
     location: &'static Location<'static>,
@@ -69,7 +71,7 @@ impl<'a> JobBuilder<'a> {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let s = more_executors_jobs::Scheduler::new();
     /// let job = s.job().name("x").spawn(async { Ok::<_, String>(()) }).await.unwrap();
-    /// assert_eq!(job.name(), Some("x"));
+    /// assert_eq!(&*job.name(), "x");
     /// # }
     /// ```
     pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
@@ -97,7 +99,7 @@ impl<'a> JobBuilder<'a> {
     }
 
     fn opts(self, kind: JobKind, location: &'static Location<'static>) -> (Arc<Shared>, Opts) {
-        (self.scheduler.shared.clone(), Opts { name: self.name, token: self.token, location, kind })
+        (self.scheduler.shared.clone(), Opts { id: None, name: self.name, token: self.token, location, kind })
     }
 
     /// Spawns `fut` as a job; see [`Scheduler::spawn`].
@@ -228,14 +230,8 @@ where
     T: Send + 'static,
     E: fmt::Display + Send + 'static,
 {
-    let head = Head {
-        id: shared.next_id(),
-        name: opts.name,
-        kind: opts.kind,
-        location: opts.location,
-        spawned_at: Instant::now(),
-        token: opts.token,
-    };
+    let id = opts.id.unwrap_or_else(|| shared.next_id());
+    let head = Head::new(id, opts.name, opts.kind, opts.location, Instant::now(), opts.token);
     Cell::new(head, shared, work)
 }
 

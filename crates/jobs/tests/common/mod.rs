@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
     pub id: u64,
-    pub name: Option<String>,
+    pub name: String,
     pub message: String,
     pub panic: bool,
     pub late: bool,
@@ -27,7 +27,7 @@ impl Recorder {
         move |f| {
             seen.lock().unwrap().push(Seen {
                 id: f.id(),
-                name: f.name().map(str::to_owned),
+                name: f.name().to_owned(),
                 message: f.message(),
                 panic: f.is_panic(),
                 late: f.is_late(),
