@@ -17,8 +17,9 @@ use more_executors_core::Error;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{JobInfo, JobKind, JobState, Outcome};
+use super::{JobClosed, JobInfo, JobKind, JobState, Outcome};
 use crate::failure::{FailureValue, JobFailure};
+use crate::scheduler::ClosedJob;
 use crate::scheduler::shared::Shared;
 
 /// A stop was requested: the outcome is decided; the task stops at its next poll (no
@@ -26,6 +27,8 @@ use crate::scheduler::shared::Shared;
 pub(crate) const STOP: u8 = 1;
 /// Drop the future at the next poll; the job counts as aborted.
 pub(crate) const FORCE: u8 = 2;
+/// The job did not stop within the close timeout; the overrun was reported.
+pub(crate) const OVERRUN: u8 = 4;
 
 /// Where the job is, as seen by the scheduler.
 pub(crate) mod stage {
@@ -159,8 +162,10 @@ pub(crate) trait Entry: Send + Sync + 'static {
     fn drop_unrun(&self, why: Stop);
     /// Stops an active job; see [`Cell::stop_active`].
     fn stop(&self, why: Stop) -> bool;
-    /// Drops the job's future at its next poll.
+    /// Drops the job's future at its next poll, and reports the overrun.
     fn force(&self);
+    /// The job as listed in a close report.
+    fn closed_job(&self, fate: JobClosed) -> ClosedJob;
     fn info(&self) -> JobInfo;
 }
 
@@ -173,6 +178,9 @@ pub(crate) trait JobApi<T, E>: Send + Sync {
     fn state(&self) -> (JobState, Option<Outcome>);
     fn info(&self) -> JobInfo;
     fn as_stopper(self: Arc<Self>) -> Arc<dyn Stopper>;
+    /// A running blocking job was asked to stop: it cannot be interrupted, so an overrun is
+    /// reported if it still runs when the close timeout expires.
+    fn watch_overrun(self: Arc<Self>);
 }
 
 /// Waiting for a job's task to end (for [`JobClose`](super::JobClose)).
@@ -181,6 +189,12 @@ pub(crate) trait Stopper: Send + Sync + 'static {
     /// How long a close waits for the job to stop: `None` for async jobs (they are
     /// aborted at the end of the grace period anyway), the close timeout for blocking jobs.
     fn stop_deadline(&self) -> Option<Duration>;
+    /// The job overran its close timeout (it was aborted or, blocking, detached).
+    fn overran(&self) -> bool;
+    /// The job had started running (false for a job removed from the queue unrun).
+    fn started(&self) -> bool;
+    /// The close timeout expired while the job still ran: report the overrun (once).
+    fn report_overrun(&self);
 }
 
 fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
@@ -316,6 +330,24 @@ where
         }
     }
 
+    /// The job did not stop within the close timeout after it was asked to: reports the
+    /// overrun to the error handler, once.
+    pub(crate) fn overrun(&self) {
+        if self.flags.fetch_or(OVERRUN, Ordering::AcqRel) & OVERRUN != 0 {
+            return;
+        }
+        let name = self.head.name();
+        let failure = JobFailure {
+            id: self.head.id,
+            name: &name,
+            kind: self.head.kind,
+            location: self.head.location,
+            error: FailureValue::Overrun(self.shared.cfg.close_timeout),
+            late: false,
+        };
+        crate::failure::report(&self.shared.cfg.handler, &failure);
+    }
+
     fn report(&self, err: &Error<E>, late: bool) {
         let error = match err {
             Error::Job(e) => FailureValue::Error { display: e, any: e },
@@ -422,7 +454,12 @@ where
 
     fn force(&self) {
         self.flags.fetch_or(FORCE, Ordering::AcqRel);
+        self.overrun();
         self.waker.wake();
+    }
+
+    fn closed_job(&self, fate: JobClosed) -> ClosedJob {
+        ClosedJob { id: self.head.id, name: self.head.name(), kind: self.head.kind, fate }
     }
 
     fn info(&self) -> JobInfo {
@@ -514,6 +551,20 @@ where
     fn as_stopper(self: Arc<Self>) -> Arc<dyn Stopper> {
         self
     }
+
+    fn watch_overrun(self: Arc<Self>) {
+        if self.head.kind != JobKind::Blocking || self.stage.load(Ordering::Acquire) != stage::ACTIVE {
+            return;
+        }
+        let timeout = self.shared.cfg.close_timeout;
+        let rt = self.shared.rt().handle().clone();
+        drop(rt.spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if self.stage.load(Ordering::Acquire) != stage::CLOSED {
+                self.overrun();
+            }
+        }));
+    }
 }
 
 impl<W, T, E> Stopper for Cell<W, T, E>
@@ -535,6 +586,18 @@ where
 
     fn stop_deadline(&self) -> Option<Duration> {
         (self.head.kind == JobKind::Blocking).then_some(self.shared.cfg.close_timeout)
+    }
+
+    fn overran(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & OVERRUN != 0
+    }
+
+    fn started(&self) -> bool {
+        self.lock().started_at.is_some()
+    }
+
+    fn report_overrun(&self) {
+        self.overrun();
     }
 }
 

@@ -13,7 +13,7 @@ pub(crate) mod cell;
 mod future;
 pub(crate) mod task;
 
-pub use future::{JobClose, Wait};
+pub use future::{JobClose, JobClosed, Wait};
 
 use std::fmt;
 use std::future::Future;
@@ -363,9 +363,9 @@ impl<T, E> Job<T, E> {
 
     /// Closes the job: a pending job is removed from the queue and never runs; an active
     /// job is cancelled. The request is made at once, when `close` is called; the
-    /// returned future resolves once the job has stopped, and yields `true` when the job's
-    /// outcome is [`Outcome::Cancelled`] (or it had timed out), `false` when it had
-    /// already finished on its own.
+    /// returned future resolves once the job has stopped, and says how the close ended
+    /// ([`JobClosed`]): removed from the queue unrun, stopped within the close timeout,
+    /// aborted after it, or already finished on its own (nothing cancelled).
     ///
     /// How an active job stops: a job spawned with a [cancellation
     /// token](crate::JobBuilder::token) sees the token cancelled and gets the scheduler's
@@ -374,15 +374,17 @@ impl<T, E> Job<T, E> {
     /// interrupted: it is detached, keeps its slot until its thread returns, and the
     /// returned future waits at most `close_timeout` for it. Either way the job's outcome is
     /// [`Outcome::Cancelled`] and awaiting the `Job` gives [`Error::Cancelled`] at once; an
-    /// error the job returns while stopping goes to the error handler.
+    /// error the job returns while stopping goes to the error handler. A job that does not
+    /// stop within `close_timeout` ends [`JobClosed::Aborted`], and the error handler gets
+    /// a [`FailureCause::CloseOverrun`](crate::FailureCause::CloseOverrun) for it.
     ///
     /// ```
-    /// use more_executors_jobs::{Outcome, Scheduler};
+    /// use more_executors_jobs::{JobClosed, Outcome, Scheduler};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let scheduler = Scheduler::new();
     /// let job = scheduler.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
-    /// assert!(job.close().await);
+    /// assert_eq!(job.close().await, JobClosed::Stopped);
     /// assert_eq!(job.outcome(), Some(Outcome::Cancelled));
     /// assert!(job.await.unwrap_err().is_cancelled());
     /// assert_eq!(scheduler.active_count(), 0);
@@ -390,6 +392,9 @@ impl<T, E> Job<T, E> {
     /// ```
     pub fn close(&self) -> JobClose {
         let cancelled = self.cell.stop(Stop::Cancel);
+        if cancelled {
+            self.cell.clone().watch_overrun();
+        }
         JobClose::new(self.cell.clone().as_stopper(), cancelled)
     }
 
@@ -423,6 +428,9 @@ impl<T, E> Job<T, E> {
 
     pub(crate) fn stop_timed_out(&self, timeout: Duration) -> JobClose {
         let cancelled = self.cell.stop(Stop::Timeout(timeout));
+        if cancelled {
+            self.cell.clone().watch_overrun();
+        }
         JobClose::new(self.cell.clone().as_stopper(), cancelled)
     }
 }

@@ -122,6 +122,7 @@ where
                 if sleep.as_mut().poll(cx).is_ready() {
                     tracing::debug!(job_id = cell.head.id, "job ignored its cancellation token; aborted");
                     cell.flags.fetch_or(FORCE, Ordering::AcqRel);
+                    cell.overrun();
                     this.fut.set(None);
                     this.guard.finish(Err(Error::Cancelled), true);
                     return Poll::Ready(());

@@ -6,7 +6,7 @@ pub(crate) mod shared;
 mod spawn;
 pub(crate) mod spawned;
 
-pub use close::{Close, CloseReport};
+pub use close::{Close, CloseReport, ClosedJob};
 pub use spawn::{JobBuilder, Spawn, SpawnBlocking};
 
 use std::fmt;
@@ -480,7 +480,7 @@ impl Scheduler {
     /// let _a = scheduler.job().name("a").spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
     /// let _b = scheduler.job().name("b").spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
     /// let jobs = scheduler.jobs();
-    /// let summary: Vec<_> = jobs.iter().map(|j| (j.name.as_deref().unwrap(), j.state)).collect();
+    /// let summary: Vec<_> = jobs.iter().map(|j| (&*j.name, j.state)).collect();
     /// assert_eq!(summary, [("a", JobState::Active), ("b", JobState::Pending)]);
     /// assert!(jobs[0].started_at.is_some() && jobs[1].started_at.is_none());
     /// # }

@@ -13,8 +13,8 @@ use tokio::sync::{Notify, oneshot, watch};
 
 use super::close::CloseReport;
 use crate::failure::ErrorHandler;
-use crate::job::JobInfo;
 use crate::job::cell::{Cell, Entry, Stop, Work, stage};
+use crate::job::{JobClosed, JobInfo};
 
 pub(crate) struct Config {
     pub(crate) name: Arc<str>,
@@ -339,7 +339,7 @@ impl Shared {
         let mut next = None;
         let idle = {
             let mut st = self.lock();
-            st.live.try_remove(key);
+            let entry = st.live.try_remove(key);
             if counted {
                 st.active -= 1;
             } else {
@@ -348,10 +348,9 @@ impl Shared {
             let st = &mut *st;
             match &mut st.closing {
                 Some(c) if !c.done => {
-                    if aborted {
-                        c.report.aborted += 1;
-                    } else {
-                        c.report.cancelled += 1;
+                    if let Some(entry) = &entry {
+                        let fate = if aborted { JobClosed::Aborted } else { JobClosed::Stopped };
+                        c.report.record(entry.closed_job(fate));
                     }
                 }
                 Some(_) => {}
@@ -441,7 +440,10 @@ impl Shared {
             let mut queue: Vec<_> = st.queue.drain(..).collect();
             let blocked = queue.split_off(admitted.min(queue.len()));
             let live: Vec<_> = st.live.iter().map(|(_, e)| e.clone()).collect();
-            let report = CloseReport { never_started: queue.len(), ..CloseReport::default() };
+            let mut report = CloseReport::default();
+            for entry in &queue {
+                report.record(entry.closed_job(JobClosed::NeverStarted));
+            }
             st.closing = Some(Closing { report, done: false });
             (queue, blocked, live)
         };
@@ -483,9 +485,11 @@ impl Shared {
             let mut st = self.lock();
             let stragglers: Vec<_> = st.live.iter().map(|(_, e)| e.clone()).collect();
             let c = st.closing.as_mut().expect("closing");
-            c.report.aborted += stragglers.len();
+            for entry in &stragglers {
+                c.report.record(entry.closed_job(JobClosed::Aborted));
+            }
             c.done = true;
-            (c.report, stragglers)
+            (c.report.clone(), stragglers)
         };
         for entry in &stragglers {
             entry.force();

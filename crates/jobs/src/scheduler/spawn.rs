@@ -40,7 +40,7 @@ use crate::job::{Job, JobKind};
 ///     .await
 ///     .unwrap();
 /// assert_eq!(&*job.name(), "sync-inventory");
-/// assert!(job.close().await);
+/// assert!(job.close().await.was_cancelled());
 /// # }
 /// ```
 #[derive(Debug)]

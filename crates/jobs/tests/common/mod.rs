@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use more_executors_jobs::{JobFailure, Scheduler, SchedulerBuilder};
+use more_executors_jobs::{FailureCause, JobFailure, Scheduler, SchedulerBuilder};
 use tokio::sync::oneshot;
 
 /// One failure as the error handler saw it.
@@ -15,6 +15,7 @@ pub struct Seen {
     pub panic: bool,
     pub late: bool,
     pub line: u32,
+    pub cause: FailureCause,
 }
 
 /// An error handler that records what it receives.
@@ -32,6 +33,7 @@ impl Recorder {
                 panic: f.is_panic(),
                 late: f.is_late(),
                 line: f.location().line(),
+                cause: f.cause(),
             })
         }
     }
