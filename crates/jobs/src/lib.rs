@@ -55,7 +55,9 @@ pub use config::{
 };
 pub use error::{Closed, ClosedReason, TrySpawnError};
 pub use failure::{ErrorHandler, FailureCause, JobFailure};
-pub use job::{Job, JobClose, JobClosed, JobInfo, JobKind, JobState, Outcome, Wait};
+pub use job::{
+    AlwaysOk, Job, JobClose, JobClosed, JobCtx, JobInfo, JobKind, JobState, Outcome, Wait, WaitFor, always_ok,
+};
 pub use pool::WorkerPool;
 pub use scheduler::{Close, CloseReport, ClosedJob, JobBuilder, Scheduler, Spawn, SpawnBlocking};
 pub use tokio_util::sync::CancellationToken;

@@ -18,15 +18,21 @@ async fn counts_follow_the_jobs() {
         jobs.push(s.spawn(f).await.unwrap());
     }
     let _shield = s.shield(forever()).unwrap();
-    assert_eq!((s.active_count(), s.pending_count(), s.len(), s.shield_count()), (2, 3, 5, 1));
+    assert_eq!((s.active_count(), s.pending_count(), s.len(), s.shield_count()), (2, 3, 6, 1));
+    assert_eq!(s.len(), s.jobs().len(), "len counts what jobs() lists, shields included");
     assert!(!s.is_empty());
+    assert!(jobs.iter().all(|j| s.contains(j)) && s.contains(&_shield));
     senders.remove(0).send(Ok(())).unwrap();
     settle().await;
-    assert_eq!((s.active_count(), s.pending_count(), s.len()), (2, 2, 4));
+    assert_eq!((s.active_count(), s.pending_count(), s.len()), (2, 2, 5));
+    assert!(!s.contains(&jobs[0]), "a finished job has left");
+    assert!(jobs[1..].iter().all(|j| s.contains(j)));
+    assert!(!Scheduler::new().contains(&jobs[1]), "another scheduler's job");
     assert!(!s.is_closed());
     s.close().await;
     assert!(s.is_closed());
     assert_eq!((s.active_count(), s.pending_count(), s.len(), s.shield_count()), (0, 0, 0, 0));
+    assert!(s.is_empty() && jobs.iter().all(|j| !s.contains(j)));
 }
 
 #[tokio::test(start_paused = true)]

@@ -172,6 +172,7 @@ pub(crate) trait Entry: Send + Sync + 'static {
 /// What a [`Job`](super::Job) does with its job without knowing the work's type.
 pub(crate) trait JobApi<T, E>: Send + Sync {
     fn head(&self) -> &Head;
+    fn scheduler(&self) -> &Arc<Shared>;
     fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, Error<E>>>;
     fn leave(&self);
     fn stop(&self, why: Stop) -> bool;
@@ -488,6 +489,10 @@ where
 {
     fn head(&self) -> &Head {
         &self.head
+    }
+
+    fn scheduler(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, Error<E>>> {

@@ -75,6 +75,70 @@ impl<T, E> Future for Wait<T, E> {
     }
 }
 
+pin_project! {
+    /// The future of [`Job::wait_for`]: the job's result, or [`Error::TimedOut`] when the
+    /// timeout expired first. A timeout does not touch the job: it keeps running (or
+    /// waiting in the queue) and the [`Job`] stays usable.
+    ///
+    /// While this waits, a failure of the job is delivered here; once it has timed out (or
+    /// was dropped), failures go to the error handler again until someone waits anew.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::Duration;
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let mut job = s.spawn(async { Ok::<_, String>(1) }).await.unwrap();
+    /// let wait: more_executors_jobs::WaitFor<'_, i32, String> = job.wait_for(Duration::from_secs(1));
+    /// assert_eq!(wait.await, Ok(1));
+    /// # }
+    /// ```
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct WaitFor<'a, T, E> {
+        job: &'a mut Job<T, E>,
+        #[pin]
+        sleep: Sleep,
+        timeout: Duration,
+        finished: bool,
+    }
+
+    impl<T, E> PinnedDrop for WaitFor<'_, T, E> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if !*this.finished {
+                this.job.stop_waiting();
+            }
+        }
+    }
+}
+
+impl<T, E> fmt::Debug for WaitFor<'_, T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitFor").field("job", &self.job).field("timeout", &self.timeout).finish()
+    }
+}
+
+impl<'a, T, E> WaitFor<'a, T, E> {
+    pub(super) fn new(job: &'a mut Job<T, E>, timeout: Duration) -> Self {
+        WaitFor { job, sleep: tokio::time::sleep(timeout), timeout, finished: false }
+    }
+}
+
+impl<T, E> Future for WaitFor<'_, T, E> {
+    type Output = Result<T, Error<E>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(r) = Pin::new(&mut **this.job).poll(cx) {
+            *this.finished = true;
+            return Poll::Ready(r);
+        }
+        ready!(this.sleep.poll(cx));
+        *this.finished = true;
+        this.job.stop_waiting();
+        Poll::Ready(Err(Error::TimedOut(*this.timeout)))
+    }
+}
+
 /// How a [`Job::close`] ended: what [`JobClose`] resolves to, and what a
 /// [`CloseReport`](crate::CloseReport) says of each job it acted on.
 ///

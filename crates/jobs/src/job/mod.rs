@@ -10,10 +10,12 @@
 //! slot until its task has actually stopped (see [`Job::close`]).
 
 pub(crate) mod cell;
+mod ctx;
 mod future;
 pub(crate) mod task;
 
-pub use future::{JobClose, JobClosed, Wait};
+pub use ctx::{AlwaysOk, JobCtx, always_ok};
+pub use future::{JobClose, JobClosed, Wait, WaitFor};
 
 use std::fmt;
 use std::future::Future;
@@ -424,6 +426,48 @@ impl<T, E> Job<T, E> {
     /// ```
     pub fn wait(self, timeout: Duration) -> Wait<T, E> {
         Wait::new(self, timeout)
+    }
+
+    /// Waits for the job's result for at most `timeout` without giving up the job: when the
+    /// timeout expires first, this returns [`Error::TimedOut`] and the job is untouched. It
+    /// keeps running, and the `Job` stays usable: inspect it, [`close`](Self::close) it, wait
+    /// again or await it. (To close the job on timeout instead, as aiojobs' `wait` does, use
+    /// [`wait`](Self::wait).)
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use more_executors_jobs::{JobState, Scheduler};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let scheduler = Scheduler::new();
+    /// let mut job = scheduler
+    ///     .spawn(async {
+    ///         tokio::time::sleep(Duration::from_secs(10)).await;
+    ///         Ok::<_, String>("report ready")
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// assert!(job.wait_for(Duration::from_secs(1)).await.unwrap_err().is_timed_out());
+    /// assert_eq!(job.state(), JobState::Active, "still running");
+    /// assert_eq!(job.wait_for(Duration::from_secs(60)).await, Ok("report ready"));
+    /// # }
+    /// ```
+    pub fn wait_for(&mut self, timeout: Duration) -> WaitFor<'_, T, E> {
+        WaitFor::new(self, timeout)
+    }
+
+    /// The caller stopped waiting without taking the result: failures go to the error
+    /// handler again until someone waits anew.
+    pub(crate) fn stop_waiting(&mut self) {
+        if self.waiting && !self.done {
+            self.waiting = false;
+            self.cell.leave();
+        }
+    }
+
+    /// True when the job belongs to the scheduler behind `shared`.
+    pub(crate) fn belongs_to(&self, shared: &Arc<crate::scheduler::shared::Shared>) -> bool {
+        Arc::ptr_eq(self.cell.scheduler(), shared)
     }
 
     pub(crate) fn stop_timed_out(&self, timeout: Duration) -> JobClose {

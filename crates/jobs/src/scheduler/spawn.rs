@@ -1,5 +1,6 @@
 //! Spawning: [`JobBuilder`] and the [`Spawn`] futures.
 
+use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
@@ -16,7 +17,7 @@ use super::shared::{Entered, Mode, Shared};
 use crate::error::{Closed, ClosedReason, TrySpawnError};
 use crate::job::cell::{Cell, Head, Work, stage};
 use crate::job::task::{AsyncWork, BlockingWork};
-use crate::job::{Job, JobKind};
+use crate::job::{AlwaysOk, Job, JobCtx, JobKind, always_ok};
 
 /// Options for one job: a name and a cancellation token. Obtained from
 /// [`Scheduler::job`]; finish with one of the spawning methods.
@@ -120,6 +121,53 @@ impl<'a> JobBuilder<'a> {
     {
         let (shared, opts) = self.opts(JobKind::Async, Location::caller());
         Spawn { inner: SpawnInner::new(shared, AsyncWork(fut), opts) }
+    }
+
+    /// Spawns the future `f` makes from the job's [`JobCtx`] (its id and cancellation
+    /// token); see [`Scheduler::spawn_with`]. The token is the one given with
+    /// [`token`](Self::token), else a new one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.job().name("a").spawn_with(|ctx| async move { Ok::<_, String>(ctx.id()) }).await.unwrap();
+    /// let id = job.id();
+    /// assert_eq!(job.await, Ok(id));
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn spawn_with<M, F, T, E>(mut self, f: M) -> Spawn<F, T, E>
+    where
+        M: FnOnce(JobCtx) -> F,
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        let token = self.token.get_or_insert_with(CancellationToken::new).clone();
+        let id = self.scheduler.shared.next_id();
+        let fut = f(JobCtx { id, token });
+        let (shared, mut opts) = self.opts(JobKind::Async, Location::caller());
+        opts.id = Some(id);
+        Spawn { inner: SpawnInner::new(shared, AsyncWork(fut), opts) }
+    }
+
+    /// Spawns a future whose output is the job's value and which cannot fail; the short
+    /// form of `spawn(always_ok(fut))` (see [`always_ok`](crate::always_ok)).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.job().name("tick").spawn_infallible(async { 7 }).await.unwrap();
+    /// assert_eq!(job.await, Ok(7));
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn spawn_infallible<F>(self, fut: F) -> Spawn<AlwaysOk<F>, F::Output, Infallible>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn(always_ok(fut))
     }
 
     /// Spawns `fut` if it can start or be queued now; see [`Scheduler::try_spawn`].
