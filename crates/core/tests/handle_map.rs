@@ -64,7 +64,7 @@ async fn cancelling_the_result_cancels_the_source() {
 async fn a_cancelled_source_cancels_the_result_without_calling_the_function() {
     let exec = AsyncExecutor::new();
     let called = Arc::new(AtomicBool::new(false));
-    let source: Handle<u32, MyErr> = exec.submit(|| std::future::pending());
+    let source: Handle<u32, MyErr> = exec.submit(std::future::pending);
     let source_cancel = source.canceller();
     let c = called.clone();
     let recovered = source.or_else(move |_| {

@@ -111,7 +111,7 @@ fn a_callback_registered_after_completion_still_sees_the_value() {
 #[tokio::test]
 async fn a_cancel_runs_the_callbacks_with_cancelled() {
     let exec = AsyncExecutor::new();
-    let mut h = exec.submit(|| std::future::pending::<Result<(), ()>>());
+    let mut h = exec.submit(std::future::pending::<Result<(), ()>>);
     let (tx, rx) = mpsc::channel();
     h.on_done(move |r| tx.send(r.clone()).unwrap());
     assert!(h.cancel());
@@ -124,7 +124,7 @@ async fn a_cancel_runs_the_callbacks_with_cancelled() {
 fn a_runtime_shutting_down_runs_the_callbacks_with_shut_down() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let exec = AsyncExecutor::builder().runtime(Runtime::from_handle(rt.handle().clone())).build();
-    let mut h = exec.submit(|| std::future::pending::<Result<(), ()>>());
+    let mut h = exec.submit(std::future::pending::<Result<(), ()>>);
     let (tx, rx) = mpsc::channel();
     h.on_done(move |r| tx.send(r.clone()).unwrap());
     drop(rt);
