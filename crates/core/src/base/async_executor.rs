@@ -119,7 +119,7 @@ where
     type Future = AsyncJobFuture<Fut, E>;
 
     fn call(&self, job: F, ctx: &JobContext) -> Self::Future {
-        let running = Running { ctl: ctx.ctl.clone(), started: false };
+        let running = Running { ctl: Some(ctx.ctl.clone()) };
         match std::panic::catch_unwind(AssertUnwindSafe(job)) {
             Ok(fut) => AsyncJobFuture { state: JobState::Running { fut }, running, _error: PhantomData },
             Err(p) => AsyncJobFuture {
@@ -145,24 +145,22 @@ pin_project! {
     }
 }
 
-/// Reports to the job's control when the job's future starts and ends.
+/// Reports to the job's control when the job's future starts and ends (the control is
+/// released at the end).
 struct Running {
-    ctl: Arc<Control>,
-    started: bool,
+    ctl: Option<Arc<Control>>,
 }
 
 impl Running {
-    fn start(&mut self) {
-        if !self.started {
-            self.started = true;
-            self.ctl.set_running(true);
+    fn start(&self) {
+        if let Some(ctl) = &self.ctl {
+            ctl.mark_running();
         }
     }
 
     fn end(&mut self) {
-        if self.started {
-            self.started = false;
-            self.ctl.set_running(false);
+        if let Some(ctl) = self.ctl.take() {
+            ctl.set_running(false);
         }
     }
 }

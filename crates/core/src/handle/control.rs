@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 
 use smallvec::SmallVec;
 
-use crate::sync::{AtomicBool, AtomicU64, Mutex, MutexGuard};
+use crate::sync::{AtomicU64, Mutex, MutexGuard};
 
 use super::callbacks::{self, Callback, Resolved};
 
@@ -97,7 +97,7 @@ struct State {
     next_token: u64,
     /// Done callbacks waiting for the outcome; taken (and the list closed) in the same
     /// critical section that moves the phase out of `Running`.
-    callbacks: Vec<Callback>,
+    callbacks: Option<Box<Vec<Callback>>>,
     /// The outcome was recorded and the callbacks taken: later ones run at once.
     callbacks_closed: bool,
 }
@@ -113,7 +113,7 @@ impl State {
     /// Closes the callback list; returns the callbacks to run once the lock is released.
     fn take_callbacks(&mut self) -> Vec<Callback> {
         self.callbacks_closed = true;
-        std::mem::take(&mut self.callbacks)
+        self.callbacks.take().map(|b| *b).unwrap_or_default()
     }
 }
 
@@ -121,11 +121,13 @@ pub(crate) struct Control {
     state: Mutex<State>,
     id: u64,
     /// Cancel requests that reached the job while it was running (see
-    /// [`JobContext::cancel_requests`]).
+    /// [`JobContext::cancel_requests`]), and in the top bit whether a base executor runs
+    /// the job now (see [`Control::set_running`]).
     requests: AtomicU64,
-    /// True while a base executor runs the job (see [`Control::set_running`]).
-    running: AtomicBool,
 }
+
+/// The bit of [`Control::requests`] saying the job runs in its base executor.
+const RUNNING: u64 = 1 << 63;
 
 // A process-wide counter, not part of the state machine: always the standard atomic (loom's
 // cannot live in a static).
@@ -156,12 +158,11 @@ impl Control {
                 phase: Phase::Running,
                 gates: SmallVec::new(),
                 next_token: 0,
-                callbacks: Vec::new(),
+                callbacks: None,
                 callbacks_closed: false,
             }),
             id: next_id(),
             requests: AtomicU64::new(0),
-            running: AtomicBool::new(false),
         })
     }
 
@@ -224,7 +225,7 @@ impl Control {
             let phase = st.phase;
             return Err((cb, phase));
         }
-        st.callbacks.push(cb);
+        st.callbacks.get_or_insert_with(Default::default).push(cb);
         Ok(())
     }
 
@@ -232,12 +233,24 @@ impl Control {
     /// starts it (an async job's first poll, a pool thread picking a blocking job up),
     /// cleared when that run ends. One atomic store; no lock.
     pub(crate) fn set_running(&self, running: bool) {
-        self.running.store(running, Ordering::Release);
+        if running {
+            self.requests.fetch_or(RUNNING, Ordering::AcqRel);
+        } else {
+            self.requests.fetch_and(!RUNNING, Ordering::AcqRel);
+        }
+    }
+
+    /// [`set_running`](Self::set_running)`(true)` unless already set: one load per poll of
+    /// a running job's future.
+    pub(crate) fn mark_running(&self) {
+        if self.requests.load(Ordering::Relaxed) & RUNNING == 0 {
+            self.set_running(true);
+        }
     }
 
     /// True while a base executor runs the job and the outcome is not recorded yet.
     pub(crate) fn is_running(&self) -> bool {
-        self.running.load(Ordering::Acquire) && self.phase() == Phase::Running
+        self.requests.load(Ordering::Acquire) & RUNNING != 0 && self.phase() == Phase::Running
     }
 
     /// Records an abnormal end of the driver task (panic outside the job, or the runtime
@@ -501,7 +514,7 @@ impl JobContext {
     /// assert_eq!(JobContext::detached().cancel_requests(), 0);
     /// ```
     pub fn cancel_requests(&self) -> u64 {
-        self.ctl.requests.load(Ordering::Acquire)
+        self.ctl.requests.load(Ordering::Acquire) & !RUNNING
     }
 
     /// Atomically checks that the job was not cancelled and refuses cancels from now on,
