@@ -6,7 +6,7 @@
 //! Like [`map`](crate::map), the transform runs in the job's driver task right after the
 //! inner stage resolves and adds no task. A cancelled job stays cancelled: the transform is
 //! not called for it (so a `true` from `cancel()` always means a cancelled handle). A
-//! panic in the transform resolves that handle to [`Error::Panicked`](crate::Error::Panicked).
+//! panic in the transform resolves that handle to [`Error::Panicked`].
 //! Cancel passes straight to the inner stage.
 
 mod future;
