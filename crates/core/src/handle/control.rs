@@ -87,6 +87,11 @@ where
     }
 }
 
+/// Done callbacks, boxed behind one pointer: most jobs register none, and the per-job
+/// state stays a pointer larger instead of a `Vec` larger.
+#[derive(Default)]
+struct CallbackList(Vec<Callback>);
+
 struct State {
     phase: Phase,
     /// The gates installed by the stages, oldest first, each with its guard's token. The
@@ -97,7 +102,7 @@ struct State {
     next_token: u64,
     /// Done callbacks waiting for the outcome; taken (and the list closed) in the same
     /// critical section that moves the phase out of `Running`.
-    callbacks: Option<Box<Vec<Callback>>>,
+    callbacks: Option<Box<CallbackList>>,
     /// The outcome was recorded and the callbacks taken: later ones run at once.
     callbacks_closed: bool,
 }
@@ -113,7 +118,7 @@ impl State {
     /// Closes the callback list; returns the callbacks to run once the lock is released.
     fn take_callbacks(&mut self) -> Vec<Callback> {
         self.callbacks_closed = true;
-        self.callbacks.take().map(|b| *b).unwrap_or_default()
+        self.callbacks.take().map(|b| b.0).unwrap_or_default()
     }
 }
 
@@ -225,7 +230,7 @@ impl Control {
             let phase = st.phase;
             return Err((cb, phase));
         }
-        st.callbacks.get_or_insert_with(Default::default).push(cb);
+        st.callbacks.get_or_insert_with(Default::default).0.push(cb);
         Ok(())
     }
 
