@@ -303,7 +303,7 @@ async fn good_values_next_to_the_bad_ones_are_accepted() {
 async fn a_dynamic_limit_of_zero_is_treated_as_one_and_never_stalls() {
     let running = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
-    let exec = AsyncExecutor::new().with_dynamic_concurrency_limit(|| 0);
+    let exec = AsyncExecutor::new().with_dynamic_concurrency_limit(|| 0).unwrap();
     let handles: Vec<_> = (0..5u64)
         .map(|i| {
             let (running, peak) = (running.clone(), peak.clone());

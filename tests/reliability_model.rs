@@ -352,7 +352,9 @@ fn build<J: Clone + Send + 'static>(base: Ex<J>, layers: &[LayerSpec]) -> Ex<J> 
             LayerSpec::Limit(n) => erase(exec.with_concurrency_limit(*n).unwrap()),
             LayerSpec::DynLimit(n) => {
                 let (n, calls) = (*n, AtomicUsize::new(0));
-                erase(exec.with_dynamic_concurrency_limit(move || 1 + calls.fetch_add(1, SeqCst) % n))
+                erase(
+                    exec.with_dynamic_concurrency_limit(move || 1 + calls.fetch_add(1, SeqCst) % n).unwrap(),
+                )
             }
             LayerSpec::CancelOnShutdown => erase(exec.with_cancel_on_shutdown()),
             LayerSpec::Poll(spec) => erase(exec.with_poll(poll_layer(spec))),

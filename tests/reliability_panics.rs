@@ -241,12 +241,14 @@ async fn a_panicking_dynamic_limit_fails_only_the_job_that_asked() {
     quiet_expected_panics();
     // Call 0 is at construction; call 1 decides the first job's slot.
     let calls = AtomicUsize::new(0);
-    let exec = AsyncExecutor::new().with_dynamic_concurrency_limit(move || {
-        if calls.fetch_add(1, SeqCst) == 1 {
-            panic!("boom limit");
-        }
-        2
-    });
+    let exec = AsyncExecutor::new()
+        .with_dynamic_concurrency_limit(move || {
+            if calls.fetch_add(1, SeqCst) == 1 {
+                panic!("boom limit");
+            }
+            2
+        })
+        .unwrap();
     assert_panicked(exec.submit(|| async { Ok::<u64, u64>(1) }).await, "dynamic limit");
     let hs: Vec<_> = (0..5u64).map(|i| exec.submit(move || async move { Ok::<u64, u64>(i) })).collect();
     for (i, h) in (0..).zip(hs) {
@@ -273,8 +275,6 @@ async fn a_panicking_per_job_timeout_function_fails_only_that_job_without_runnin
         fn shutdown(&self) {}
     }
     impl Executor<Job> for Run {
-        type Output = u64;
-        type Error = u64;
         type Future = std::future::Ready<Out>;
         fn call(&self, (v, ran): Job, _: &more_executors::JobContext) -> Self::Future {
             ran.fetch_add(1, SeqCst);

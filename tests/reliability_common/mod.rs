@@ -3,75 +3,23 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
-use more_executors::{Error, Executor, JobContext, Lifecycle, Runtime};
+use more_executors::boxed::BoxCloneExecutor;
+use more_executors::{ErrorOf, ExecutorExt, OutputOf, SubmitExecutor};
 
-/// The stage future of an erased executor.
-pub type BoxFut<T, E> = Pin<Box<dyn Future<Output = Result<T, Error<E>>> + Send>>;
-
-/// An executor as a trait object, so layers can be chosen at run time.
-pub trait DynExec<J, T, E>: Lifecycle {
-    fn call_dyn(&self, job: J, ctx: &JobContext) -> BoxFut<T, E>;
-}
-
-impl<X, J> DynExec<J, X::Output, X::Error> for X
-where
-    X: Executor<J>,
-{
-    fn call_dyn(&self, job: J, ctx: &JobContext) -> BoxFut<X::Output, X::Error> {
-        Box::pin(self.call(job, ctx))
-    }
-}
-
-/// A type-erased executor of jobs `J` with output `T` and error `E`.
-pub struct Erased<J, T, E>(Arc<dyn DynExec<J, T, E>>);
-
-impl<J, T, E> Clone for Erased<J, T, E> {
-    fn clone(&self) -> Self {
-        Erased(self.0.clone())
-    }
-}
-
-impl<J, T, E> Lifecycle for Erased<J, T, E> {
-    fn name(&self) -> &str {
-        self.0.name()
-    }
-    fn kind(&self) -> &'static str {
-        self.0.kind()
-    }
-    fn runtime(&self) -> &Runtime {
-        self.0.runtime()
-    }
-    fn shutdown(&self) {
-        self.0.shutdown()
-    }
-    fn is_shut_down(&self) -> bool {
-        self.0.is_shut_down()
-    }
-    fn runs_inline(&self) -> bool {
-        self.0.runs_inline()
-    }
-}
-
-impl<J: Send + 'static, T: Send + 'static, E: Send + 'static> Executor<J> for Erased<J, T, E> {
-    type Output = T;
-    type Error = E;
-    type Future = BoxFut<T, E>;
-    fn call(&self, job: J, ctx: &JobContext) -> BoxFut<T, E> {
-        self.0.call_dyn(job, ctx)
-    }
-}
+/// A type-erased executor of jobs `J` with output `T` and error `E` (the library's
+/// boxed executor), so layers can be chosen at run time.
+pub type Erased<J, T, E> = BoxCloneExecutor<J, T, E>;
 
 /// Erases `x`.
-pub fn erase<J, X>(x: X) -> Erased<J, X::Output, X::Error>
+pub fn erase<J, X>(x: X) -> Erased<J, OutputOf<X, J>, ErrorOf<X, J>>
 where
-    X: Executor<J> + 'static,
+    X: SubmitExecutor<J> + 'static,
 {
-    Erased(Arc::new(x))
+    x.boxed_clone()
 }
 
 /// Counts job bodies running at once and remembers the peak.

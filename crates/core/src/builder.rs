@@ -86,7 +86,10 @@ impl<L> ExecutorBuilder<L> {
     }
 
     /// Adds a [`FlatMap`](crate::flat_map::FlatMap) layer.
-    pub fn flat_map<M>(self, f: M) -> ExecutorBuilder<Stack<FlatMapLayer<M>, L>> {
+    pub fn flat_map<M, T, G>(self, f: M) -> ExecutorBuilder<Stack<FlatMapLayer<M, T>, L>>
+    where
+        M: Fn(T) -> G,
+    {
         self.layer(FlatMapLayer::new(f))
     }
 
@@ -102,11 +105,14 @@ impl<L> ExecutorBuilder<L> {
     }
 
     /// Adds a [`ConcurrencyLimit`](crate::limit::ConcurrencyLimit) whose limit is `f()`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when `f` panics when first read, here.
     pub fn dynamic_concurrency_limit(
         self,
         f: impl Fn() -> usize + Send + Sync + 'static,
-    ) -> ExecutorBuilder<Stack<ConcurrencyLimitLayer, L>> {
-        self.layer(ConcurrencyLimitLayer::dynamic(f))
+    ) -> Result<ExecutorBuilder<Stack<ConcurrencyLimitLayer, L>>, ConfigError> {
+        Ok(self.layer(ConcurrencyLimitLayer::dynamic(f)?))
     }
 
     /// Adds a [`CancelOnShutdown`](crate::cancel_on_shutdown::CancelOnShutdown) layer.

@@ -1,5 +1,6 @@
 //! The error type every handle resolves to when it does not succeed.
 
+use std::convert::Infallible;
 use std::time::Duration;
 
 /// Why a [`Handle`](crate::Handle) did not produce a value.
@@ -8,6 +9,10 @@ use std::time::Duration;
 /// [`Error::Job(e)`](Error::Job), so the error can be matched without downcasting. The other
 /// variants are produced by the library: cancellation, a deadline, a panic in user code,
 /// or an executor that was shut down.
+///
+/// To get the job's own error back, match [`Error::Job`], or split the error with
+/// [`into_job`](Error::into_job) (the job's error, or the library's as an
+/// `Error<Infallible>`), or use [`JobResultExt`] on the whole result.
 ///
 /// ```
 /// use more_executors_core::Error;
@@ -89,6 +94,25 @@ impl<E> Error<E> {
         }
     }
 
+    /// Splits the error: `Ok` with the job's own error, or `Err` with the library's error
+    /// (cancelled, timed out, panicked, shut down) as an `Error` that cannot hold a job
+    /// error, which [`Error::cast`] turns back into any `Error<E2>`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use more_executors_core::Error;
+    ///
+    /// assert_eq!(Error::Job("refused").into_job(), Ok("refused"));
+    /// let timed_out = Error::<&str>::TimedOut(Duration::from_secs(1)).into_job().unwrap_err();
+    /// assert!(timed_out.is_timed_out());
+    /// ```
+    pub fn into_job(self) -> Result<E, Error<Infallible>> {
+        match self {
+            Error::Job(e) => Ok(e),
+            other => Err(other.retype()),
+        }
+    }
+
     /// Transforms the job's own error, keeping every other variant as it is.
     ///
     /// ```
@@ -119,6 +143,70 @@ impl<E> Error<E> {
             Error::Panicked(m) => Error::Panicked(m),
             Error::ShutDown => Error::ShutDown,
         }
+    }
+}
+
+impl Error<Infallible> {
+    /// The same library error, typed for any job error `E` (it cannot be a job error).
+    ///
+    /// ```
+    /// use more_executors_core::Error;
+    /// let lib = Error::<String>::ShutDown.into_job().unwrap_err();
+    /// let again: Error<std::io::Error> = lib.cast();
+    /// assert!(again.is_shut_down());
+    /// ```
+    pub fn cast<E>(self) -> Error<E> {
+        match self {
+            Error::Job(never) => match never {},
+            Error::Cancelled => Error::Cancelled,
+            Error::TimedOut(d) => Error::TimedOut(d),
+            Error::Panicked(m) => Error::Panicked(m),
+            Error::ShutDown => Error::ShutDown,
+        }
+    }
+}
+
+/// Gets the job's own result out of a handle's `Result<T, Error<E>>`.
+///
+/// ```
+/// use more_executors_core::prelude::*;
+///
+/// #[derive(Debug, PartialEq)]
+/// enum ApiError { NotFound, Gone(String) }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let exec = InlineExecutor::new();
+/// // The job's own result, with library errors (cancel, timeout, panic, shutdown) kept apart:
+/// let found = exec.submit(|| Err::<u32, _>(ApiError::NotFound)).wait().job_result()?;
+/// assert_eq!(found, Err(ApiError::NotFound));
+///
+/// // Or one error type, with library errors turned into the job's.
+/// let r = exec
+///     .submit(|| -> Result<u32, ApiError> { panic!("bug") })
+///     .wait()
+///     .flatten_err(|lib| ApiError::Gone(lib.to_string()));
+/// assert!(matches!(r, Err(ApiError::Gone(m)) if m.contains("bug")));
+/// # Ok(()) }
+/// ```
+pub trait JobResultExt<T, E> {
+    /// `Ok(job's result)`, or `Err` with the library's error when the job did not produce a
+    /// result of its own (cancelled, timed out, panicked, shut down).
+    fn job_result(self) -> Result<Result<T, E>, Error<Infallible>>;
+
+    /// The job's result, with a library error turned into `E` by `f`.
+    fn flatten_err(self, f: impl FnOnce(Error<Infallible>) -> E) -> Result<T, E>;
+}
+
+impl<T, E> JobResultExt<T, E> for Result<T, Error<E>> {
+    fn job_result(self) -> Result<Result<T, E>, Error<Infallible>> {
+        match self {
+            Ok(v) => Ok(Ok(v)),
+            Err(e) => e.into_job().map(Err),
+        }
+    }
+
+    fn flatten_err(self, f: impl FnOnce(Error<Infallible>) -> E) -> Result<T, E> {
+        self.map_err(|e| e.into_job().unwrap_or_else(f))
     }
 }
 

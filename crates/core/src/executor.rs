@@ -9,6 +9,7 @@ use crate::error::{Error, panic_message};
 use crate::handle::control::Control;
 use crate::handle::{Handle, JobContext};
 use crate::runtime::Runtime;
+use crate::stage::StageFuture;
 
 /// What every executor has regardless of the jobs it takes: a name, a runtime, and a
 /// shutdown.
@@ -52,6 +53,26 @@ pub trait Lifecycle: Send + Sync {
     fn runs_inline(&self) -> bool {
         false
     }
+
+    /// The slots of the concurrency limit nearest the outside of this stack, if it has one.
+    ///
+    /// [`ExecutorService`](crate::service::ExecutorService) waits on them in `poll_ready`,
+    /// so a stack used as a `tower::Service` is ready only when a job would start at once.
+    /// Layers forward it to their inner executor ([`forward_lifecycle!`](crate::forward_lifecycle)
+    /// does); a [`ConcurrencyLimit`](crate::limit::ConcurrencyLimit) answers with its own.
+    /// The default is `None`: no limit, always ready.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    ///
+    /// let exec = InlineExecutor::new();
+    /// assert!(exec.capacity().is_none());
+    /// let limited = exec.with_concurrency_limit(2).unwrap().with_map(|n: u32| n + 1);
+    /// assert_eq!(limited.capacity().map(|c| c.limit()), Some(2), "found under the map layer");
+    /// ```
+    fn capacity(&self) -> Option<crate::limit::Capacity> {
+        None
+    }
 }
 
 /// Something you submit a job to and get a [`Handle`] back from at once.
@@ -82,12 +103,15 @@ pub trait Lifecycle: Send + Sync {
 /// # }
 /// ```
 pub trait Executor<J>: Lifecycle {
-    /// The value a successful job produces.
-    type Output: Send + 'static;
-    /// The job's own error type (reported as [`Error::Job`]).
-    type Error: Send + 'static;
-    /// The stage future built by [`call`](Self::call).
-    type Future: Future<Output = Result<Self::Output, Error<Self::Error>>> + Send + 'static;
+    /// The stage future built by [`call`](Self::call). Every executor's stage future is a
+    /// [`StageFuture`]: it resolves to `Result<T, Error<E>>`, and [`OutputOf`] and
+    /// [`ErrorOf`] name `T` and `E`.
+    ///
+    /// The trait asks only `Send + 'static` here, and a layer's impl states no bound that
+    /// mentions its inner executor's types: the stage future's own [`Future`] impl carries
+    /// those bounds, and [`submit`](Self::submit) checks them once the job type is known.
+    /// That keeps type-checking of a stack linear in its depth (see [`stage`](crate::stage)).
+    type Future: Send + 'static;
 
     /// Builds the stage future for `job`. Used by layers; applications call
     /// [`submit`](Self::submit). The future must honour `ctx`'s cancel rules: a stage that
@@ -98,19 +122,53 @@ pub trait Executor<J>: Lifecycle {
     ///
     /// After [`shutdown`](Lifecycle::shutdown), the handle is already failed with
     /// [`Error::ShutDown`](crate::Error::ShutDown). Never blocks and never panics.
-    fn submit(&self, job: J) -> Handle<Self::Output, Self::Error>
+    fn submit(&self, job: J) -> Handle<OutputOf<Self, J>, ErrorOf<Self, J>>
     where
         Self: Sized,
+        Self::Future: StageFuture<Ok: Send + 'static, Err: Send + 'static>,
     {
-        submit(self, job)
+        submit_stage(self, move |ctx| self.call(job, ctx))
     }
 }
 
-fn submit<X, J>(exec: &X, job: J) -> Handle<X::Output, X::Error>
-where
-    X: Executor<J>,
+/// The value a job `J` submitted to executor `X` resolves to on success.
+///
+/// ```
+/// use more_executors_core::prelude::*;
+/// use more_executors_core::{ErrorOf, OutputOf};
+///
+/// fn first<X, J>(exec: &X, job: J) -> Handle<OutputOf<X, J>, ErrorOf<X, J>>
+/// where
+///     X: SubmitExecutor<J>,
+/// {
+///     exec.submit(job)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let exec = AsyncExecutor::new().with_map(|n: u32| n * 2);
+/// assert_eq!(first(&exec, || async { Ok::<_, ()>(21) }).await, Ok(42));
+/// # }
+/// ```
+pub type OutputOf<X, J> = <<X as Executor<J>>::Future as StageFuture>::Ok;
+
+/// The job's own error type of a job `J` submitted to executor `X` (what
+/// [`Error::Job`](crate::Error::Job) carries). See [`OutputOf`].
+pub type ErrorOf<X, J> = <<X as Executor<J>>::Future as StageFuture>::Err;
+
+/// An executor that can [`submit`](Executor::submit) jobs of type `J`: the bound to write in
+/// generic code that submits (it implies that the stage future resolves to
+/// `Result<OutputOf<Self, J>, Error<ErrorOf<Self, J>>>` with sendable parts).
+///
+/// Implemented for every such executor; layers implement [`Executor`] only. See
+/// [`OutputOf`] for an example.
+pub trait SubmitExecutor<J>:
+    Executor<J, Future: StageFuture<Ok: Send + 'static, Err: Send + 'static>> + Sized
 {
-    submit_stage(exec, move |ctx| exec.call(job, ctx))
+}
+
+impl<X, J> SubmitExecutor<J> for X where
+    X: Executor<J, Future: StageFuture<Ok: Send + 'static, Err: Send + 'static>> + Sized
+{
 }
 
 /// Spawns a stage future as a job of `exec`: the building block of
@@ -139,6 +197,9 @@ where
     T: Send + 'static,
     E: Send + 'static,
 {
+    if exec.is_shut_down() {
+        return Handle::from_error(Error::ShutDown);
+    }
     let rt = exec.runtime();
     if rt.is_shut_down() {
         return Handle::from_error(Error::ShutDown);

@@ -2,13 +2,15 @@
 
 use tower_layer::Layer;
 
+use crate::boxed::{BoxCloneExecutor, BoxExecutor};
 use crate::cancel_on_shutdown::CancelOnShutdown;
 use crate::config::ConfigError;
 use crate::flat_map::FlatMap;
 use crate::limit::ConcurrencyLimit;
 use crate::map::{Map, MapErr};
 use crate::map_result::{AndThen, MapResult, OrElse};
-use crate::{Error, Executor, Handle};
+use crate::{Error, ErrorOf, Handle, OutputOf, SubmitExecutor};
+use crate::service::ExecutorService;
 
 /// Wraps an executor in a layer with a method call: `exec.with_map(f).with_concurrency_limit(4)?`.
 ///
@@ -43,7 +45,10 @@ pub trait ExecutorExt: crate::Lifecycle + Sized {
     }
 
     /// Wraps `self` in a [`FlatMap`].
-    fn with_flat_map<M>(self, f: M) -> FlatMap<Self, M> {
+    fn with_flat_map<M, T, G>(self, f: M) -> FlatMap<Self, M, T>
+    where
+        M: Fn(T) -> G,
+    {
         FlatMap::new(self, f)
     }
 
@@ -56,16 +61,71 @@ pub trait ExecutorExt: crate::Lifecycle + Sized {
     }
 
     /// Wraps `self` in a [`ConcurrencyLimit`] whose limit is `f()`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when `f` panics when first read, here.
     fn with_dynamic_concurrency_limit(
         self,
         f: impl Fn() -> usize + Send + Sync + 'static,
-    ) -> ConcurrencyLimit<Self> {
+    ) -> Result<ConcurrencyLimit<Self>, ConfigError> {
         ConcurrencyLimit::dynamic(self, f)
     }
 
     /// Wraps `self` in a [`CancelOnShutdown`].
     fn with_cancel_on_shutdown(self) -> CancelOnShutdown<Self> {
         CancelOnShutdown::new(self)
+    }
+
+    /// Uses `self` as a `tower::Service` ([`ExecutorService`]): `poll_ready` reserves a slot
+    /// of the stack's concurrency limit, `call` submits, and dropping the response future
+    /// cancels the job.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use tower::ServiceExt;
+    ///
+    /// # #[tokio::main] async fn main() {
+    /// let svc = AsyncExecutor::new().with_concurrency_limit(4).unwrap().into_service();
+    /// assert_eq!(svc.oneshot(|| async { Ok::<_, ()>(1) }).await, Ok(1));
+    /// # }
+    /// ```
+    fn into_service<J>(self) -> ExecutorService<Self, J> {
+        ExecutorService::new(self)
+    }
+
+    /// Erases the stack's type ([`BoxExecutor`]): one allocation per job, and a type that
+    /// can be named.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_core::boxed::BoxExecutor;
+    ///
+    /// let exec: BoxExecutor<fn() -> Result<u32, ()>, String, ()> =
+    ///     InlineExecutor::new().with_map(|n: u32| n.to_string()).boxed();
+    /// assert_eq!(exec.submit(|| Ok(7)).wait(), Ok("7".to_string()));
+    /// ```
+    fn boxed<J>(self) -> BoxExecutor<J, crate::OutputOf<Self, J>, crate::ErrorOf<Self, J>>
+    where
+        Self: crate::SubmitExecutor<J> + 'static,
+    {
+        BoxExecutor::new(self)
+    }
+
+    /// Erases the stack's type, keeping it `Clone` ([`BoxCloneExecutor`]).
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_core::boxed::BoxCloneExecutor;
+    ///
+    /// let exec: BoxCloneExecutor<fn() -> Result<u32, ()>, u32, ()> =
+    ///     InlineExecutor::new().with_map(|n: u32| n * 3).boxed_clone();
+    /// assert_eq!(exec.clone().submit(|| Ok(2)).wait(), Ok(6));
+    /// ```
+    fn boxed_clone<J>(self) -> BoxCloneExecutor<J, crate::OutputOf<Self, J>, crate::ErrorOf<Self, J>>
+    where
+        Self: crate::SubmitExecutor<J> + 'static,
+    {
+        BoxCloneExecutor::new(self)
     }
 
     // Fallible transforms and bound submission.
@@ -102,9 +162,9 @@ pub trait ExecutorExt: crate::Lifecycle + Sized {
     /// assert_eq!((a.await, b.await), (Ok(9), Ok(16)));
     /// # }
     /// ```
-    fn bind<A, J, F>(self, f: F) -> impl Fn(A) -> Handle<Self::Output, Self::Error> + Send + Sync
+    fn bind<A, J, F>(self, f: F) -> impl Fn(A) -> Handle<OutputOf<Self, J>, ErrorOf<Self, J>> + Send + Sync
     where
-        Self: Executor<J>,
+        Self: SubmitExecutor<J>,
         F: Fn(A) -> J + Send + Sync,
     {
         move |args| self.submit(f(args))
@@ -130,14 +190,14 @@ pub trait ExecutorExt: crate::Lifecycle + Sized {
     /// assert_eq!(fetch(7).await, Ok("user-7".to_string()));
     /// # }
     /// ```
-    fn flat_bind<A, J, F, U, E2>(self, f: F) -> impl Fn(A) -> Handle<U, Self::Error> + Send + Sync
+    fn flat_bind<A, J, F, U, E2>(self, f: F) -> impl Fn(A) -> Handle<U, ErrorOf<Self, J>> + Send + Sync
     where
-        Self: Executor<J>,
+        Self: SubmitExecutor<J>,
         F: Fn(A) -> J + Send + Sync,
-        Self::Output: std::future::IntoFuture<Output = Result<U, E2>>,
-        <Self::Output as std::future::IntoFuture>::IntoFuture: Send + 'static,
+        OutputOf<Self, J>: std::future::IntoFuture<Output = Result<U, E2>>,
+        <OutputOf<Self, J> as std::future::IntoFuture>::IntoFuture: Send + 'static,
         U: Send + 'static,
-        E2: Into<Error<Self::Error>> + 'static,
+        E2: Into<Error<ErrorOf<Self, J>>> + 'static,
     {
         move |args| self.submit(f(args)).then(|inner| inner)
     }

@@ -10,6 +10,9 @@
 //! sibling crates add poll, retry and timeout. Stack them with [`ExecutorBuilder`], with
 //! `tower::ServiceBuilder`, or with the [`ExecutorExt`] `with_*` chain.
 //!
+//! [`service`] bridges tower both ways (a `tower::Service` as a base executor, any stack as
+//! a `tower::Service`), and [`boxed`] erases a stack's type so it can be named.
+//!
 //! [`combinators`] work on handles: `zip`, `sequence`, `as_completed`, `wait_first`, ...
 //!
 //! ```
@@ -33,6 +36,7 @@
 #![warn(missing_docs)]
 
 mod base;
+pub mod boxed;
 mod builder;
 pub mod cancel_on_shutdown;
 pub mod combinators;
@@ -49,6 +53,8 @@ pub mod map;
 pub mod map_result;
 pub mod metrics;
 mod runtime;
+pub mod service;
+pub mod stage;
 mod sync;
 
 pub use base::{
@@ -57,8 +63,8 @@ pub use base::{
 };
 pub use builder::ExecutorBuilder;
 pub use config::ConfigError;
-pub use error::{Error, catch_panic};
-pub use executor::{Executor, Lifecycle, submit_stage};
+pub use error::{Error, JobResultExt, catch_panic};
+pub use executor::{ErrorOf, Executor, Lifecycle, OutputOf, SubmitExecutor, submit_stage};
 pub use ext::ExecutorExt;
 pub use handle::{
     CancelDecision, CancelFuture, CancelGate, CancelHandle, CancelHook, GateGuard, Handle, JobContext,
@@ -71,6 +77,6 @@ pub mod prelude {
     pub use crate::combinators::{as_completed, sequence, wait_first, zip};
     pub use crate::{
         AsyncExecutor, BlockingPool, ConfigError, Error, Executor, ExecutorBuilder, ExecutorExt, Handle,
-        InlineExecutor, Lifecycle, Runtime,
+        InlineExecutor, JobResultExt, Lifecycle, Runtime, SubmitExecutor,
     };
 }

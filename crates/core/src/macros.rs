@@ -41,5 +41,8 @@ macro_rules! forward_lifecycle {
         fn runs_inline(&self) -> bool {
             self.inner.runs_inline()
         }
+        fn capacity(&self) -> ::core::option::Option<$crate::limit::Capacity> {
+            self.inner.capacity()
+        }
     };
 }

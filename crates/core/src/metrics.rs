@@ -1,13 +1,12 @@
 //! Metrics through the [`metrics`](https://docs.rs/metrics) facade.
 //!
-//! With the cargo feature `metrics` on, every executor and layer reports the metric names of
-//! the original more-executors library, labelled `type` (the layer kind: `async`,
-//! `blocking`, `inline`, `map`, `flat_map`, `throttle`, `cancel_on_shutdown`, `poll`,
-//! `retry`, `timeout`, ...) and `executor` (the executor's name):
+//! With the cargo feature `metrics` on, executors report the metric names of the original
+//! more-executors library, labelled `type` (the base executor's kind: `async`, `blocking`,
+//! `inline`, `service`) and `executor` (the executor's name):
 //!
 //! | metric | kind | meaning |
 //! |---|---|---|
-//! | `more_executors_exec_total` | counter | executors (and layers) created |
+//! | `more_executors_exec_total` | counter | base executors created (layers are not counted) |
 //! | `more_executors_exec_inprogress` | gauge | executors not yet shut down or dropped |
 //! | `more_executors_future_total` | counter | jobs that entered this stage |
 //! | `more_executors_future_inprogress` | gauge | jobs in this stage now |

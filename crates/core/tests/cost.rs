@@ -36,6 +36,7 @@ fn cost_model() {
             .with_cancel_on_shutdown()
             .with_flat_map(|n: usize| async move { Ok::<_, MyErr>(n * 2) })
             .with_dynamic_concurrency_limit(|| 1_000)
+            .unwrap()
             .with_map(|n: usize| n - 1)
             .with_cancel_on_shutdown()
             .with_map_err(|e: MyErr| e)

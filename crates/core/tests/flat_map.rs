@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{DropFlag, Gate, Latch, MyErr};
 use more_executors_core::prelude::*;
+use more_executors_core::stage::StageFuture;
 use more_executors_core::{CancelHandle, Handle};
 use tokio::sync::mpsc;
 
@@ -21,7 +22,10 @@ type ReadyJob = fn() -> std::future::Ready<Result<u32, MyErr>>;
 fn outer_over(
     other: AsyncExecutor,
     dropped: Arc<AtomicBool>,
-) -> (impl Executor<ReadyJob, Output = u32, Error = MyErr>, mpsc::UnboundedReceiver<CancelHandle>) {
+) -> (
+    impl Executor<ReadyJob, Future: StageFuture<Ok = u32, Err = MyErr>>,
+    mpsc::UnboundedReceiver<CancelHandle>,
+) {
     let (tx, rx) = mpsc::unbounded_channel();
     let exec = AsyncExecutor::new().with_flat_map(move |n: u32| -> Handle<u32, MyErr> {
         let dropped = dropped.clone();

@@ -165,7 +165,7 @@ async fn cancelling_a_running_job_frees_its_slot() {
 async fn dynamic_limit_raised_and_lowered() {
     let wanted = Arc::new(AtomicUsize::new(1));
     let w = wanted.clone();
-    let exec = AsyncExecutor::new().with_dynamic_concurrency_limit(move || w.load(SeqCst));
+    let exec = AsyncExecutor::new().with_dynamic_concurrency_limit(move || w.load(SeqCst)).unwrap();
     assert_eq!(exec.limit(), 1);
     let conc = Concurrency::new();
     let gates: Vec<Gate> = (0..8).map(|_| Gate::new()).collect();
@@ -217,7 +217,7 @@ async fn dynamic_limit_raised_and_lowered() {
 
 #[tokio::test]
 async fn dynamic_limit_of_zero_is_treated_as_one() {
-    let exec = AsyncExecutor::new().with_dynamic_concurrency_limit(|| 0);
+    let exec = AsyncExecutor::new().with_dynamic_concurrency_limit(|| 0).unwrap();
     assert_eq!(exec.limit(), 1);
     let conc = Concurrency::new();
     let handles: Vec<_> = (0..20)
@@ -328,4 +328,52 @@ async fn limit_over_inline_executor_queues_and_runs_later() {
     let a = exec.submit(|| Ok::<u32, MyErr>(1));
     assert!(a.is_done(), "a free slot runs the inline job at once");
     assert_eq!(a.await, Ok(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn raising_a_dynamic_limit_starts_queued_jobs_without_new_submissions() {
+    let wanted = Arc::new(AtomicUsize::new(1));
+    let w = wanted.clone();
+    let exec = AsyncExecutor::new().with_dynamic_concurrency_limit(move || w.load(SeqCst)).unwrap();
+    let started = Arc::new(AtomicUsize::new(0));
+    let _handles: Vec<_> = (0..3)
+        .map(|_| {
+            let started = started.clone();
+            exec.submit(move || async move {
+                started.fetch_add(1, SeqCst);
+                std::future::pending::<Result<(), ()>>().await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(started.load(SeqCst), 1, "limit 1: one job runs, two wait");
+    wanted.store(2, SeqCst);
+    tokio::time::sleep(more_executors_core::limit::DYNAMIC_RECHECK * 2).await;
+    assert_eq!(started.load(SeqCst), 2, "the raised limit started a queued job with nothing else happening");
+    assert_eq!(exec.queued(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_submitter_waiting_for_a_slot_is_released_at_shutdown() {
+    let exec = AsyncExecutor::new().with_concurrency_limit(1).unwrap();
+    let _forever = exec.submit(std::future::pending::<Result<(), ()>>);
+    let waiting = exec.clone();
+    let waiter = tokio::spawn(async move { waiting.submit_ready(|| async { Ok::<(), ()>(()) }).await.await });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!waiter.is_finished(), "no free slot: the submitter waits");
+    exec.shutdown();
+    let out =
+        tokio::time::timeout(Duration::from_secs(60), waiter).await.expect("released at shutdown").unwrap();
+    assert_eq!(out, Err(Error::ShutDown));
+    assert_eq!(exec.submit_ready(|| async { Ok::<(), ()>(()) }).await.await, Err(Error::ShutDown));
+}
+
+#[test]
+fn a_dynamic_limit_that_panics_when_first_read_is_rejected() {
+    let err = InlineExecutor::new()
+        .with_dynamic_concurrency_limit(|| -> usize { panic!("no limit yet") })
+        .unwrap_err();
+    assert_eq!(err.setting(), "dynamic concurrency limit");
+    assert!(err.to_string().contains("no limit yet"), "{err}");
+    assert!(ConcurrencyLimitLayer::dynamic(|| -> usize { panic!("no") }).is_err());
 }

@@ -129,12 +129,14 @@ async fn dynamic_limit_panic_fails_only_that_handle() {
     common::quiet_expected_panics();
     let explode = Arc::new(AtomicBool::new(false));
     let e = explode.clone();
-    let exec = AsyncExecutor::new().with_dynamic_concurrency_limit(move || {
-        if e.load(SeqCst) {
-            panic!("boom: limit function");
-        }
-        2
-    });
+    let exec = AsyncExecutor::new()
+        .with_dynamic_concurrency_limit(move || {
+            if e.load(SeqCst) {
+                panic!("boom: limit function");
+            }
+            2
+        })
+        .unwrap();
     let gate = Gate::new();
     let g = gate.clone();
     let running = exec.submit(move || async move {

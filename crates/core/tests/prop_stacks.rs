@@ -28,8 +28,10 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
 use common::Concurrency;
+use more_executors_core::Runtime;
+use more_executors_core::boxed::BoxCloneExecutor;
 use more_executors_core::prelude::*;
-use more_executors_core::{JobContext, Runtime};
+use more_executors_core::stage::StageFuture;
 use proptest::prelude::*;
 
 // ---------------------------------------------------------------------------------------
@@ -37,66 +39,17 @@ use proptest::prelude::*;
 // ---------------------------------------------------------------------------------------
 
 type Out = Result<u64, Error<u64>>;
-type BoxFut = Pin<Box<dyn Future<Output = Out> + Send>>;
 type AsyncJob = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = Result<u64, u64>> + Send>> + Send>;
 type SyncJob = Box<dyn FnOnce() -> Result<u64, u64> + Send>;
 
-trait DynExec<J>: Lifecycle {
-    fn call_dyn(&self, job: J, ctx: &JobContext) -> BoxFut;
-}
-
-impl<X, J> DynExec<J> for X
-where
-    X: Executor<J, Output = u64, Error = u64>,
-{
-    fn call_dyn(&self, job: J, ctx: &JobContext) -> BoxFut {
-        Box::pin(self.call(job, ctx))
-    }
-}
-
-struct Erased<J>(Arc<dyn DynExec<J>>);
-
-impl<J> Clone for Erased<J> {
-    fn clone(&self) -> Self {
-        Erased(self.0.clone())
-    }
-}
-
-impl<J> Lifecycle for Erased<J> {
-    fn name(&self) -> &str {
-        self.0.name()
-    }
-    fn kind(&self) -> &'static str {
-        self.0.kind()
-    }
-    fn runtime(&self) -> &Runtime {
-        self.0.runtime()
-    }
-    fn shutdown(&self) {
-        self.0.shutdown()
-    }
-    fn is_shut_down(&self) -> bool {
-        self.0.is_shut_down()
-    }
-    fn runs_inline(&self) -> bool {
-        self.0.runs_inline()
-    }
-}
-
-impl<J: Send + 'static> Executor<J> for Erased<J> {
-    type Output = u64;
-    type Error = u64;
-    type Future = BoxFut;
-    fn call(&self, job: J, ctx: &JobContext) -> BoxFut {
-        self.0.call_dyn(job, ctx)
-    }
-}
+/// The library's boxed executor, so a stack can be chosen at run time.
+type Erased<J> = BoxCloneExecutor<J, u64, u64>;
 
 fn erase<J, X>(x: X) -> Erased<J>
 where
-    X: Executor<J, Output = u64, Error = u64> + 'static,
+    X: Executor<J, Future: StageFuture<Ok = u64, Err = u64>> + 'static,
 {
-    Erased(Arc::new(x))
+    x.boxed_clone()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -259,7 +212,9 @@ fn stack<J: Send + 'static>(base: Erased<J>, layers: &[LayerSpec], other: &Async
             LayerSpec::Limit(n) => erase(exec.with_concurrency_limit(n).unwrap()),
             LayerSpec::DynamicLimit(n) => {
                 let calls = Arc::new(AtomicUsize::new(0));
-                erase(exec.with_dynamic_concurrency_limit(move || 1 + calls.fetch_add(1, SeqCst) % n))
+                erase(
+                    exec.with_dynamic_concurrency_limit(move || 1 + calls.fetch_add(1, SeqCst) % n).unwrap(),
+                )
             }
             LayerSpec::CancelOnShutdown => erase(exec.with_cancel_on_shutdown()),
         };

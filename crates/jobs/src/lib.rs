@@ -7,7 +7,7 @@
 //! and escalates to abort after a close timeout; [`Scheduler::wait_and_close`] lets the
 //! work finish first; [`Scheduler::shield`] runs work that must complete even if its
 //! caller goes away. [`WorkerPool`] is the fixed pool of N workers fed by a bounded
-//! queue, built on the scheduler; the `axum` feature adds a web integration ([`web`]).
+//! queue, built on the scheduler; the `web` feature (off by default) adds an axum integration (`web`).
 //!
 //! See `docs/jobs.md` in the repository for the full semantics.
 //!
@@ -47,7 +47,7 @@ mod failure;
 mod job;
 pub mod pool;
 mod scheduler;
-#[cfg(feature = "axum")]
+#[cfg(feature = "web")]
 pub mod web;
 
 pub use config::{

@@ -1,5 +1,5 @@
 //! The axum integration: atomic handlers, the extractor, graceful shutdown.
-#![cfg(feature = "axum")]
+#![cfg(feature = "web")]
 
 mod common;
 

@@ -272,13 +272,11 @@ where
 
 impl<S, J, I, T, E> Executor<J> for PollExecutor<S, I, T, E>
 where
-    S: Executor<J, Output = I, Error = E>,
+    S: Executor<J>,
     I: Send + Sync + 'static,
     T: Send + 'static,
     E: Clone + fmt::Debug + Send + 'static,
 {
-    type Output = T;
-    type Error = E;
     type Future = PollFuture<S::Future, I, T, E>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {

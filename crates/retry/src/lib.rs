@@ -53,6 +53,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # One call, no executor
+//! [`retry`](fn@retry) retries one call in place, with the same policies and semantics:
+//! `retry(policy, || client.get(url)).await`.
+//!
 //! # Tracing and metrics
 //! Each scheduled retry emits a `debug` event "retry scheduled" with the attempt number,
 //! the delay and the error (inside the job's span, which names the executor). With the
@@ -68,11 +72,13 @@
 
 mod budget;
 mod ext;
+mod oneshot;
 pub mod policy;
 mod retry;
 
 pub use budget::{RetryBudget, RetryBudgetBuilder};
 pub use ext::{RetryBuilderExt, RetryExt};
+pub use oneshot::retry;
 pub use policy::{
     Attempt, DefaultRetryIf, ExponentialBackoff, ExponentialBackoffBuilder, RetryDecision, RetryIf,
     RetryPolicy, Schedule,

@@ -225,8 +225,6 @@ impl Lifecycle for Scripted {
 }
 
 impl Executor<()> for Scripted {
-    type Output = u32;
-    type Error = u32;
     type Future = Ready<Result<u32, Error<u32>>>;
 
     fn call(&self, _: (), _: &JobContext) -> Self::Future {
@@ -297,7 +295,7 @@ async fn a_panicking_policy_fails_the_job() {
     let exec = AsyncExecutor::new().with_retry(PanicsAtStart);
     let flaky = Flaky::new(u32::MAX);
     assert_eq!(exec.submit(flaky.job()).await, Err(Error::Panicked("cannot start".into())));
-    assert_eq!(flaky.calls(), 0, "the job does not run");
+    assert_eq!(flaky.calls(), 1, "start runs before the first decision: no second attempt");
 }
 
 #[tokio::test(start_paused = true)]
@@ -574,4 +572,44 @@ proptest::proptest! {
             assert_eq!(out, expected);
         });
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_while_the_policy_decides_succeeds_and_no_attempt_follows() {
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let (entered_tx, release_rx) = (Mutex::new(entered_tx), Mutex::new(release_rx));
+    let policy = move |_: &Attempt, r: &Result<u32, Error<u32>>| -> RetryDecision {
+        if r.is_ok() {
+            return RetryDecision::Done;
+        }
+        entered_tx.lock().unwrap().send(()).unwrap();
+        release_rx.lock().unwrap().recv().unwrap();
+        RetryDecision::RetryAfter(Duration::ZERO)
+    };
+    let pool = BlockingPool::new(1).unwrap();
+    let exec = pool.clone().with_retry(policy);
+    let runs = Arc::new(AtomicU32::new(0));
+    let r = runs.clone();
+    let h = exec.submit(move || {
+        r.fetch_add(1, SeqCst);
+        Err::<u32, u32>(7)
+    });
+    let cancel = h.canceller();
+    tokio::task::spawn_blocking(move || entered_rx.recv().unwrap()).await.unwrap();
+    assert!(cancel.cancel(), "nothing runs while the policy decides: the cancel succeeds");
+    release_tx.send(()).unwrap();
+    assert!(h.await.unwrap_err().is_cancelled());
+    // The pool has one thread and runs jobs in order: once a later job has run, a second
+    // attempt queued by the retry would have run too.
+    let rt = tokio::runtime::Handle::current();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while rt.metrics().num_alive_tasks() > 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the job's driver ends");
+    assert_eq!(pool.submit(|| Ok::<u32, u32>(0)).await, Ok(0));
+    assert_eq!(runs.load(SeqCst), 1, "no attempt after the cancelled decision");
 }

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use more_executors_core::config::ConfigError;
 use more_executors_core::metrics::Counter;
-use more_executors_core::{Executor, ExecutorBuilder, Handle, Lifecycle, submit_stage};
+use more_executors_core::{
+    ErrorOf, ExecutorBuilder, Handle, Lifecycle, OutputOf, SubmitExecutor, submit_stage,
+};
 use tokio::time::Instant;
 use tower_layer::Stack;
 
@@ -99,9 +101,9 @@ pub trait TimeoutExt: Lifecycle + Sized {
     /// assert_eq!(h.await, Err(Error::TimedOut(Duration::from_secs(3))));
     /// # }
     /// ```
-    fn submit_with_timeout<J>(&self, job: J, timeout: Duration) -> Handle<Self::Output, Self::Error>
+    fn submit_with_timeout<J>(&self, job: J, timeout: Duration) -> Handle<OutputOf<Self, J>, ErrorOf<Self, J>>
     where
-        Self: Executor<J>,
+        Self: SubmitExecutor<J>,
     {
         let timeouts = Counter::new("more_executors_timeout_total", self.name());
         submit_stage(self, |ctx| {

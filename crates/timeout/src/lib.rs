@@ -1,7 +1,8 @@
 //! The timeout layer of more-executors: a deadline for every job.
 //!
 //! [`Timeout`] wraps any executor; [`timeout`](fn@timeout) gives a deadline to a handle you
-//! already have.
+//! already have; [`timeout_after`] gives one to any future, with no executor (the argument
+//! order of `tokio::time::timeout`).
 //!
 //! # Semantics
 //! - **Deadline.** A job's handle resolves to [`Error::TimedOut`] (carrying the timeout)
@@ -52,10 +53,12 @@
 
 mod combinator;
 mod ext;
+mod oneshot;
 mod timeout;
 
 pub use combinator::timeout;
 pub use ext::{TimeoutBuilderExt, TimeoutExt};
+pub use oneshot::timeout_after;
 pub use timeout::{JobTimeout, PerJob, Timeout, TimeoutFuture, TimeoutLayer};
 
 #[doc(no_inline)]

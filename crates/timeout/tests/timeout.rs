@@ -237,8 +237,6 @@ impl Lifecycle for Sleeper {
 }
 
 impl Executor<(Duration, Duration)> for Sleeper {
-    type Output = Duration;
-    type Error = ();
     type Future = Pin<Box<dyn Future<Output = Result<Duration, Error<()>>> + Send>>;
 
     fn call(&self, (work, _): (Duration, Duration), _: &JobContext) -> Self::Future {
@@ -437,4 +435,54 @@ proptest::proptest! {
             }
         });
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pool_bounds_running_bodies_when_timeouts_expire() {
+    // A limit around a timeout frees a timed-out job's slot while its thread still runs; the
+    // pool's own size is the bound that holds (docs/timeout.md).
+    let pool = BlockingPool::new(4).unwrap();
+    let exec = ExecutorBuilder::new()
+        .concurrency_limit(8)
+        .unwrap()
+        .timeout(Duration::from_millis(150))
+        .unwrap()
+        .build(pool.clone());
+    let running = Arc::new(AtomicU32::new(0));
+    let peak = Arc::new(AtomicU32::new(0));
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let release_rx = Arc::new(Mutex::new(release_rx));
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    let handles: Vec<_> = (0..12)
+        .map(|_| {
+            let (running, peak, release_rx, started_tx) =
+                (running.clone(), peak.clone(), release_rx.clone(), started_tx.clone());
+            exec.submit(move || {
+                let now = running.fetch_add(1, SeqCst) + 1;
+                peak.fetch_max(now, SeqCst);
+                started_tx.send(()).unwrap();
+                let _ = release_rx.lock().unwrap().recv();
+                running.fetch_sub(1, SeqCst);
+                Ok::<(), ()>(())
+            })
+        })
+        .collect();
+    // Four bodies start (one per thread) and block.
+    tokio::task::spawn_blocking(move || {
+        for _ in 0..4 {
+            started_rx.recv().unwrap();
+        }
+        started_rx
+    })
+    .await
+    .unwrap();
+    for h in handles {
+        assert!(h.await.unwrap_err().is_timed_out(), "every job times out at its deadline");
+    }
+    assert_eq!(running.load(SeqCst), 4, "the four running bodies still run after their deadline");
+    drop(release_tx);
+    // The pool takes jobs in order: once a later job has run, every queued body has been
+    // taken (and skipped, as its handle had timed out).
+    assert_eq!(pool.submit(|| Ok::<u32, ()>(1)).await, Ok(1));
+    assert_eq!(peak.load(SeqCst), 4, "never more bodies than pool threads");
 }

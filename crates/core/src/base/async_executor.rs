@@ -114,8 +114,6 @@ where
     T: Send + 'static,
     E: Send + 'static,
 {
-    type Output = T;
-    type Error = E;
     type Future = AsyncJobFuture<Fut, E>;
 
     fn call(&self, job: F, ctx: &JobContext) -> Self::Future {

@@ -76,8 +76,6 @@ where
     T: Send + 'static,
     E: Send + 'static,
 {
-    type Output = T;
-    type Error = E;
     type Future = InlineFuture<T, E>;
 
     fn call(&self, job: F, ctx: &JobContext) -> Self::Future {

@@ -9,6 +9,7 @@ use pin_project_lite::pin_project;
 
 use super::{Entry, Registry};
 use crate::error::Error;
+use crate::stage::StageFuture;
 
 pin_project! {
     /// Stage future of [`CancelOnShutdown`](super::CancelOnShutdown).
@@ -48,9 +49,9 @@ impl<F> fmt::Debug for CancelOnShutdownFuture<F> {
     }
 }
 
-impl<F, T, E> Future for CancelOnShutdownFuture<F>
+impl<F> Future for CancelOnShutdownFuture<F>
 where
-    F: Future<Output = Result<T, Error<E>>>,
+    F: StageFuture,
 {
     type Output = F::Output;
 

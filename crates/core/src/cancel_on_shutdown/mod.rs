@@ -120,8 +120,6 @@ impl<S, J> Executor<J> for CancelOnShutdown<S>
 where
     S: Executor<J>,
 {
-    type Output = S::Output;
-    type Error = S::Error;
     type Future = CancelOnShutdownFuture<S::Future>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {

@@ -22,6 +22,13 @@ where
 /// error, or, when every input succeeds, to the value of the **last input** (in input
 /// order).
 ///
+/// **Why input order and not completion order.** Python's `f_and` returns the value of
+/// whichever input finished last, which depends on timing. Here the value is the one
+/// `h1.and(h2)...` would give: the same inputs give the same result on every run, the way
+/// `Result::and` and `Option::and` behave. To know which input finished last, use
+/// [`as_completed`](super::as_completed) and keep the final item. [`or`] follows the same
+/// rule for its all-failed case.
+///
 /// - **Short-circuit:** the first input to fail (completion order) decides at once: the
 ///   result takes its error and the other inputs are cancelled. An input cancelled by
 ///   someone else counts as failing with [`Error::Cancelled`].
@@ -62,6 +69,9 @@ where
 /// Short-circuiting OR over handles, like chaining [`Result::or`]: resolves to the first
 /// successful value, or, when every input fails, to the error of the **last input** (in
 /// input order).
+///
+/// Input order, not completion order, for the same reason as [`and`]: a result that does
+/// not depend on timing.
 ///
 /// - **Short-circuit:** the first input to succeed (completion order) decides at once: the
 ///   result takes its value and the other inputs are cancelled. Errors, including an input

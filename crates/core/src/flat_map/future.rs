@@ -1,24 +1,25 @@
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use pin_project_lite::pin_project;
 
+use futures_core::TryFuture;
+
 use crate::error::Error;
 use crate::handle::{CancelDecision, CancelGate, GateGuard, JobContext};
+use crate::stage::{StageFn, StageFuture};
 
 pin_project! {
     /// Stage future of [`FlatMap`](super::FlatMap).
-    pub struct FlatMapFuture<F, M, G, U, E> {
+    pub struct FlatMapFuture<F, M, G> {
         #[pin]
         state: State<F, M, G>,
         ctx: JobContext,
         // Where an asynchronous cancel decision of a returned handle is awaited.
         rt: tokio::runtime::Handle,
-        _out: PhantomData<fn() -> (U, E)>,
     }
 }
 
@@ -30,28 +31,25 @@ pin_project! {
     }
 }
 
-impl<F, M, G, U, E> FlatMapFuture<F, M, G, U, E> {
+impl<F, M, G> FlatMapFuture<F, M, G> {
     pub(crate) fn new(fut: F, f: M, ctx: JobContext, rt: tokio::runtime::Handle) -> Self {
-        FlatMapFuture { state: State::First { fut, f: Some(f) }, ctx, rt, _out: PhantomData }
+        FlatMapFuture { state: State::First { fut, f: Some(f) }, ctx, rt }
     }
 }
 
-impl<F, M, G, U, E> fmt::Debug for FlatMapFuture<F, M, G, U, E> {
+impl<F, M, G> fmt::Debug for FlatMapFuture<F, M, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("FlatMapFuture")
     }
 }
 
-impl<F, M, G, T, U, E, E2> Future for FlatMapFuture<F, M, G, U, E>
+impl<F, M, G> Future for FlatMapFuture<F, M, G>
 where
-    F: Future<Output = Result<T, Error<E>>>,
-    M: FnOnce(T) -> G,
-    G: Future<Output = Result<U, E2>> + 'static,
-    E2: Into<Error<E>>,
-    U: 'static,
-    E: 'static,
+    F: StageFuture<Err: 'static>,
+    M: StageFn<F::Ok, Output = G>,
+    G: TryFuture<Ok: 'static, Error: Into<Error<F::Err>>> + 'static,
 {
-    type Output = Result<U, Error<E>>;
+    type Output = Result<G::Ok, Error<F::Err>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
@@ -67,8 +65,8 @@ where
                     // the handle `f` creates (it would be dropped, detached, still running):
                     // refuse cancels while `f` runs.
                     let calling = this.ctx.set_gate(CancelGate::Refuse);
-                    let next = f(value);
-                    let gate = super::as_handle::<G, U, E>(&next).map(|h| {
+                    let next = f.call_once(value);
+                    let gate = super::as_handle::<G, G::Ok, F::Err>(&next).map(|h| {
                         let canceller = h.canceller();
                         let rt = this.rt.clone();
                         // Never block inside the hook: a handle whose stage decides
@@ -84,7 +82,7 @@ where
                     drop(calling);
                 }
                 StateProj::Second { fut, gate } => {
-                    let out = ready!(fut.poll(cx)).map_err(Into::into);
+                    let out = ready!(fut.try_poll(cx)).map_err(Into::into);
                     gate.take();
                     return Poll::Ready(out);
                 }

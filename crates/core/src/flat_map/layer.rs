@@ -1,4 +1,5 @@
 use std::fmt;
+use std::marker::PhantomData;
 
 use tower_layer::Layer;
 
@@ -15,27 +16,36 @@ use super::FlatMap;
 ///     .service(InlineExecutor::new());
 /// assert_eq!(exec.submit(|| Ok::<_, ()>(1)).wait(), Ok(2));
 /// ```
-#[derive(Clone)]
-pub struct FlatMapLayer<M> {
+pub struct FlatMapLayer<M, T> {
     f: M,
+    _input: PhantomData<fn(T)>,
 }
 
-impl<M> FlatMapLayer<M> {
+impl<M, T> FlatMapLayer<M, T> {
     /// A layer chaining `f` after every successful output.
-    pub fn new(f: M) -> Self {
-        FlatMapLayer { f }
+    pub fn new<G>(f: M) -> Self
+    where
+        M: Fn(T) -> G,
+    {
+        FlatMapLayer { f, _input: PhantomData }
     }
 }
 
-impl<M> fmt::Debug for FlatMapLayer<M> {
+impl<M: Clone, T> Clone for FlatMapLayer<M, T> {
+    fn clone(&self) -> Self {
+        FlatMapLayer { f: self.f.clone(), _input: PhantomData }
+    }
+}
+
+impl<M, T> fmt::Debug for FlatMapLayer<M, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("FlatMapLayer")
     }
 }
 
-impl<S, M: Clone> Layer<S> for FlatMapLayer<M> {
-    type Service = FlatMap<S, M>;
+impl<S, M: Clone, T> Layer<S> for FlatMapLayer<M, T> {
+    type Service = FlatMap<S, M, T>;
     fn layer(&self, inner: S) -> Self::Service {
-        FlatMap::new(inner, self.f.clone())
+        FlatMap::wrap(inner, self.f.clone())
     }
 }

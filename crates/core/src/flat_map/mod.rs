@@ -16,12 +16,12 @@ pub use future::FlatMapFuture;
 pub use layer::FlatMapLayer;
 
 use std::fmt;
-use std::future::Future;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crate::error::Error;
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::{Handle, JobContext};
+use crate::stage::StageFn;
 
 /// An executor whose handles resolve to the result of `f(output).await`.
 ///
@@ -37,41 +37,52 @@ use crate::handle::{Handle, JobContext};
 /// assert_eq!(h.await, Ok(5));
 /// # }
 /// ```
-#[derive(Clone)]
-pub struct FlatMap<S, M> {
+pub struct FlatMap<S, M, T> {
     inner: S,
     f: M,
     name: Option<Arc<str>>,
+    // The input of `f` (the inner executor's output): a parameter of the type so the
+    // future `f` returns can be named without a bound on the inner executor's types.
+    _input: PhantomData<fn(T)>,
 }
 
-impl<S, M> FlatMap<S, M> {
-    /// Wraps `inner`.
-    pub fn new(inner: S, f: M) -> Self {
-        FlatMap { inner, f, name: None }
+impl<S, M, T> FlatMap<S, M, T> {
+    /// Wraps `inner`; `f` receives each successful output of `inner` and returns the second
+    /// step (a future, or a [`Handle`]).
+    pub fn new<G>(inner: S, f: M) -> Self
+    where
+        M: Fn(T) -> G,
+    {
+        Self::wrap(inner, f)
+    }
+
+    pub(crate) fn wrap(inner: S, f: M) -> Self {
+        FlatMap { inner, f, name: None, _input: PhantomData }
     }
 }
 
-impl<S: fmt::Debug, M> fmt::Debug for FlatMap<S, M> {
+impl<S: Clone, M: Clone, T> Clone for FlatMap<S, M, T> {
+    fn clone(&self) -> Self {
+        FlatMap { inner: self.inner.clone(), f: self.f.clone(), name: self.name.clone(), _input: PhantomData }
+    }
+}
+
+impl<S: fmt::Debug, M, T> fmt::Debug for FlatMap<S, M, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FlatMap").field("inner", &self.inner).field("name", &self.name).finish()
     }
 }
 
-impl<S: Lifecycle, M: Send + Sync> Lifecycle for FlatMap<S, M> {
+impl<S: Lifecycle, M: Send + Sync, T> Lifecycle for FlatMap<S, M, T> {
     crate::forward_lifecycle!("flat_map");
 }
 
-impl<S, M, J, G, U, E2> Executor<J> for FlatMap<S, M>
+impl<S, M, T, J> Executor<J> for FlatMap<S, M, T>
 where
     S: Executor<J>,
-    M: Fn(S::Output) -> G + Clone + Send + Sync + 'static,
-    G: Future<Output = Result<U, E2>> + Send + 'static,
-    E2: Into<Error<S::Error>>,
-    U: Send + 'static,
+    M: StageFn<T, Output: Send + 'static> + Clone + Send + Sync + 'static,
 {
-    type Output = U;
-    type Error = S::Error;
-    type Future = FlatMapFuture<S::Future, M, G, U, S::Error>;
+    type Future = FlatMapFuture<S::Future, M, M::Output>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
         let rt = self.inner.runtime().handle().clone();

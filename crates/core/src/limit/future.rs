@@ -10,45 +10,45 @@ use tokio::sync::{AcquireError, OwnedSemaphorePermit};
 
 use super::{Shared, Slot};
 use crate::error::Error;
-use crate::executor::Executor;
 use crate::handle::JobContext;
+use crate::stage::{StageCaller, StageFuture};
 
 type Acquire = Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send>>;
 
 pin_project! {
     /// Stage future of [`ConcurrencyLimit`](super::ConcurrencyLimit): waits for a slot,
     /// then runs the inner stage holding it.
-    pub struct LimitFuture<S, J> where S: Executor<J> {
+    pub struct LimitFuture<F, J> {
         #[pin]
-        state: State<S, J, S::Future>,
+        state: State<F, J>,
     }
 }
 
 pin_project! {
     #[project = StateProj]
-    enum State<S, J, F> {
-        Queued { wait: Queued<S, J> },
+    enum State<F, J> {
+        Queued { wait: Queued<F, J> },
         Running { #[pin] fut: F, slot: Slot },
         Failed { message: Option<String> },
     }
 }
 
-struct Queued<S, J> {
+struct Queued<F, J> {
     acquire: Acquire,
     job: Option<J>,
-    inner: Arc<S>,
+    inner: StageCaller<J, F>,
     ctx: JobContext,
     shared: Arc<Shared>,
 }
 
-impl<S, J> Drop for Queued<S, J> {
+impl<F, J> Drop for Queued<F, J> {
     fn drop(&mut self) {
         self.shared.queued.fetch_sub(1, Ordering::AcqRel);
         self.shared.queue_gauge.decrement(1.0);
     }
 }
 
-impl<S: Executor<J>, J> fmt::Debug for LimitFuture<S, J> {
+impl<F, J> fmt::Debug for LimitFuture<F, J> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.state {
             State::Queued { .. } => "queued",
@@ -59,12 +59,12 @@ impl<S: Executor<J>, J> fmt::Debug for LimitFuture<S, J> {
     }
 }
 
-impl<S: Executor<J>, J> LimitFuture<S, J> {
-    pub(crate) fn running(fut: S::Future, slot: Slot) -> Self {
+impl<F, J> LimitFuture<F, J> {
+    pub(crate) fn running(fut: F, slot: Slot) -> Self {
         LimitFuture { state: State::Running { fut, slot } }
     }
 
-    pub(crate) fn failed(e: Error<S::Error>) -> Self {
+    pub(crate) fn failed(e: Error<()>) -> Self {
         let message = match e {
             Error::Panicked(m) => m,
             _ => "the dynamic concurrency limit failed".to_string(),
@@ -72,7 +72,13 @@ impl<S: Executor<J>, J> LimitFuture<S, J> {
         LimitFuture { state: State::Failed { message: Some(message) } }
     }
 
-    pub(crate) fn queued(inner: Arc<S>, job: J, ctx: JobContext, shared: Arc<Shared>, name: &str) -> Self {
+    pub(crate) fn queued(
+        inner: StageCaller<J, F>,
+        job: J,
+        ctx: JobContext,
+        shared: Arc<Shared>,
+        name: &str,
+    ) -> Self {
         let mut acquire: Acquire = Box::pin(shared.sem.clone().acquire_owned());
         // Take our place in the semaphore's FIFO queue now, at submission, so jobs start in
         // submission order whatever order their driver tasks are first polled in. The
@@ -87,7 +93,7 @@ impl<S: Executor<J>, J> LimitFuture<S, J> {
             Poll::Ready(Ok(permit)) => {
                 let mut wait = wait;
                 let job = wait.job.take().expect("job present");
-                let fut = wait.inner.call(job, &wait.ctx);
+                let fut = wait.inner.call_stage(job, &wait.ctx);
                 let slot = Slot { permit: Some(permit), shared: wait.shared.clone() };
                 LimitFuture { state: State::Running { fut, slot } }
             }
@@ -96,11 +102,11 @@ impl<S: Executor<J>, J> LimitFuture<S, J> {
     }
 }
 
-impl<S, J> Future for LimitFuture<S, J>
+impl<F, J> Future for LimitFuture<F, J>
 where
-    S: Executor<J>,
+    F: StageFuture,
 {
-    type Output = Result<S::Output, Error<S::Error>>;
+    type Output = Result<F::Ok, Error<F::Err>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut state = self.project().state;
@@ -112,7 +118,7 @@ where
                         Err(_) => return Poll::Ready(Err(Error::ShutDown)),
                     };
                     let job = wait.job.take().expect("LimitFuture polled after completion");
-                    let fut = wait.inner.call(job, &wait.ctx);
+                    let fut = wait.inner.call_stage(job, &wait.ctx);
                     let slot = Slot { permit: Some(permit), shared: wait.shared.clone() };
                     state.set(State::Running { fut, slot });
                 }

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use super::{ConcurrencyLimit, DynamicLimit};
+use super::{ConcurrencyLimit, DynamicLimit, read_initial};
 use crate::config::{ConfigError, nonzero};
 
 /// Layer producing [`ConcurrencyLimit`].
@@ -26,14 +26,14 @@ pub struct ConcurrencyLimitLayer {
 #[derive(Clone)]
 enum LimitKind {
     Fixed(usize),
-    Dynamic(DynamicLimit),
+    Dynamic(DynamicLimit, usize),
 }
 
 impl fmt::Debug for ConcurrencyLimitLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.limit {
             LimitKind::Fixed(n) => f.debug_struct("ConcurrencyLimitLayer").field("limit", n).finish(),
-            LimitKind::Dynamic(_) => {
+            LimitKind::Dynamic(..) => {
                 f.debug_struct("ConcurrencyLimitLayer").field("limit", &"dynamic").finish()
             }
         }
@@ -49,9 +49,15 @@ impl ConcurrencyLimitLayer {
         Ok(ConcurrencyLimitLayer { limit: LimitKind::Fixed(nonzero("concurrency limit", limit)?) })
     }
 
-    /// A limit decided by `f` whenever a slot is decided.
-    pub fn dynamic(f: impl Fn() -> usize + Send + Sync + 'static) -> Self {
-        ConcurrencyLimitLayer { limit: LimitKind::Dynamic(Arc::new(f)) }
+    /// A limit decided by `f` whenever a slot is decided (see
+    /// [`ConcurrencyLimit::dynamic`]).
+    ///
+    /// # Errors
+    /// [`ConfigError`] when `f` panics when first read, here.
+    pub fn dynamic(f: impl Fn() -> usize + Send + Sync + 'static) -> Result<Self, ConfigError> {
+        let f: DynamicLimit = Arc::new(f);
+        let initial = read_initial(&f)?;
+        Ok(ConcurrencyLimitLayer { limit: LimitKind::Dynamic(f, initial) })
     }
 }
 
@@ -60,9 +66,10 @@ impl<S: crate::Lifecycle> Layer<S> for ConcurrencyLimitLayer {
     fn layer(&self, inner: S) -> Self::Service {
         match &self.limit {
             LimitKind::Fixed(n) => ConcurrencyLimit::new(inner, *n).expect("validated at construction"),
-            LimitKind::Dynamic(f) => {
-                let f = f.clone();
-                ConcurrencyLimit::dynamic(inner, move || f())
+            // A function that panics now keeps the value read when the layer was built.
+            LimitKind::Dynamic(f, initial) => {
+                let now = read_initial(f).unwrap_or(*initial);
+                ConcurrencyLimit::dynamic_from(inner, f.clone(), now)
             }
         }
     }

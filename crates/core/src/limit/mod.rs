@@ -10,31 +10,44 @@
 //!   stage resolves (success, error, panic or cancel).
 //! - Cancelling a queued job always succeeds at once, and frees or starts nothing else.
 //!   Cancelling a running job goes to the inner stage.
-//! - A dynamic limit is a function consulted each time a job asks for a slot and each time
-//!   a slot is freed; lowering it takes effect as running jobs finish (running jobs are not
-//!   interrupted), raising it starts queued jobs at once. A result of 0 is treated as 1 so
-//!   the queue can never stall. A panic in the function fails the job that asked (or, at
-//!   release, keeps the previous limit), and is logged.
+//! - A dynamic limit is a function consulted each time a job asks for a slot, each time a
+//!   slot is freed, and every [`DYNAMIC_RECHECK`] (100 ms) while jobs wait in the queue (one
+//!   task per limit does that, only while the queue is not empty). Lowering it takes effect
+//!   as running jobs finish (running jobs are not interrupted); raising it starts queued
+//!   jobs at the next of those reads. A result of 0 is treated as 1 so the queue can never
+//!   stall. A function that panics when first read is rejected at construction; a later
+//!   panic fails the job that asked (or, at release and at a periodic read, keeps the
+//!   previous limit), and is logged.
+//! - [`Lifecycle::shutdown`] releases submitters waiting in
+//!   [`ConcurrencyLimit::submit_ready`] with a handle already failed with
+//!   [`Error::ShutDown`].
 //!
 //! # Order matters
 //! A limit *inside* a retry layer counts each attempt; a limit *outside* counts a whole
 //! retrying job, holding its slot during the delays between attempts.
 
+mod capacity;
 mod future;
 mod layer;
 
+pub use capacity::Capacity;
+pub(crate) use capacity::{Reservation, with_reservation};
 pub use future::LimitFuture;
 pub use layer::ConcurrencyLimitLayer;
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures_util::future::Either;
+use tokio_util::sync::CancellationToken;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{ConfigError, nonzero};
 use crate::error::{Error, catch_panic};
-use crate::executor::{Executor, Lifecycle};
+use crate::executor::{ErrorOf, Executor, Lifecycle, OutputOf, SubmitExecutor};
 use crate::handle::{Handle, JobContext};
 use crate::metrics::Gauge;
 
@@ -89,6 +102,10 @@ pub(crate) struct Shared {
     dynamic: Option<DynamicLimit>,
     /// `more_executors_throttle_queue`.
     pub(crate) queue_gauge: Gauge,
+    /// Cancelled by [`Lifecycle::shutdown`]: releases submitters waiting in `submit_ready`.
+    shutdown: CancellationToken,
+    /// True while a task re-reads a dynamic limit for the jobs waiting in the queue.
+    watching: AtomicBool,
 }
 
 impl<S: fmt::Debug> fmt::Debug for ConcurrencyLimit<S> {
@@ -112,12 +129,21 @@ impl<S: Lifecycle> ConcurrencyLimit<S> {
         Ok(Self::from_shared(inner, Shared::new(limit, None, gauge)))
     }
 
-    /// The limit is `f()`, consulted whenever a slot is decided (see the module docs).
-    pub fn dynamic(inner: S, f: impl Fn() -> usize + Send + Sync + 'static) -> Self {
+    /// The limit is `f()`, consulted whenever a slot is decided, and every
+    /// [`DYNAMIC_RECHECK`] while jobs wait in the queue (see the module docs).
+    ///
+    /// # Errors
+    /// [`ConfigError`] when `f` panics here, where it is first called: a limit that cannot
+    /// be read is bad configuration.
+    pub fn dynamic(inner: S, f: impl Fn() -> usize + Send + Sync + 'static) -> Result<Self, ConfigError> {
         let f: DynamicLimit = Arc::new(f);
-        let initial = catch_panic::<_, ()>(|| f()).unwrap_or(1).max(1);
+        let initial = read_initial(&f)?;
+        Ok(Self::dynamic_from(inner, f, initial))
+    }
+
+    pub(crate) fn dynamic_from(inner: S, f: DynamicLimit, initial: usize) -> Self {
         let gauge = Gauge::new("more_executors_throttle_queue", inner.name());
-        Self::from_shared(inner, Shared::new(initial, Some(f), gauge))
+        Self::from_shared(inner, Shared::new(initial.max(1), Some(f), gauge))
     }
 
     fn from_shared(inner: S, shared: Shared) -> Self {
@@ -165,25 +191,29 @@ impl<S> ConcurrencyLimit<S> {
     /// assert_eq!(h.await, Ok(1));
     /// # }
     /// ```
-    pub async fn submit_ready<J>(&self, job: J) -> Handle<S::Output, S::Error>
+    pub async fn submit_ready<J>(&self, job: J) -> Handle<OutputOf<S, J>, ErrorOf<S, J>>
     where
-        S: Executor<J> + 'static,
+        S: SubmitExecutor<J> + 'static,
         J: Send + 'static,
     {
-        if self.inner.runtime().is_shut_down() {
+        if self.inner.runtime().is_shut_down() || self.shared.shutdown.is_cancelled() {
             return Handle::from_error(Error::ShutDown);
         }
         if let Err(e) = self.shared.refresh() {
             return Handle::from_error(e);
         }
-        let permit = match self.shared.sem.clone().acquire_owned().await {
-            Ok(p) => p,
-            Err(_) => return Handle::from_error(Error::ShutDown),
+        self.shared.watch(self.inner.runtime());
+        let acquire = std::pin::pin!(self.shared.sem.clone().acquire_owned());
+        let stop = std::pin::pin!(self.shared.shutdown.cancelled());
+        let permit = match futures_util::future::select(acquire, stop).await {
+            Either::Left((Ok(p), _)) => p,
+            // Shut down while waiting: the submitter is released with a failed handle.
+            Either::Left((Err(_), _)) | Either::Right(_) => return Handle::from_error(Error::ShutDown),
         };
         let shared = self.shared.clone();
         let inner = self.inner.clone();
         crate::executor::submit_stage(self, move |ctx| {
-            LimitFuture::<S, J>::running(inner.call(job, ctx), Slot { permit: Some(permit), shared })
+            LimitFuture::<S::Future, J>::running(inner.call(job, ctx), Slot { permit: Some(permit), shared })
         })
     }
 }
@@ -191,6 +221,8 @@ impl<S> ConcurrencyLimit<S> {
 impl Shared {
     fn new(limit: usize, dynamic: Option<DynamicLimit>, queue_gauge: Gauge) -> Shared {
         Shared {
+            shutdown: CancellationToken::new(),
+            watching: AtomicBool::new(false),
             queue_gauge,
             sem: Arc::new(Semaphore::new(limit)),
             limit: AtomicUsize::new(limit),
@@ -236,6 +268,35 @@ impl Shared {
         }
     }
 
+    /// With a dynamic limit, makes sure one task re-reads it every [`DYNAMIC_RECHECK`] while
+    /// jobs wait for a slot, so a raised limit starts them without a new submission or a
+    /// finished job. The task ends when the queue is empty or at shutdown.
+    pub(crate) fn watch(self: &Arc<Self>, rt: &crate::Runtime) {
+        if self.dynamic.is_none() || self.watching.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let shared = self.clone();
+        rt.spawn(async move {
+            loop {
+                let stop = std::pin::pin!(shared.shutdown.cancelled());
+                let tick = std::pin::pin!(tokio::time::sleep(DYNAMIC_RECHECK));
+                if let Either::Left(_) = futures_util::future::select(stop, tick).await {
+                    break;
+                }
+                if let Err(e) = shared.refresh::<std::convert::Infallible>() {
+                    tracing::error!(error = %e, "dynamic concurrency limit panicked; keeping the previous limit");
+                }
+                if shared.queued.load(Ordering::Acquire) == 0 {
+                    shared.watching.store(false, Ordering::Release);
+                    // A job queued between the check and the store must not go unwatched.
+                    if shared.queued.load(Ordering::Acquire) == 0 || shared.watching.swap(true, Ordering::AcqRel) {
+                        break;
+                    }
+                }
+            }
+        });
+    }
+
     /// Returns a slot, retiring it instead if the limit was lowered.
     fn release(&self, permit: OwnedSemaphorePermit) {
         if let Some(f) = &self.dynamic {
@@ -260,6 +321,20 @@ impl Shared {
     }
 }
 
+/// How often a dynamic limit is re-read while jobs wait in the queue (besides each submit
+/// and each freed slot): a raised limit starts waiting jobs within this interval.
+pub const DYNAMIC_RECHECK: Duration = Duration::from_millis(100);
+
+/// Reads a dynamic limit for the first time; a panic there is a configuration error.
+pub(crate) fn read_initial(f: &DynamicLimit) -> Result<usize, ConfigError> {
+    catch_panic::<_, std::convert::Infallible>(|| f()).map(|n| n.max(1)).map_err(|e| {
+        ConfigError::new(
+            "dynamic concurrency limit",
+            format!("the limit function panicked when first read ({e}); make it return a number of slots"),
+        )
+    })
+}
+
 /// A held slot; returned (or retired) on drop.
 pub(crate) struct Slot {
     permit: Option<OwnedSemaphorePermit>,
@@ -275,7 +350,29 @@ impl Drop for Slot {
 }
 
 impl<S: Lifecycle> Lifecycle for ConcurrencyLimit<S> {
-    crate::forward_lifecycle!("throttle");
+    fn name(&self) -> &str {
+        match &self.name {
+            Some(n) => n,
+            None => self.inner.name(),
+        }
+    }
+    fn kind(&self) -> &'static str {
+        "throttle"
+    }
+    fn runtime(&self) -> &crate::Runtime {
+        self.inner.runtime()
+    }
+    fn runs_inline(&self) -> bool {
+        self.inner.runs_inline()
+    }
+    fn shutdown(&self) {
+        self.shared.shutdown.cancel();
+        self.inner.shutdown()
+    }
+    /// This limit's slots (the outermost limit of a stack answers).
+    fn capacity(&self) -> Option<Capacity> {
+        Some(Capacity::new(self.shared.clone()))
+    }
 }
 
 impl<S, J> Executor<J> for ConcurrencyLimit<S>
@@ -283,9 +380,7 @@ where
     S: Executor<J> + 'static,
     J: Send + 'static,
 {
-    type Output = S::Output;
-    type Error = S::Error;
-    type Future = LimitFuture<S, J>;
+    type Future = LimitFuture<S::Future, J>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
         if let Err(e) = self.shared.refresh() {
@@ -296,9 +391,24 @@ where
                 self.inner.call(job, ctx),
                 Slot { permit: Some(permit), shared: self.shared.clone() },
             ),
-            Err(_) => {
-                LimitFuture::queued(self.inner.clone(), job, ctx.clone(), self.shared.clone(), self.name())
-            }
+            // A slot reserved in advance for this submission (a tower `poll_ready`) is
+            // used rather than queueing.
+            Err(_) => match capacity::take_reserved(&self.shared) {
+                Some(permit) => LimitFuture::running(
+                    self.inner.call(job, ctx),
+                    Slot { permit: Some(permit), shared: self.shared.clone() },
+                ),
+                None => {
+                    self.shared.watch(self.inner.runtime());
+                    LimitFuture::queued(
+                        self.inner.clone(),
+                        job,
+                        ctx.clone(),
+                        self.shared.clone(),
+                        self.name(),
+                    )
+                }
+            },
         }
     }
 }

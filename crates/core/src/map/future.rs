@@ -6,6 +6,7 @@ use std::task::{Context, Poll, ready};
 use pin_project_lite::pin_project;
 
 use crate::error::Error;
+use crate::stage::{StageFn, StageFuture};
 
 pin_project! {
     /// Stage future of [`Map`](super::Map).
@@ -28,18 +29,18 @@ impl<F, M> fmt::Debug for MapFuture<F, M> {
     }
 }
 
-impl<F, M, T, E, U> Future for MapFuture<F, M>
+impl<F, M> Future for MapFuture<F, M>
 where
-    F: Future<Output = Result<T, Error<E>>>,
-    M: FnOnce(T) -> U,
+    F: StageFuture,
+    M: StageFn<F::Ok>,
 {
-    type Output = Result<U, Error<E>>;
+    type Output = Result<M::Output, Error<F::Err>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let out = ready!(this.inner.poll(cx));
         let f = this.f.take().expect("MapFuture polled after completion");
-        Poll::Ready(out.map(f))
+        Poll::Ready(out.map(|v| f.call_once(v)))
     }
 }
 
@@ -64,17 +65,17 @@ impl<F, M> fmt::Debug for MapErrFuture<F, M> {
     }
 }
 
-impl<F, M, T, E, E2> Future for MapErrFuture<F, M>
+impl<F, M> Future for MapErrFuture<F, M>
 where
-    F: Future<Output = Result<T, Error<E>>>,
-    M: FnOnce(E) -> E2,
+    F: StageFuture,
+    M: StageFn<F::Err>,
 {
-    type Output = Result<T, Error<E2>>;
+    type Output = Result<F::Ok, Error<M::Output>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let out = ready!(this.inner.poll(cx));
         let f = this.f.take().expect("MapErrFuture polled after completion");
-        Poll::Ready(out.map_err(|e| e.map_job(f)))
+        Poll::Ready(out.map_err(|e| e.map_job(|e| f.call_once(e))))
     }
 }

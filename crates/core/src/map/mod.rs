@@ -54,14 +54,11 @@ impl<S: Lifecycle, M: Send + Sync> Lifecycle for Map<S, M> {
     crate::forward_lifecycle!("map");
 }
 
-impl<S, M, J, U> Executor<J> for Map<S, M>
+impl<S, M, J> Executor<J> for Map<S, M>
 where
     S: Executor<J>,
-    M: Fn(S::Output) -> U + Clone + Send + Sync + 'static,
-    U: Send + 'static,
+    M: Clone + Send + Sync + 'static,
 {
-    type Output = U;
-    type Error = S::Error;
     type Future = MapFuture<S::Future, M>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
@@ -102,14 +99,11 @@ impl<S: Lifecycle, M: Send + Sync> Lifecycle for MapErr<S, M> {
     crate::forward_lifecycle!("map");
 }
 
-impl<S, M, J, E2> Executor<J> for MapErr<S, M>
+impl<S, M, J> Executor<J> for MapErr<S, M>
 where
     S: Executor<J>,
-    M: Fn(S::Error) -> E2 + Clone + Send + Sync + 'static,
-    E2: Send + 'static,
+    M: Clone + Send + Sync + 'static,
 {
-    type Output = S::Output;
-    type Error = E2;
     type Future = MapErrFuture<S::Future, M>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {

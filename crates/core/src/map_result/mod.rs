@@ -107,14 +107,11 @@ transform_executor! {
     MapResult
 }
 
-impl<S, M, J, U> Executor<J> for AndThen<S, M>
+impl<S, M, J> Executor<J> for AndThen<S, M>
 where
     S: Executor<J>,
-    M: Fn(S::Output) -> Result<U, S::Error> + Clone + Send + Sync + 'static,
-    U: Send + 'static,
+    M: Clone + Send + Sync + 'static,
 {
-    type Output = U;
-    type Error = S::Error;
     type Future = AndThenFuture<S::Future, M>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
@@ -125,10 +122,8 @@ where
 impl<S, M, J> Executor<J> for OrElse<S, M>
 where
     S: Executor<J>,
-    M: Fn(Error<S::Error>) -> Result<S::Output, S::Error> + Clone + Send + Sync + 'static,
+    M: Clone + Send + Sync + 'static,
 {
-    type Output = S::Output;
-    type Error = S::Error;
     type Future = OrElseFuture<S::Future, M>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
@@ -136,15 +131,11 @@ where
     }
 }
 
-impl<S, M, J, U, E2> Executor<J> for MapResult<S, M>
+impl<S, M, J> Executor<J> for MapResult<S, M>
 where
     S: Executor<J>,
-    M: Fn(Result<S::Output, Error<S::Error>>) -> Result<U, E2> + Clone + Send + Sync + 'static,
-    U: Send + 'static,
-    E2: Send + 'static,
+    M: Clone + Send + Sync + 'static,
 {
-    type Output = U;
-    type Error = E2;
     type Future = MapResultFuture<S::Future, M>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {

@@ -213,8 +213,6 @@ where
     T: Send + 'static,
     E: fmt::Display + Send + 'static,
 {
-    type Output = T;
-    type Error = E;
     type Future = PoolFuture<Fut, T, E>;
 
     fn call(&self, item: I, _ctx: &JobContext) -> Self::Future {
@@ -233,12 +231,5 @@ where
             Poll::Ready(Err(_closed)) => PoolFuture::failed(Error::ShutDown),
             Poll::Pending => PoolFuture::spawning(spawn),
         }
-    }
-
-    fn submit(&self, item: I) -> Handle<T, E> {
-        if self.scheduler.is_closed() {
-            return Handle::from_error(Error::ShutDown);
-        }
-        more_executors_core::submit_stage(self, |ctx| self.call(item, ctx))
     }
 }

@@ -1,4 +1,4 @@
-//! Web integration for axum (cargo feature `axum`, on by default).
+//! Web integration for axum (cargo feature `web`, off by default).
 //!
 //! - [`AtomicLayer`]: a tower layer that runs a handler as a job of the [`Scheduler`], so
 //!   a client that disconnects does not cancel work that must land (aiojobs' `atomic`).

@@ -81,14 +81,15 @@ impl Attempt {
 ///
 /// The retry layer holds one policy for all its jobs (behind an `Arc`, so the policy
 /// itself need not be `Clone`). Per-job state, if a policy needs any, lives in
-/// [`State`](Self::State): [`start`](Self::start) makes it when a job is submitted and
-/// [`decide`](Self::decide) receives it after each attempt.
+/// [`State`](Self::State): [`start`](Self::start) makes it once per job, when the first
+/// attempt has finished and before the first decision, and [`decide`](Self::decide)
+/// receives it after each attempt.
 ///
 /// The layer settles some outcomes itself, without asking the policy:
 /// [`Error::Cancelled`] and [`Error::ShutDown`] are always final, and so is any outcome
 /// after a cancel request was refused during the attempt. A policy that panics fails the job
-/// with [`Error::Panicked`] (a panic in `start` before it runs); the panic is also logged as
-/// a `tracing` error.
+/// with [`Error::Panicked`] and no further attempt runs (a panic in `start` replaces the
+/// first attempt's outcome); the panic is also logged as a `tracing` error.
 ///
 /// Closures are policies with no state:
 ///

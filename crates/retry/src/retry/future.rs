@@ -1,3 +1,4 @@
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -6,7 +7,8 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use more_executors_core::{Error, Executor, JobContext, catch_panic};
+use more_executors_core::stage::{StageCaller, StageFuture};
+use more_executors_core::{Error, JobContext, catch_panic};
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
@@ -18,14 +20,10 @@ pin_project! {
     /// Stage future of [`Retry`](super::Retry): runs an attempt as the inner stage future,
     /// asks the policy, waits (a timer inside this future; no task), and runs the next
     /// attempt, until the policy is done.
-    pub struct RetryFuture<S, J, P>
-    where
-        S: Executor<J>,
-        P: RetryPolicy<S::Output, S::Error>,
-    {
+    pub struct RetryFuture<F, J, P> {
         #[pin]
-        state: State<S::Future>,
-        data: Data<S, J, P>,
+        state: State<F>,
+        data: Data<F, J, P>,
     }
 }
 
@@ -33,6 +31,9 @@ pin_project! {
     #[project = StateProj]
     enum State<F> {
         Attempt { #[pin] fut: F },
+        // The attempt has finished and its stage future is dropped (with any cancel gate it
+        // held) while the policy decides, so a cancel in the meantime succeeds.
+        Deciding,
         // Boxed: waiting is the slow path, and this keeps the future of a job whose first
         // attempt succeeds as small as the inner one.
         Waiting { wait: Pin<Box<Wait>> },
@@ -87,16 +88,16 @@ impl Drop for Queued {
     }
 }
 
-struct Data<S, J, P: RetryPolicy<S::Output, S::Error>>
-where
-    S: Executor<J>,
-{
-    inner: Arc<S>,
+struct Data<F, J, P> {
+    inner: StageCaller<J, F>,
     job: J,
     ctx: JobContext,
     shared: Arc<Shared<P>>,
-    /// `None` when the policy panicked making it (`panic` holds the message).
-    policy_state: Option<P::State>,
+    /// The policy's per-job state (its `RetryPolicy::State`), made by `start` before the
+    /// first decision. Stored erased so this future's type does not name the job's output
+    /// and error types (see `more_executors_core::stage`); a state of size zero, such as
+    /// the built-in policies' `()`, is not allocated.
+    policy_state: Option<Box<dyn Any + Send>>,
     /// A panic of the policy, reported as the job's [`Error::Panicked`].
     panic: Option<String>,
     attempt: u32,
@@ -118,39 +119,14 @@ enum Next {
     RetryAfter(Duration),
 }
 
-impl<S, J, P> RetryFuture<S, J, P>
-where
-    S: Executor<J>,
-    J: Clone,
-    P: RetryPolicy<S::Output, S::Error>,
-    S::Error: fmt::Debug,
-{
-    pub(crate) fn new(inner: Arc<S>, job: J, ctx: &JobContext, shared: Arc<Shared<P>>) -> Self {
-        let policy_state = match catch_panic::<_, ()>(|| shared.policy.start()) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                let panic = panic_text(e);
-                tracing::error!(panic = %panic, "retry policy panicked starting a job; the job fails without running");
-                let data = Data {
-                    inner,
-                    job,
-                    ctx: ctx.clone(),
-                    shared,
-                    policy_state: None,
-                    panic: Some(panic),
-                    attempt: 0,
-                    started: Instant::now(),
-                    cancel_requests: 0,
-                };
-                return RetryFuture { state: State::Panicked, data };
-            }
-        };
+impl<F, J: Clone, P> RetryFuture<F, J, P> {
+    pub(crate) fn new(inner: StageCaller<J, F>, job: J, ctx: &JobContext, shared: Arc<Shared<P>>) -> Self {
         if let Some(budget) = &shared.budget {
             budget.deposit();
         }
         let started = Instant::now();
         let cancel_requests = ctx.cancel_requests();
-        let fut = inner.call(job.clone(), ctx);
+        let fut = inner.call_stage(job.clone(), ctx);
         RetryFuture {
             state: State::Attempt { fut },
             data: Data {
@@ -158,7 +134,7 @@ where
                 job,
                 ctx: ctx.clone(),
                 shared,
-                policy_state,
+                policy_state: None,
                 panic: None,
                 attempt: 1,
                 started,
@@ -168,18 +144,29 @@ where
     }
 }
 
-impl<S, J, P> Data<S, J, P>
+impl<F, J, P> Data<F, J, P>
 where
-    S: Executor<J>,
+    F: StageFuture<Err: fmt::Debug>,
     J: Clone,
-    P: RetryPolicy<S::Output, S::Error>,
-    S::Error: fmt::Debug,
+    P: RetryPolicy<F::Ok, F::Err>,
 {
     fn is_shut_down(&self) -> bool {
         self.shared.shutdown.is_cancelled() || self.inner.runtime().is_shut_down()
     }
 
-    fn after_attempt(&mut self, out: &Result<S::Output, Error<S::Error>>) -> Next {
+    /// Why no further attempt may start, if so: the executor shut down, or the job was
+    /// cancelled while it waited.
+    fn before_next_attempt(&self) -> Option<Error<F::Err>> {
+        if self.is_shut_down() {
+            Some(Error::ShutDown)
+        } else if self.ctx.is_cancelled() {
+            Some(Error::Cancelled)
+        } else {
+            None
+        }
+    }
+
+    fn after_attempt(&mut self, out: &Result<F::Ok, Error<F::Err>>) -> Next {
         if matches!(out, Err(Error::Cancelled | Error::ShutDown)) {
             return Next::Done;
         }
@@ -190,9 +177,21 @@ where
             );
             return Next::Done;
         }
-        let Some(state) = self.policy_state.as_mut() else { return Next::Done };
-        let attempt = Attempt::started_at(self.attempt, self.started);
         let policy = &self.shared.policy;
+        if self.policy_state.is_none() {
+            match catch_panic::<_, ()>(|| policy.start()) {
+                Ok(state) => self.policy_state = Some(Box::new(state)),
+                Err(e) => {
+                    let panic = panic_text(e);
+                    tracing::error!(panic = %panic, "retry policy panicked starting a job's state; the job fails");
+                    return Next::Panicked(panic);
+                }
+            }
+        }
+        let Some(state) = self.policy_state.as_mut().and_then(|s| s.downcast_mut::<P::State>()) else {
+            return Next::Done;
+        };
+        let attempt = Attempt::started_at(self.attempt, self.started);
         let delay = match catch_panic::<_, ()>(|| policy.decide(state, &attempt, out)) {
             Ok(RetryDecision::Done) => return Next::Done,
             Ok(RetryDecision::RetryAfter(d)) => d,
@@ -238,20 +237,19 @@ where
         })
     }
 
-    fn next_attempt(&mut self) -> S::Future {
+    fn next_attempt(&mut self) -> F {
         self.attempt += 1;
-        self.inner.call(self.job.clone(), &self.ctx)
+        self.inner.call_stage(self.job.clone(), &self.ctx)
     }
 }
 
-impl<S, J, P> Future for RetryFuture<S, J, P>
+impl<F, J, P> Future for RetryFuture<F, J, P>
 where
-    S: Executor<J>,
+    F: StageFuture<Err: fmt::Debug>,
     J: Clone,
-    P: RetryPolicy<S::Output, S::Error>,
-    S::Error: fmt::Debug,
+    P: RetryPolicy<F::Ok, F::Err>,
 {
-    type Output = Result<S::Output, Error<S::Error>>;
+    type Output = Result<F::Ok, Error<F::Err>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
@@ -259,7 +257,15 @@ where
             match this.state.as_mut().project() {
                 StateProj::Attempt { fut } => {
                     let out = ready!(fut.poll(cx));
-                    match this.data.after_attempt(&out) {
+                    this.state.set(State::Deciding);
+                    let next = this.data.after_attempt(&out);
+                    if !matches!(next, Next::Done) && this.data.ctx.is_cancelled() {
+                        // Cancelled while the policy decided: nothing was running, and no
+                        // further attempt starts.
+                        this.state.set(State::Done);
+                        return Poll::Ready(Err(Error::Cancelled));
+                    }
+                    match next {
                         Next::Done => {
                             this.state.set(State::Done);
                             return Poll::Ready(out);
@@ -295,17 +301,17 @@ where
                         return Poll::Ready(Err(Error::ShutDown));
                     }
                     ready!(w.sleep.poll(cx));
-                    if this.data.is_shut_down() {
+                    if let Some(end) = this.data.before_next_attempt() {
                         this.state.set(State::Done);
-                        return Poll::Ready(Err(Error::ShutDown));
+                        return Poll::Ready(Err(end));
                     }
                     let fut = this.data.next_attempt();
                     this.state.set(State::Attempt { fut });
                 }
                 StateProj::Yield => {
-                    if this.data.is_shut_down() {
+                    if let Some(end) = this.data.before_next_attempt() {
                         this.state.set(State::Done);
-                        return Poll::Ready(Err(Error::ShutDown));
+                        return Poll::Ready(Err(end));
                     }
                     let fut = this.data.next_attempt();
                     this.state.set(State::Attempt { fut });
@@ -315,21 +321,18 @@ where
                     let message = this.data.panic.take().unwrap_or_default();
                     return Poll::Ready(Err(Error::Panicked(message)));
                 }
-                StateProj::Done => panic!("RetryFuture polled after it completed"),
+                StateProj::Deciding | StateProj::Done => panic!("RetryFuture polled after it completed"),
             }
         }
     }
 }
 
-impl<S, J, P> fmt::Debug for RetryFuture<S, J, P>
-where
-    S: Executor<J>,
-    P: RetryPolicy<S::Output, S::Error>,
-{
+impl<F, J, P> fmt::Debug for RetryFuture<F, J, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.state {
             State::Attempt { .. } => "attempt",
             State::Waiting { .. } | State::Yield => "waiting",
+            State::Deciding => "deciding",
             State::Panicked | State::Done => "done",
         };
         f.debug_struct("RetryFuture").field("attempt", &self.data.attempt).field("state", &state).finish()

@@ -15,7 +15,6 @@ use more_executors_core::{Executor, JobContext, Lifecycle};
 use tokio_util::sync::CancellationToken;
 
 use crate::budget::RetryBudget;
-use crate::policy::RetryPolicy;
 
 /// An executor that runs each job again, as its [`RetryPolicy`] decides, until the policy
 /// is done; the handle resolves to the last attempt's outcome.
@@ -185,13 +184,10 @@ impl<S: Lifecycle, P: Send + Sync + 'static> Lifecycle for Retry<S, P> {
 impl<S, J, P> Executor<J> for Retry<S, P>
 where
     S: Executor<J> + 'static,
-    S::Error: fmt::Debug,
     J: Clone + Send + 'static,
-    P: RetryPolicy<S::Output, S::Error>,
+    P: Send + Sync + 'static,
 {
-    type Output = S::Output;
-    type Error = S::Error;
-    type Future = RetryFuture<S, J, P>;
+    type Future = RetryFuture<S::Future, J, P>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
         RetryFuture::new(self.inner.clone(), job, ctx, self.shared.clone())

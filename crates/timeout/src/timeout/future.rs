@@ -5,6 +5,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use more_executors_core::metrics::Counter;
+use more_executors_core::stage::StageFuture;
 use more_executors_core::{Error, Runtime};
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
@@ -93,11 +94,11 @@ impl<F> fmt::Debug for TimeoutFuture<F> {
     }
 }
 
-impl<F, T, E> Future for TimeoutFuture<F>
+impl<F> Future for TimeoutFuture<F>
 where
-    F: Future<Output = Result<T, Error<E>>>,
+    F: StageFuture,
 {
-    type Output = Result<T, Error<E>>;
+    type Output = Result<F::Ok, Error<F::Err>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();

@@ -12,7 +12,10 @@ use std::time::Duration;
 
 use more_executors_core::config::{ConfigError, nonzero_duration, secs_f64};
 use more_executors_core::metrics::Counter;
-use more_executors_core::{Error, Executor, Handle, JobContext, Lifecycle, catch_panic, submit_stage};
+use more_executors_core::{
+    Error, ErrorOf, Executor, Handle, JobContext, Lifecycle, OutputOf, SubmitExecutor, catch_panic,
+    submit_stage,
+};
 use tokio::time::Instant;
 
 /// How long a job may take: a fixed [`Duration`], or a function of the job ([`PerJob`]).
@@ -162,8 +165,6 @@ impl<S: Lifecycle, F> Timeout<S, PerJob<F>> {
     /// struct Worker { inner: AsyncExecutor, name: Option<Arc<str>> }
     /// impl Lifecycle for Worker { more_executors_core::forward_lifecycle!("worker"); }
     /// impl Executor<Request> for Worker {
-    ///     type Output = Duration;
-    ///     type Error = ();
     ///     type Future = Pin<Box<dyn Future<Output = Result<Duration, Error<()>>> + Send>>;
     ///     fn call(&self, req: Request, _: &JobContext) -> Self::Future {
     ///         Box::pin(async move { tokio::time::sleep(req.work).await; Ok(req.work) })
@@ -217,9 +218,9 @@ impl<S: Lifecycle, D> Timeout<S, D> {
     /// assert!(h.await.unwrap_err().is_timed_out());
     /// # }
     /// ```
-    pub fn submit_with_timeout<J>(&self, job: J, timeout: Duration) -> Handle<S::Output, S::Error>
+    pub fn submit_with_timeout<J>(&self, job: J, timeout: Duration) -> Handle<OutputOf<S, J>, ErrorOf<S, J>>
     where
-        S: Executor<J>,
+        S: SubmitExecutor<J>,
         D: Send + Sync,
     {
         submit_stage(self, |ctx| {
@@ -251,8 +252,6 @@ where
     S: Executor<J>,
     D: JobTimeout<J>,
 {
-    type Output = S::Output;
-    type Error = S::Error;
     type Future = TimeoutFuture<S::Future>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {

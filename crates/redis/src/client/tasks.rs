@@ -1,0 +1,245 @@
+//! The client's two background tasks: the submitter (one script call per batch of
+//! submissions) and the reader (one blocking pop per tick for the outcomes of every
+//! pending job), and the remote part of cancel.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use backon::BackoffBuilder;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::shared::{Reply, Request, Shared, Slot, SlotState};
+use crate::conn::{Conn, strings};
+use crate::scripts;
+use crate::wire;
+
+pub(crate) fn backoff() -> impl Iterator<Item = Duration> {
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(20))
+        .with_max_delay(Duration::from_secs(1))
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+/// Runs the submit script for `slots` (already marked sent), retrying while Redis is
+/// unreachable up to the unavailable timeout. Returns the per-job statuses, or the last
+/// error message once the timeout expired.
+pub(crate) async fn submit_batch(shared: &Shared, slots: &[Arc<Slot>]) -> Result<Vec<String>, String> {
+    let cfg = &shared.config;
+    let mut inv = scripts::SUBMIT.prepare_invoke();
+    inv.key(&*shared.keys.stream)
+        .arg(&*shared.keys.prefix)
+        .arg(cfg.max_len)
+        .arg(&shared.reply_key)
+        .arg(&shared.client_id)
+        .arg(cfg.result_ttl.as_millis() as u64);
+    for s in slots {
+        inv.arg(&*s.id).arg(s.name).arg(&s.payload).arg(&s.span);
+    }
+    let started = Instant::now();
+    let mut delays = backoff();
+    let mut conn = shared.conn.clone();
+    loop {
+        match inv.invoke_async::<redis::Value>(&mut conn).await {
+            Ok(v) => return Ok(strings(v)),
+            Err(e) => {
+                if started.elapsed() >= cfg.unavailable_timeout {
+                    return Err(e.to_string());
+                }
+                tracing::warn!(error = %e, queue = %shared.keys.queue, "submit failed; retrying");
+                tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(1))).await;
+            }
+        }
+    }
+}
+
+/// Applies the submit script's answer for one job. Returns the queue length when the
+/// answer carried it.
+pub(crate) fn apply_status(shared: &Shared, slot: &Slot, status: &str) {
+    match status.as_bytes().first() {
+        Some(b'+') => shared.metrics.submitted.increment(1),
+        Some(b'F') => shared.resolve(&slot.id, Reply::Full),
+        Some(b'R') => shared.resolve(&slot.id, Reply::Outcome(status[1..].into())),
+        _ => {} // `D`: an existing pending job; its outcome will be pushed to us.
+    }
+}
+
+/// The submitter: batches every request waiting in the channel into one script call.
+pub(crate) async fn submitter(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Request>) {
+    let mut batch: Vec<Arc<Slot>> = Vec::new();
+    let mut attach: Vec<Arc<str>> = Vec::new();
+    loop {
+        let first = match tokio::time::timeout(Duration::from_secs(1), rx.recv()).await {
+            Ok(Some(req)) => req,
+            Ok(None) => return,
+            Err(_) if shared.closed.load(Ordering::Acquire) && shared.pending() == 0 => return,
+            Err(_) => continue,
+        };
+        let mut next = Some(first);
+        while let Some(req) = next.take().or_else(|| rx.try_recv().ok()) {
+            match req {
+                Request::Submit(slot) => {
+                    let mut st = slot.state();
+                    if *st == SlotState::Queued {
+                        *st = SlotState::Sent;
+                        drop(st);
+                        batch.push(slot);
+                    }
+                }
+                Request::Attach(id) => attach.push(id),
+            }
+            if batch.len() >= shared.config.batch {
+                break;
+            }
+        }
+        if !batch.is_empty() {
+            match submit_batch(&shared, &batch).await {
+                Ok(statuses) => {
+                    for (slot, status) in batch.iter().zip(&statuses) {
+                        apply_status(&shared, slot, status);
+                    }
+                    if let Some(len) = statuses.get(batch.len()).and_then(|l| l.parse::<f64>().ok()) {
+                        shared.metrics.queue_len.set(len);
+                    }
+                }
+                Err(msg) => {
+                    for slot in &batch {
+                        shared.resolve(&slot.id, Reply::Unavailable(msg.clone()));
+                    }
+                }
+            }
+            batch.clear();
+        }
+        for id in attach.drain(..) {
+            attach_one(&shared, id).await;
+        }
+    }
+}
+
+async fn attach_one(shared: &Shared, id: Arc<str>) {
+    let started = Instant::now();
+    let mut delays = backoff();
+    let mut conn = shared.conn.clone();
+    loop {
+        let r = scripts::ATTACH
+            .key(shared.keys.job(&id))
+            .arg(&shared.reply_key)
+            .invoke_async::<String>(&mut conn)
+            .await;
+        match r {
+            Ok(s) if s == "N" => return shared.resolve(&id, Reply::NotFound),
+            Ok(s) if s.starts_with('R') => return shared.resolve(&id, Reply::Outcome(s[1..].into())),
+            Ok(_) => return,
+            Err(e) if started.elapsed() >= shared.config.unavailable_timeout => {
+                return shared.resolve(&id, Reply::Unavailable(e.to_string()));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "attach failed; retrying");
+                tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(1))).await;
+            }
+        }
+    }
+}
+
+/// The reader: while jobs are pending, one `BLMPOP` per tick takes every outcome (and
+/// cancel answer) pushed to this client's reply list, up to the batch size.
+pub(crate) async fn reader(shared: Arc<Shared>, mut conn: Conn) {
+    let block = shared.config.block.as_secs_f64();
+    let mut failing_since: Option<Instant> = None;
+    let mut delays = backoff();
+    loop {
+        if shared.pending() == 0 {
+            if shared.closed.load(Ordering::Acquire) {
+                return;
+            }
+            // A registration after this check notifies (the permit is stored).
+            tokio::select! {
+                _ = shared.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+            continue;
+        }
+        let r: redis::RedisResult<Option<(String, Vec<String>)>> = redis::cmd("BLMPOP")
+            .arg(block)
+            .arg(1)
+            .arg(&shared.reply_key)
+            .arg("LEFT")
+            .arg("COUNT")
+            .arg(shared.config.batch)
+            .query_async(&mut conn)
+            .await;
+        shared.ticks.fetch_add(1, Ordering::Relaxed);
+        match r {
+            Ok(popped) => {
+                failing_since = None;
+                delays = backoff();
+                for msg in popped.map(|(_, m)| m).unwrap_or_default() {
+                    route(&shared, &msg);
+                }
+            }
+            Err(e) => {
+                let since = *failing_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= shared.config.unavailable_timeout {
+                    tracing::error!(error = %e, queue = %shared.keys.queue, "Redis unreachable; failing pending handles");
+                    shared.fail_all(&e.to_string());
+                    failing_since = None;
+                } else {
+                    tracing::warn!(error = %e, queue = %shared.keys.queue, "reading outcomes failed; retrying");
+                    tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(1))).await;
+                }
+            }
+        }
+    }
+}
+
+/// Routes one message of the reply list: `r <id> <outcome>` or `c <id> <0|1>`.
+fn route(shared: &Shared, msg: &str) {
+    let mut parts = msg.splitn(3, ' ');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("r"), Some(id), Some(outcome)) => shared.resolve(id, Reply::Outcome(outcome.into())),
+        (Some("c"), Some(id), Some(answer)) => shared.cancel_answer(id, answer == "1"),
+        _ => tracing::warn!(message = msg, "unexpected message on the reply list; ignored"),
+    }
+}
+
+/// Cancels a job that was sent to Redis: see [`scripts::CANCEL`].
+pub(crate) async fn cancel_remote(shared: &Arc<Shared>, id: &Arc<str>) -> bool {
+    let answer = shared.expect_cancel_answer(id);
+    let mut conn = shared.conn.clone();
+    let r = scripts::CANCEL
+        .key(&*shared.keys.stream)
+        .key(shared.keys.job(id))
+        .arg(&*shared.keys.prefix)
+        .arg(&**id)
+        .arg(&shared.reply_key)
+        .arg(shared.config.result_ttl.as_millis() as u64)
+        .arg(wire::CANCELLED)
+        .invoke_async::<String>(&mut conn)
+        .await;
+    let accepted = match r.as_deref() {
+        Ok("C") => true,
+        Ok("F") => {
+            // The worker's answer arrives on the reply list; keep the reader ticking.
+            shared.wake.notify_one();
+            match tokio::time::timeout(shared.config.cancel_timeout, answer).await {
+                Ok(Ok(accepted)) => accepted,
+                _ => {
+                    tracing::warn!(job = %id, "the worker did not answer the cancel request in time; refused");
+                    false
+                }
+            }
+        }
+        Ok(_) => false,
+        Err(e) => {
+            tracing::warn!(job = %id, error = %e, "cancel failed: Redis unreachable; refused");
+            false
+        }
+    };
+    if !accepted {
+        shared.cancel_answer(id, false);
+    }
+    accepted
+}

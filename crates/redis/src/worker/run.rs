@@ -1,0 +1,625 @@
+//! The worker's tasks: reader (new jobs), reclaimer (jobs of dead workers, dead letters),
+//! heartbeat, control (cancel requests from clients) and finisher (outcomes, in batches).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use redis::streams::StreamReadReply;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use more_executors_core::CancelHandle;
+
+use super::WorkerConfig;
+use super::handler::Dispatch;
+use super::report::{ShutdownReport, Stats, WorkerStats};
+use crate::client::tasks::backoff;
+use crate::conn::{Backend, Conn, strings};
+use crate::keys::{GROUP, Keys};
+use crate::scripts;
+
+struct Job {
+    eid: Arc<str>,
+    canceller: CancelHandle,
+    client_cancel: bool,
+    released: bool,
+    /// Finished here; its outcome is on the way to Redis (the entry is still heartbeated
+    /// until it is stored, so no other worker runs it again meanwhile).
+    done: bool,
+}
+
+/// One stream entry to run.
+struct Entry {
+    eid: Arc<str>,
+    id: Arc<str>,
+    name: String,
+    payload: String,
+    span: String,
+    deliveries: u64,
+}
+
+enum Msg {
+    Done { eid: Arc<str>, id: Arc<str>, state: &'static str, outcome: String },
+    Flush(oneshot::Sender<()>),
+}
+
+struct W {
+    keys: Keys,
+    id: String,
+    conn: Conn,
+    handlers: HashMap<&'static str, Arc<dyn Dispatch>>,
+    config: WorkerConfig,
+    stats: Stats,
+    running: Mutex<HashMap<Arc<str>, Job>>,
+    sem: Arc<Semaphore>,
+    /// Stop claiming.
+    stop: watch::Sender<bool>,
+    /// Stop everything.
+    halt: watch::Sender<bool>,
+    idle: Notify,
+    done: mpsc::UnboundedSender<Msg>,
+    /// Jobs whose outcome this worker produced (stored or about to be).
+    completed: std::sync::atomic::AtomicU64,
+}
+
+impl W {
+    /// Drops a job from the running set, waking a shutdown waiting for it to empty.
+    fn forget(&self, id: &str) {
+        let mut running = self.running();
+        running.remove(id);
+        if running.is_empty() {
+            drop(running);
+            self.idle.notify_waiters();
+        }
+    }
+
+    fn running(&self) -> MutexGuard<'_, HashMap<Arc<str>, Job>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub(crate) struct Running {
+    w: Arc<W>,
+    claimers: Vec<JoinHandle<()>>,
+    others: Vec<JoinHandle<()>>,
+}
+
+pub(crate) async fn start(
+    backend: Backend,
+    keys: Keys,
+    id: String,
+    handlers: HashMap<&'static str, Arc<dyn Dispatch>>,
+    config: WorkerConfig,
+) -> Result<super::RedisWorker, redis::RedisError> {
+    let mut conn = backend.connect(None).await?;
+    let read_conn = backend.connect(Some(config.block)).await?;
+    let ctl_conn = backend.connect(Some(config.block)).await?;
+    create_group(&mut conn, &keys).await?;
+    let (done_tx, done_rx) = mpsc::unbounded_channel();
+    let w = Arc::new(W {
+        stats: Stats::new(&keys.queue),
+        keys,
+        id,
+        conn,
+        handlers,
+        sem: Arc::new(Semaphore::new(config.prefetch)),
+        config,
+        running: Mutex::new(HashMap::new()),
+        stop: watch::channel(false).0,
+        halt: watch::channel(false).0,
+        idle: Notify::new(),
+        done: done_tx,
+        completed: std::sync::atomic::AtomicU64::new(0),
+    });
+    let claimers = vec![tokio::spawn(claimer(w.clone(), read_conn))];
+    let others = vec![
+        tokio::spawn(heartbeat(w.clone())),
+        tokio::spawn(control(w.clone(), ctl_conn)),
+        tokio::spawn(finisher(w.clone(), done_rx)),
+    ];
+    tracing::info!(worker = %w.id, queue = %w.keys.queue, "worker started");
+    Ok(super::RedisWorker { inner: Running { w, claimers, others } })
+}
+
+async fn create_group(conn: &mut Conn, keys: &Keys) -> redis::RedisResult<()> {
+    let r: redis::RedisResult<()> = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(&*keys.stream)
+        .arg(GROUP)
+        .arg("0")
+        .arg("MKSTREAM")
+        .query_async(conn)
+        .await;
+    match r {
+        Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+        other => other,
+    }
+}
+
+fn field(map: &HashMap<String, redis::Value>, k: &str) -> String {
+    match map.get(k) {
+        Some(redis::Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
+        Some(redis::Value::SimpleString(s)) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+/// Waits until `stop` is set (or its sender is gone).
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+/// Takes every free prefetch slot, waiting for the first one.
+async fn slots(w: &W, stop: &mut watch::Receiver<bool>) -> Option<OwnedSemaphorePermit> {
+    let mut permit = tokio::select! {
+        p = w.sem.clone().acquire_owned() => p.ok()?,
+        _ = stopped(stop) => return None,
+    };
+    let extra = w.sem.available_permits();
+    if let Some(more) = (extra > 0).then(|| w.sem.clone().try_acquire_many_owned(extra as u32).ok()).flatten()
+    {
+        permit.merge(more);
+    }
+    Some(permit)
+}
+
+/// The claiming loop: every third of the visibility timeout it reclaims stalled jobs,
+/// and in between it reads new ones, always within the free prefetch slots (one loop, so
+/// reading never starves reclaiming).
+async fn claimer(w: Arc<W>, mut conn: Conn) {
+    let mut stop = w.stop.subscribe();
+    let mut delays = backoff();
+    let every = w.config.visibility_timeout / 3;
+    let mut next_reclaim = Instant::now() + every;
+    loop {
+        let Some(mut permit) = slots(&w, &mut stop).await else { return };
+        if Instant::now() >= next_reclaim {
+            reclaim(&w, &mut permit).await;
+            next_reclaim = Instant::now() + every;
+            if permit.num_permits() == 0 {
+                continue;
+            }
+        }
+        let until_reclaim = next_reclaim.saturating_duration_since(Instant::now());
+        let block_ms = w.config.block.min(until_reclaim).as_millis().max(1) as u64;
+        let n = permit.num_permits();
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(GROUP)
+            .arg(&w.id)
+            .arg("COUNT")
+            .arg(n)
+            .arg("BLOCK")
+            .arg(block_ms)
+            .arg("STREAMS")
+            .arg(&*w.keys.stream)
+            .arg(">");
+        let read = cmd.query_async::<Option<StreamReadReply>>(&mut conn);
+        let r = tokio::select! {
+            r = read => r,
+            _ = stopped(&mut stop) => return,
+        };
+        match r {
+            Ok(reply) => {
+                delays = backoff();
+                let entries: Vec<Entry> = reply
+                    .into_iter()
+                    .flat_map(|r| r.keys)
+                    .flat_map(|k| k.ids)
+                    .map(|e| Entry {
+                        eid: e.id.as_str().into(),
+                        id: field(&e.map, "id").into(),
+                        name: field(&e.map, "name"),
+                        payload: field(&e.map, "payload"),
+                        span: field(&e.map, "span"),
+                        deliveries: 1,
+                    })
+                    .collect();
+                if !entries.is_empty() {
+                    start_fresh(&w, entries, &mut permit).await;
+                }
+            }
+            Err(e) => {
+                if e.code() == Some("NOGROUP") {
+                    let mut c = w.conn.clone();
+                    let _ = create_group(&mut c, &w.keys).await;
+                    continue;
+                }
+                tracing::warn!(error = %e, worker = %w.id, "reading the queue failed; retrying");
+                tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(1))).await;
+            }
+        }
+    }
+}
+
+async fn start_fresh(w: &Arc<W>, entries: Vec<Entry>, permit: &mut OwnedSemaphorePermit) {
+    let (valid, broken): (Vec<Entry>, Vec<Entry>) = entries.into_iter().partition(|e| !e.id.is_empty());
+    for e in broken {
+        dead_letter(w, &e, "the stream entry has no job id").await;
+    }
+    if valid.is_empty() {
+        return;
+    }
+    let mut inv = scripts::START.prepare_invoke();
+    inv.key(&*w.keys.stream).arg(&*w.keys.prefix).arg(GROUP).arg(&w.id).arg(0);
+    for e in &valid {
+        inv.arg(&*e.eid).arg(&*e.id);
+    }
+    let mut conn = w.conn.clone();
+    match inv.invoke_async::<redis::Value>(&mut conn).await {
+        Ok(v) => {
+            let run: Vec<Entry> =
+                valid.into_iter().zip(strings(v)).filter(|(_, s)| s == "1").map(|(e, _)| e).collect();
+            w.stats.claimed(run.len() as u64);
+            for e in run {
+                if let Some(p) = permit.split(1) {
+                    dispatch(w, e, p);
+                }
+            }
+        }
+        // The entries stay pending for this worker; another one reclaims them after the
+        // visibility timeout.
+        Err(e) => tracing::warn!(error = %e, worker = %w.id, "starting jobs failed; they will be reclaimed"),
+    }
+}
+
+async fn dead_letter(w: &W, e: &Entry, reason: &str) {
+    let mut conn = w.conn.clone();
+    let r = scripts::DEAD
+        .key(&*w.keys.stream)
+        .key(&*w.keys.dead)
+        .arg(&*w.keys.prefix)
+        .arg(GROUP)
+        .arg(w.config.result_ttl.as_millis() as u64)
+        .arg(&*e.eid)
+        .arg(&*e.id)
+        .arg(&e.name)
+        .arg(&e.payload)
+        .arg(reason)
+        .arg(e.deliveries)
+        .invoke_async::<i64>(&mut conn)
+        .await;
+    match r {
+        Ok(_) => w.stats.dead(1),
+        Err(err) => tracing::warn!(error = %err, "dead-lettering failed; the entry will be reclaimed"),
+    }
+}
+
+async fn release(w: &W, pairs: &[(Arc<str>, Arc<str>)], reason: &str) -> u64 {
+    if pairs.is_empty() {
+        return 0;
+    }
+    let mut inv = scripts::RELEASE.prepare_invoke();
+    inv.key(&*w.keys.stream).arg(&*w.keys.prefix).arg(GROUP).arg(&w.id).arg(reason);
+    for (eid, id) in pairs {
+        inv.arg(&**eid).arg(&**id);
+    }
+    let mut conn = w.conn.clone();
+    match inv.invoke_async::<u64>(&mut conn).await {
+        Ok(n) => {
+            w.stats.released(n);
+            n
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "handing jobs back failed; they will be reclaimed after the visibility timeout");
+            0
+        }
+    }
+}
+
+/// Runs one claimed entry through its handler's local stack.
+fn dispatch(w: &Arc<W>, e: Entry, permit: OwnedSemaphorePermit) {
+    let reject = |w: &Arc<W>, e: Entry, permit: OwnedSemaphorePermit, reason: String| {
+        let w = w.clone();
+        tracing::warn!(job_id = %e.id, reason = %reason, "job handed back");
+        tokio::spawn(async move {
+            release(&w, &[(e.eid, e.id)], &reason).await;
+            drop(permit);
+        });
+    };
+    let Some(handler) = w.handlers.get(e.name.as_str()) else {
+        let reason = format!("no worker has a handler for job type {:?}", e.name);
+        return reject(w, e, permit, reason);
+    };
+    let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.start(&e.payload)));
+    let (canceller, fut) = match started {
+        Ok(Ok(s)) => s,
+        Ok(Err(reason)) => return reject(w, e, permit, reason),
+        Err(_) => {
+            let reason = format!("the handler of job type {:?} panicked", e.name);
+            return reject(w, e, permit, reason);
+        }
+    };
+    w.running().insert(
+        e.id.clone(),
+        Job { eid: e.eid.clone(), canceller, client_cancel: false, released: false, done: false },
+    );
+    let span = tracing::info_span!(
+        "redis_job",
+        queue = %w.keys.queue,
+        job_id = %e.id,
+        name = %e.name,
+        client_span = %e.span,
+        deliveries = e.deliveries,
+    );
+    let w = w.clone();
+    tokio::spawn(async move {
+        let out = fut.instrument(span).await;
+        drop(permit);
+        let (released, client_cancel) =
+            w.running().get(&e.id).map(|j| (j.released, j.client_cancel)).unwrap_or((true, false));
+        match out {
+            Some((state, outcome)) if state != "c" || client_cancel => {
+                // Stored even when handed back meanwhile: the first outcome wins. The
+                // finisher removes the job once the outcome is stored.
+                if let Some(j) = w.running().get_mut(&e.id) {
+                    j.done = true;
+                }
+                w.completed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let _ = w.done.send(Msg::Done { eid: e.eid, id: e.id, state, outcome });
+                return;
+            }
+            // Cancelled by this worker (shutdown) or its stack shut down: hand it back.
+            _ if !released => {
+                release(&w, &[(e.eid.clone(), e.id.clone())], "").await;
+            }
+            _ => {}
+        }
+        w.forget(&e.id);
+    });
+}
+
+async fn reclaim(w: &Arc<W>, permit: &mut OwnedSemaphorePermit) {
+    let free = permit.num_permits();
+    let mut conn = w.conn.clone();
+    let r = scripts::RECLAIM
+        .key(&*w.keys.stream)
+        .key(&*w.keys.dead)
+        .arg(&*w.keys.prefix)
+        .arg(GROUP)
+        .arg(&w.id)
+        .arg(w.config.visibility_timeout.as_millis() as u64)
+        .arg(w.config.max_deliveries)
+        .arg(free)
+        .arg(w.config.result_ttl.as_millis() as u64)
+        .invoke_async::<redis::Value>(&mut conn)
+        .await;
+    let v = match r {
+        Ok(v) => strings(v),
+        Err(e) => {
+            tracing::warn!(error = %e, worker = %w.id, "reclaiming failed; retrying at the next tick");
+            return;
+        }
+    };
+    let dead: u64 = v.first().and_then(|s| s.parse().ok()).unwrap_or(0);
+    if dead > 0 {
+        w.stats.dead(dead);
+        tracing::warn!(count = dead, queue = %w.keys.queue, "jobs moved to the dead-letter stream");
+    }
+    let mut claimed = 0;
+    for c in v.get(2..).unwrap_or_default().chunks_exact(7) {
+        let e = Entry {
+            eid: c[0].as_str().into(),
+            id: c[1].as_str().into(),
+            name: c[2].clone(),
+            payload: c[3].clone(),
+            span: c[5].clone(),
+            deliveries: c[6].parse().unwrap_or(0),
+        };
+        if let Some(p) = permit.split(1) {
+            claimed += 1;
+            dispatch(w, e, p);
+        }
+    }
+    if claimed > 0 {
+        w.stats.reclaimed(claimed);
+        tracing::info!(count = claimed, worker = %w.id, "reclaimed jobs of stopped workers");
+    }
+}
+
+async fn heartbeat(w: Arc<W>) {
+    let mut halt = w.halt.subscribe();
+    let every = w.config.visibility_timeout / 3;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopped(&mut halt) => return,
+        }
+        let pairs: Vec<(Arc<str>, Arc<str>)> = w
+            .running()
+            .iter()
+            .filter(|(_, j)| !j.released)
+            .map(|(id, j)| (j.eid.clone(), id.clone()))
+            .collect();
+        if pairs.is_empty() {
+            continue;
+        }
+        let mut inv = scripts::HEARTBEAT.prepare_invoke();
+        inv.key(&*w.keys.stream).arg(&*w.keys.prefix).arg(GROUP).arg(&w.id);
+        for (eid, id) in &pairs {
+            inv.arg(&**eid).arg(&**id);
+        }
+        let mut conn = w.conn.clone();
+        if let Err(e) = inv.invoke_async::<i64>(&mut conn).await {
+            tracing::warn!(error = %e, worker = %w.id, "heartbeat failed");
+        }
+    }
+}
+
+async fn control(w: Arc<W>, mut conn: Conn) {
+    let mut halt = w.halt.subscribe();
+    let key = w.keys.control(&w.id);
+    let block = w.config.block.as_secs_f64();
+    let mut delays = backoff();
+    loop {
+        let mut cmd = redis::cmd("BLMPOP");
+        cmd.arg(block).arg(1).arg(&key).arg("LEFT").arg("COUNT").arg(100);
+        let pop = cmd.query_async::<Option<(String, Vec<String>)>>(&mut conn);
+        let r = tokio::select! {
+            r = pop => r,
+            _ = stopped(&mut halt) => return,
+        };
+        match r {
+            Ok(popped) => {
+                delays = backoff();
+                for msg in popped.map(|(_, m)| m).unwrap_or_default() {
+                    let Some((id, reply)) = msg.split_once(' ') else { continue };
+                    let w = w.clone();
+                    let (id, reply): (Arc<str>, String) = (id.into(), reply.to_string());
+                    tokio::spawn(async move { answer_cancel(&w, id, reply).await });
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, worker = %w.id, "reading cancel requests failed; retrying");
+                tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(1))).await;
+            }
+        }
+    }
+}
+
+async fn answer_cancel(w: &W, id: Arc<str>, reply: String) {
+    let canceller = w.running().get_mut(&id).map(|j| {
+        j.client_cancel = true;
+        j.canceller.clone()
+    });
+    let accepted = match canceller {
+        Some(c) => c.cancel_async().await,
+        None => false,
+    };
+    if let (false, Some(j)) = (accepted, w.running().get_mut(&id)) {
+        j.client_cancel = false;
+    }
+    tracing::debug!(job_id = %id, accepted, "cancel requested by a client");
+    let mut conn = w.conn.clone();
+    let r: redis::RedisResult<()> = redis::pipe()
+        .rpush(&reply, format!("c {id} {}", u8::from(accepted)))
+        .ignore()
+        .pexpire(&reply, w.config.result_ttl.as_millis() as i64)
+        .ignore()
+        .query_async(&mut conn)
+        .await;
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "could not answer a cancel request");
+    }
+}
+
+async fn finisher(w: Arc<W>, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    let mut batch = Vec::new();
+    let mut flushes = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(m) = next.take().or_else(|| rx.try_recv().ok()) {
+            match m {
+                Msg::Done { eid, id, state, outcome } => batch.push((eid, id, state, outcome)),
+                Msg::Flush(tx) => flushes.push(tx),
+            }
+            if batch.len() >= 512 {
+                break;
+            }
+        }
+        if !batch.is_empty() {
+            let mut inv = scripts::FINISH.prepare_invoke();
+            inv.key(&*w.keys.stream)
+                .arg(&*w.keys.prefix)
+                .arg(GROUP)
+                .arg(&w.id)
+                .arg(w.config.result_ttl.as_millis() as u64);
+            for (eid, id, state, outcome) in &batch {
+                inv.arg(&**eid).arg(&**id).arg(*state).arg(outcome);
+            }
+            let mut delays = backoff();
+            let mut conn = w.conn.clone();
+            loop {
+                match inv.invoke_async::<i64>(&mut conn).await {
+                    Ok(_) => {
+                        w.stats.acked(batch.len() as u64);
+                        for (_, id, _, _) in &batch {
+                            w.forget(id);
+                        }
+                        break;
+                    }
+                    Err(e) => {
+                        // Outcomes are kept until Redis takes them; the entries stay pending
+                        // (heartbeats stop for finished jobs, so they may run again elsewhere
+                        // if this lasts longer than the visibility timeout).
+                        tracing::warn!(error = %e, count = batch.len(), "storing outcomes failed; retrying");
+                        tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(1))).await;
+                    }
+                }
+            }
+            batch.clear();
+        }
+        for tx in flushes.drain(..) {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Running {
+    pub(crate) fn id(&self) -> &str {
+        &self.w.id
+    }
+
+    pub(crate) fn running(&self) -> usize {
+        self.w.running().values().filter(|j| !j.done).count()
+    }
+
+    pub(crate) fn stats(&self) -> WorkerStats {
+        self.w.stats.snapshot()
+    }
+
+    /// Stops claiming at once (before the returned future is first polled), then drains.
+    pub(crate) fn shutdown(self) -> impl std::future::Future<Output = ShutdownReport> + Send + 'static {
+        let w = self.w;
+        let _ = w.stop.send(true);
+        let completed_at_stop = w.completed.load(std::sync::atomic::Ordering::Relaxed);
+        let claimers = self.claimers;
+        let others = self.others;
+        async move {
+            for t in claimers {
+                let _ = t.await;
+            }
+            let deadline = Instant::now() + w.config.close_timeout;
+            loop {
+                let idle = w.idle.notified();
+                tokio::pin!(idle);
+                idle.as_mut().enable();
+                if w.running().is_empty() {
+                    break;
+                }
+                tokio::select! {
+                    _ = idle => {}
+                    _ = tokio::time::sleep_until(deadline) => break,
+                }
+            }
+            let left: Vec<(Arc<str>, Arc<str>, CancelHandle)> = w
+                .running()
+                .iter_mut()
+                .filter(|(_, j)| !j.done)
+                .map(|(id, j)| {
+                    j.released = true;
+                    (j.eid.clone(), id.clone(), j.canceller.clone())
+                })
+                .collect();
+            for (_, _, c) in &left {
+                c.cancel_async().await;
+            }
+            let pairs: Vec<(Arc<str>, Arc<str>)> = left.into_iter().map(|(eid, id, _)| (eid, id)).collect();
+            let released = release(&w, &pairs, "").await;
+            let (tx, rx) = oneshot::channel();
+            if w.done.send(Msg::Flush(tx)).is_ok() {
+                let _ = tokio::time::timeout(w.config.close_timeout.max(Duration::from_secs(1)), rx).await;
+            }
+            let _ = w.halt.send(true);
+            for t in others {
+                t.abort();
+            }
+            let finished = w.completed.load(std::sync::atomic::Ordering::Relaxed) - completed_at_stop;
+            tracing::info!(worker = %w.id, finished, released, "worker stopped");
+            ShutdownReport { finished, released, stats: w.stats.snapshot() }
+        }
+    }
+}

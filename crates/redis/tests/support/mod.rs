@@ -1,0 +1,183 @@
+//! Starts a private `redis-server` for tests, examples and benchmarks: a free loopback
+//! port, a fresh temporary directory, append-only persistence, stopped on drop.
+//!
+//! Without `redis-server` on the PATH, [`RedisServer::start`] returns `None` after printing
+//! one line saying how to install it, unless `MORE_EXECUTORS_REQUIRE_REDIS=1` is set (as in
+//! CI), where it panics.
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `redis-server` child process.
+pub struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+}
+
+fn have_redis() -> bool {
+    Command::new("redis-server").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+}
+
+impl RedisServer {
+    /// Starts a server, or returns `None` (after printing why) when none is installed.
+    pub fn start() -> Option<RedisServer> {
+        if !have_redis() {
+            if std::env::var("MORE_EXECUTORS_REQUIRE_REDIS").is_ok_and(|v| v == "1") {
+                panic!("redis-server is not on the PATH but MORE_EXECUTORS_REQUIRE_REDIS=1");
+            }
+            println!(
+                "skipped: redis-server not found on the PATH; install it (Debian/Ubuntu: apt-get install redis-server) to run the Redis tests"
+            );
+            return None;
+        }
+        let port =
+            TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("no free port").port();
+        let dir =
+            std::env::temp_dir().join(format!("mx-redis-{}-{port}-{:x}", std::process::id(), rand_u64()));
+        std::fs::create_dir_all(&dir).expect("cannot create the server's directory");
+        let mut s = RedisServer { child: None, port, dir };
+        s.spawn();
+        Some(s)
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .arg("--port")
+            .arg(self.port.to_string())
+            .arg("--bind")
+            .arg("127.0.0.1")
+            .arg("--dir")
+            .arg(&self.dir)
+            .arg("--save")
+            .arg("")
+            .arg("--appendonly")
+            .arg("yes")
+            .arg("--appendfsync")
+            .arg("always")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server could not be started");
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if self.command("PING").is_some_and(|r| r.starts_with("+PONG")) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server on port {} did not answer within 20 s", self.port);
+    }
+
+    /// Sends one inline command and returns the raw reply (`None` if the server is down).
+    pub fn command(&self, cmd: &str) -> Option<String> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        s.write_all(format!("{cmd}\r\n").as_bytes()).ok()?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut out = Vec::new();
+        loop {
+            let n = s.read(&mut buf).ok()?;
+            out.extend_from_slice(&buf[..n]);
+            if n == 0 || is_complete(&out) {
+                break;
+            }
+        }
+        Some(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// The server's URL.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Stops the server the clean way (`SHUTDOWN`: the append-only file is synced).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = self.command("SHUTDOWN");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops and starts the server again on the same port and directory (its data comes
+    /// back from the append-only file).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// [`restart`](Self::restart), by value (for `spawn_blocking`).
+    pub fn restart_and_return(mut self) -> RedisServer {
+        self.restart();
+        self
+    }
+
+    /// The integer after `field:` in `INFO` output.
+    pub fn info_field(&self, section: &str, field: &str) -> u64 {
+        let info = self.command(&format!("INFO {section}")).unwrap_or_default();
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Calls per command from `INFO commandstats`.
+    pub fn command_calls(&self) -> Vec<(String, u64)> {
+        let info = self.command("INFO commandstats").unwrap_or_default();
+        info.lines()
+            .filter_map(|l| {
+                let rest = l.strip_prefix("cmdstat_")?;
+                let (name, stats) = rest.split_once(':')?;
+                let calls = stats.split(',').find_map(|kv| kv.strip_prefix("calls="))?.parse().ok()?;
+                Some((name.to_string(), calls))
+            })
+            .collect()
+    }
+}
+
+fn is_complete(reply: &[u8]) -> bool {
+    // Simple replies end with CRLF; a bulk reply "$<len>\r\n<data>\r\n" is complete once
+    // all of it arrived.
+    let text = String::from_utf8_lossy(reply);
+    if let Some(rest) = text.strip_prefix('$') {
+        if let Some((len, body)) = rest.split_once("\r\n") {
+            return len.parse::<i64>().map_or(true, |n| n < 0 || body.len() >= n as usize + 2);
+        }
+        return false;
+    }
+    text.ends_with("\r\n")
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    h.finish()
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
