@@ -48,7 +48,7 @@ async fn spawn_job(scheduler: Scheduler) -> Json<Value> {
 }
 
 fn describe(j: &JobInfo) -> Value {
-    json!({ "id": j.id, "name": j.name.as_deref(), "state": format!("{:?}", j.state) })
+    json!({ "id": j.id, "name": &*j.name, "state": format!("{:?}", j.state) })
 }
 
 /// `GET /jobs`: the scheduler's jobs, active first, then pending in queue order.

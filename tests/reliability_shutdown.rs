@@ -284,12 +284,17 @@ async fn submit_after_shutdown_through_every_layer_fails_at_once() {
 async fn scheduler_close_aborts_a_job_ignoring_cancellation_and_nothing_runs_after() {
     let baseline = alive_tasks();
     let reported = Arc::new(AtomicUsize::new(0));
-    let rep = reported.clone();
+    let overruns = Arc::new(AtomicUsize::new(0));
+    let (rep, over) = (reported.clone(), overruns.clone());
     let scheduler = Scheduler::builder()
         .limit(2)
         .close_timeout(ms(250))
-        .error_handler(move |_| {
-            rep.fetch_add(1, SeqCst);
+        .error_handler(move |f| {
+            if f.is_overrun() {
+                over.fetch_add(1, SeqCst);
+            } else {
+                rep.fetch_add(1, SeqCst);
+            }
         })
         .build()
         .unwrap();
@@ -343,6 +348,7 @@ async fn scheduler_close_aborts_a_job_ignoring_cancellation_and_nothing_runs_aft
         assert!(out.as_ref().is_err_and(|e| e.is_cancelled()), "{name}: {out:?}");
     }
     assert_eq!(reported.load(SeqCst), 0, "a cancel is not an error for the handler");
+    assert_eq!(overruns.load(SeqCst), 1, "the abort of the stubborn job is reported, once");
     drop(scheduler);
     assert_eq!(drain_tasks(baseline, Duration::from_secs(1)).await, baseline, "every task ended");
 }

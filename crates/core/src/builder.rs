@@ -9,6 +9,7 @@ use crate::config::ConfigError;
 use crate::flat_map::FlatMapLayer;
 use crate::limit::ConcurrencyLimitLayer;
 use crate::map::{MapErrLayer, MapLayer};
+use crate::map_result::{AndThenLayer, MapResultLayer, OrElseLayer};
 
 /// Builds a stack of layers around an executor, like `tower::ServiceBuilder`.
 ///
@@ -67,6 +68,21 @@ impl<L> ExecutorBuilder<L> {
     /// Adds a [`MapErr`](crate::map::MapErr) layer.
     pub fn map_err<M>(self, f: M) -> ExecutorBuilder<Stack<MapErrLayer<M>, L>> {
         self.layer(MapErrLayer::new(f))
+    }
+
+    /// Adds an [`AndThen`](crate::map_result::AndThen) layer (a transform that may fail).
+    pub fn and_then<M>(self, f: M) -> ExecutorBuilder<Stack<AndThenLayer<M>, L>> {
+        self.layer(AndThenLayer::new(f))
+    }
+
+    /// Adds an [`OrElse`](crate::map_result::OrElse) layer (recovery from failures).
+    pub fn or_else<M>(self, f: M) -> ExecutorBuilder<Stack<OrElseLayer<M>, L>> {
+        self.layer(OrElseLayer::new(f))
+    }
+
+    /// Adds a [`MapResult`](crate::map_result::MapResult) layer (the whole outcome).
+    pub fn map_result<M>(self, f: M) -> ExecutorBuilder<Stack<MapResultLayer<M>, L>> {
+        self.layer(MapResultLayer::new(f))
     }
 
     /// Adds a [`FlatMap`](crate::flat_map::FlatMap) layer.

@@ -26,19 +26,57 @@ pin_project! {
         // Boxed, and absent when tracing is off for job spans: an inline `Span` would make
         // most jobs' tasks cross tokio's 128-byte task size step.
         span: Option<Box<tracing::Span>>,
+        // Set once the outcome is recorded; if the task is dropped before (its runtime
+        // shut down), the drop records "shut down" so done callbacks still run.
+        recorded: bool,
+    }
+
+    impl<F> PinnedDrop for Driver<F> {
+        fn drop(this: Pin<&mut Self>) {
+            if !this.recorded {
+                this.ctl.abandon();
+            }
+        }
+    }
+}
+
+/// Dropped with a job's driver task: when the task ends without having recorded the
+/// outcome (its runtime shut down), records it as shut down so done callbacks still run.
+pub(crate) struct AbandonGuard {
+    ctl: Option<Arc<Control>>,
+}
+
+impl AbandonGuard {
+    pub(crate) fn new(ctl: Arc<Control>) -> Self {
+        AbandonGuard { ctl: Some(ctl) }
+    }
+
+    /// The outcome was recorded: nothing to do on drop.
+    pub(crate) fn disarm(&mut self) {
+        self.ctl = None;
+    }
+}
+
+impl Drop for AbandonGuard {
+    fn drop(&mut self) {
+        if let Some(ctl) = self.ctl.take() {
+            ctl.abandon();
+        }
     }
 }
 
 impl<F> Driver<F> {
     pub(crate) fn new(fut: F, ctl: Arc<Control>, timer: StageTimer, span: tracing::Span) -> Self {
         let span = (!span.is_disabled()).then(|| Box::new(span));
-        Driver { fut, ctl, timer, span }
+        Driver { fut, ctl, timer, span, recorded: false }
     }
 }
 
 impl<F, T, E> Future for Driver<F>
 where
     F: Future<Output = Result<T, Error<E>>>,
+    T: 'static,
+    E: 'static,
 {
     type Output = Result<T, Error<E>>;
 
@@ -53,6 +91,7 @@ where
             Ok(p) => ready!(p),
             Err(p) => Err(Error::Panicked(panic_message(&*p))),
         };
+        *this.recorded = true;
         let result = this.ctl.finish(outcome);
         this.timer.finish(&result);
         Poll::Ready(result)

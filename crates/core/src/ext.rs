@@ -8,6 +8,8 @@ use crate::config::ConfigError;
 use crate::flat_map::FlatMap;
 use crate::limit::ConcurrencyLimit;
 use crate::map::{Map, MapErr};
+use crate::map_result::{AndThen, MapResult, OrElse};
+use crate::{Error, ErrorOf, Handle, OutputOf, SubmitExecutor};
 use crate::service::ExecutorService;
 
 /// Wraps an executor in a layer with a method call: `exec.with_map(f).with_concurrency_limit(4)?`.
@@ -124,6 +126,80 @@ pub trait ExecutorExt: crate::Lifecycle + Sized {
         Self: crate::SubmitExecutor<J> + 'static,
     {
         BoxCloneExecutor::new(self)
+    }
+
+    // Fallible transforms and bound submission.
+
+    /// Wraps `self` in an [`AndThen`]: a transform of each output that may fail.
+    fn with_and_then<M>(self, f: M) -> AndThen<Self, M> {
+        AndThen::new(self, f)
+    }
+
+    /// Wraps `self` in an [`OrElse`]: recovery from failures.
+    fn with_or_else<M>(self, f: M) -> OrElse<Self, M> {
+        OrElse::new(self, f)
+    }
+
+    /// Wraps `self` in a [`MapResult`]: a transform of the whole outcome.
+    fn with_map_result<M>(self, f: M) -> MapResult<Self, M> {
+        MapResult::new(self, f)
+    }
+
+    /// A callable that submits a job on each call (the original's `bind`): `f` turns the
+    /// call's arguments into the job, and the callable returns the job's [`Handle`].
+    ///
+    /// In Rust a job already is a closure capturing its inputs, so `f` maps arguments to
+    /// that closure (`|url| move || async move { .. }`). The job type stays static: a stack
+    /// that re-runs jobs (retry) works when the job `f` builds is `Clone`.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let exec = AsyncExecutor::new();
+    /// let square = exec.bind(|n: u64| move || async move { Ok::<_, ()>(n * n) });
+    /// let (a, b) = (square(3), square(4));
+    /// assert_eq!((a.await, b.await), (Ok(9), Ok(16)));
+    /// # }
+    /// ```
+    fn bind<A, J, F>(self, f: F) -> impl Fn(A) -> Handle<OutputOf<Self, J>, ErrorOf<Self, J>> + Send + Sync
+    where
+        Self: SubmitExecutor<J>,
+        F: Fn(A) -> J + Send + Sync,
+    {
+        move |args| self.submit(f(args))
+    }
+
+    /// A callable like [`bind`](Self::bind) for jobs whose output is itself a future or a
+    /// [`Handle`] (the original's `flat_bind`): the returned handle resolves to the inner
+    /// result, and a cancel goes to the job, then to the inner handle.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let lookups = AsyncExecutor::new();
+    /// let exec = AsyncExecutor::new();
+    /// let fetch = exec.flat_bind(move |id: u32| {
+    ///     let lookups = lookups.clone();
+    ///     move || async move {
+    ///         // The job decides which follow-up to run and hands back its handle.
+    ///         Ok::<_, String>(lookups.submit(move || async move { Ok::<_, String>(format!("user-{id}")) }))
+    ///     }
+    /// });
+    /// assert_eq!(fetch(7).await, Ok("user-7".to_string()));
+    /// # }
+    /// ```
+    fn flat_bind<A, J, F, U, E2>(self, f: F) -> impl Fn(A) -> Handle<U, ErrorOf<Self, J>> + Send + Sync
+    where
+        Self: SubmitExecutor<J>,
+        F: Fn(A) -> J + Send + Sync,
+        OutputOf<Self, J>: std::future::IntoFuture<Output = Result<U, E2>>,
+        <OutputOf<Self, J> as std::future::IntoFuture>::IntoFuture: Send + 'static,
+        U: Send + 'static,
+        E2: Into<Error<ErrorOf<Self, J>>> + 'static,
+    {
+        move |args| self.submit(f(args)).then(|inner| inner)
     }
 }
 

@@ -6,7 +6,7 @@
 //! from synchronous code. Every handle resolves exactly once.
 //!
 //! Layers add behaviour around any executor, statically composed like tower middleware:
-//! [`map`], [`flat_map`], [`limit`] (concurrency limit), [`cancel_on_shutdown`]; the
+//! [`map`], [`map_result`], [`flat_map`], [`limit`] (concurrency limit), [`cancel_on_shutdown`]; the
 //! sibling crates add poll, retry and timeout. Stack them with [`ExecutorBuilder`], with
 //! `tower::ServiceBuilder`, or with the [`ExecutorExt`] `with_*` chain.
 //!
@@ -50,6 +50,7 @@ mod handle;
 pub mod limit;
 mod macros;
 pub mod map;
+pub mod map_result;
 pub mod metrics;
 mod runtime;
 pub mod service;
@@ -67,6 +68,7 @@ pub use executor::{ErrorOf, Executor, Lifecycle, OutputOf, SubmitExecutor, submi
 pub use ext::ExecutorExt;
 pub use handle::{
     CancelDecision, CancelFuture, CancelGate, CancelHandle, CancelHook, GateGuard, Handle, JobContext,
+    SharedHandle,
 };
 pub use runtime::Runtime;
 

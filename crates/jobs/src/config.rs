@@ -46,7 +46,7 @@ pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(60);
 /// | [`wait_timeout`](Self::wait_timeout) | [`DEFAULT_WAIT_TIMEOUT`] (60 s) | default time [`Scheduler::wait_and_close`] lets jobs finish |
 /// | [`error_handler`](Self::error_handler) | a `tracing` error event | receives failures nobody waited for |
 /// | [`name`](Self::name) | `"default"` | shown in tracing spans and events |
-/// | [`runtime`](Self::runtime) | the current runtime, else an owned background one | where jobs run |
+/// | [`runtime`](Self::runtime) | the runtime current at the first spawn, else an owned background one | where jobs run |
 ///
 /// ```
 /// use std::time::Duration;
@@ -215,7 +215,10 @@ impl SchedulerBuilder {
         self
     }
 
-    /// Runs the jobs on this runtime (default: [`Runtime::current_or_owned`]).
+    /// Runs the jobs on this runtime. By default the scheduler binds at its first spawn
+    /// (not when built) to the tokio runtime current then, or, when the first spawn happens
+    /// outside any runtime, to an owned background runtime. Once the runtime it is bound
+    /// to has shut down, spawning fails with [`ClosedReason::RuntimeGone`](crate::ClosedReason).
     ///
     /// ```
     /// let rt = tokio::runtime::Runtime::new().unwrap();
@@ -251,7 +254,6 @@ impl SchedulerBuilder {
             wait_timeout: self.wait_timeout,
             handler: self.handler.unwrap_or_else(default_handler),
         };
-        let rt = self.runtime.unwrap_or_else(Runtime::current_or_owned);
-        Ok(Scheduler { shared: Arc::new(Shared::new(cfg, rt, limit)) })
+        Ok(Scheduler { shared: Arc::new(Shared::new(cfg, self.runtime, limit)) })
     }
 }

@@ -2,28 +2,55 @@
 
 use std::fmt;
 
-/// The scheduler is closed: the job was not spawned, and the future (or closure) is
-/// handed back unrun in `.0`.
+/// The scheduler did not accept the job: it is closed, or the runtime it is bound to has
+/// shut down. The future (or closure) is handed back unrun ([`into_inner`](Self::into_inner));
+/// [`reason`](Self::reason) says which.
 ///
 /// Returned by [`Scheduler::spawn`](crate::Scheduler::spawn) and
 /// [`shield`](crate::Scheduler::shield) after [`close`](crate::Scheduler::close) (also to
-/// spawners that were waiting for room in a full pending queue when the scheduler closed).
+/// spawners that were waiting for room in a full pending queue when the scheduler closed),
+/// and once the tokio runtime the scheduler bound to at its first spawn is gone (its jobs
+/// could never run).
 ///
 /// ```
-/// use more_executors_jobs::Scheduler;
+/// use more_executors_jobs::{ClosedReason, Scheduler};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let scheduler = Scheduler::new();
 /// scheduler.close().await;
 /// let err = scheduler.spawn(async { Ok::<_, String>(1) }).await.unwrap_err();
+/// assert_eq!(err.reason(), ClosedReason::Closed);
 /// assert!(err.to_string().contains("closed"));
 /// let fut = err.into_inner(); // the future, unrun
 /// assert_eq!(fut.await, Ok(1));
 /// # }
 /// ```
-pub struct Closed<F>(pub F);
+pub struct Closed<F> {
+    work: F,
+    reason: ClosedReason,
+}
+
+/// Why a scheduler refused a job with [`Closed`].
+///
+/// ```
+/// use more_executors_jobs::ClosedReason;
+/// assert_ne!(ClosedReason::Closed, ClosedReason::RuntimeGone);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClosedReason {
+    /// [`Scheduler::close`](crate::Scheduler::close) was called.
+    Closed,
+    /// The tokio runtime the scheduler is bound to has shut down, so no job can run any
+    /// more. Build the scheduler inside the runtime that will run its jobs (or give it one
+    /// with [`SchedulerBuilder::runtime`](crate::SchedulerBuilder::runtime)).
+    RuntimeGone,
+}
 
 impl<F> Closed<F> {
+    pub(crate) fn new(work: F, reason: ClosedReason) -> Self {
+        Closed { work, reason }
+    }
+
     /// The future or closure that was not spawned.
     ///
     /// ```
@@ -35,23 +62,45 @@ impl<F> Closed<F> {
     /// # }
     /// ```
     pub fn into_inner(self) -> F {
-        self.0
+        self.work
+    }
+
+    /// Why the job was refused.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// drop(s.close());
+    /// let err = s.shield(async { Ok::<_, String>(()) }).unwrap_err();
+    /// assert_eq!(err.reason(), more_executors_jobs::ClosedReason::Closed);
+    /// # }
+    /// ```
+    pub fn reason(&self) -> ClosedReason {
+        self.reason
     }
 }
 
 impl<F> fmt::Debug for Closed<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Closed(..)")
+        f.debug_struct("Closed").field("reason", &self.reason).finish_non_exhaustive()
     }
 }
 
 impl<F> fmt::Display for Closed<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the scheduler is closed and accepts no more jobs; spawn before calling close()")
+        match self.reason {
+            ClosedReason::Closed => f.write_str(CLOSED_MSG),
+            ClosedReason::RuntimeGone => f.write_str(RUNTIME_GONE_MSG),
+        }
     }
 }
 
 impl<F> std::error::Error for Closed<F> {}
+
+const CLOSED_MSG: &str = "the scheduler is closed and accepts no more jobs; spawn before calling close()";
+const RUNTIME_GONE_MSG: &str = "the tokio runtime this scheduler is bound to has shut down, so its jobs \
+     can never run; build the scheduler inside the runtime that runs its jobs, or pass one with \
+     SchedulerBuilder::runtime";
 
 /// Why [`Scheduler::try_spawn`](crate::Scheduler::try_spawn) did not spawn; the future (or
 /// closure) is handed back unrun either way.
@@ -73,6 +122,9 @@ pub enum TrySpawnError<F> {
     Full(F),
     /// The scheduler is closed.
     Closed(F),
+    /// The runtime the scheduler is bound to has shut down (see
+    /// [`ClosedReason::RuntimeGone`]).
+    RuntimeGone(F),
 }
 
 impl<F> TrySpawnError<F> {
@@ -88,7 +140,7 @@ impl<F> TrySpawnError<F> {
     /// ```
     pub fn into_inner(self) -> F {
         match self {
-            TrySpawnError::Full(f) | TrySpawnError::Closed(f) => f,
+            TrySpawnError::Full(f) | TrySpawnError::Closed(f) | TrySpawnError::RuntimeGone(f) => f,
         }
     }
 
@@ -124,6 +176,7 @@ impl<F> fmt::Debug for TrySpawnError<F> {
         match self {
             TrySpawnError::Full(_) => f.write_str("Full(..)"),
             TrySpawnError::Closed(_) => f.write_str("Closed(..)"),
+            TrySpawnError::RuntimeGone(_) => f.write_str("RuntimeGone(..)"),
         }
     }
 }
@@ -135,9 +188,8 @@ impl<F> fmt::Display for TrySpawnError<F> {
                 "the scheduler's pending queue is full; await spawn() to wait for room, \
                  raise pending_limit, or try again later",
             ),
-            TrySpawnError::Closed(_) => {
-                f.write_str("the scheduler is closed and accepts no more jobs; spawn before calling close()")
-            }
+            TrySpawnError::Closed(_) => f.write_str(CLOSED_MSG),
+            TrySpawnError::RuntimeGone(_) => f.write_str(RUNTIME_GONE_MSG),
         }
     }
 }
@@ -146,6 +198,9 @@ impl<F> std::error::Error for TrySpawnError<F> {}
 
 impl<F> From<Closed<F>> for TrySpawnError<F> {
     fn from(c: Closed<F>) -> Self {
-        TrySpawnError::Closed(c.0)
+        match c.reason {
+            ClosedReason::Closed => TrySpawnError::Closed(c.work),
+            ClosedReason::RuntimeGone => TrySpawnError::RuntimeGone(c.work),
+        }
     }
 }

@@ -4,6 +4,7 @@ use std::any::Any;
 use std::fmt;
 use std::panic::Location;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::job::JobKind;
 
@@ -30,18 +31,18 @@ pub type ErrorHandler = Arc<dyn Fn(&JobFailure<'_>) + Send + Sync>;
 /// let seen = Arc::new(Mutex::new(Vec::new()));
 /// let sink = seen.clone();
 /// let scheduler = Scheduler::builder()
-///     .error_handler(move |f| sink.lock().unwrap().push((f.name().map(str::to_owned), f.message())))
+///     .error_handler(move |f| sink.lock().unwrap().push((f.name().to_owned(), f.message())))
 ///     .build()
 ///     .unwrap();
 /// let job = scheduler.job().name("upload").spawn(async { Err::<(), _>("disk full") }).await.unwrap();
 /// drop(job); // nobody waits: the error goes to the handler
 /// scheduler.wait_and_close(None).await;
-/// assert_eq!(*seen.lock().unwrap(), [(Some("upload".to_string()), "disk full".to_string())]);
+/// assert_eq!(*seen.lock().unwrap(), [("upload".to_string(), "disk full".to_string())]);
 /// # }
 /// ```
 pub struct JobFailure<'a> {
     pub(crate) id: u64,
-    pub(crate) name: Option<&'a str>,
+    pub(crate) name: &'a str,
     pub(crate) kind: JobKind,
     pub(crate) location: &'static Location<'static>,
     pub(crate) error: FailureValue<'a>,
@@ -49,8 +50,32 @@ pub struct JobFailure<'a> {
 }
 
 pub(crate) enum FailureValue<'a> {
-    Error { display: &'a dyn fmt::Display, any: &'a dyn Any },
+    Error {
+        display: &'a dyn fmt::Display,
+        any: &'a dyn Any,
+    },
     Panic(&'a str),
+    /// The job did not stop within the close timeout and was aborted (or, blocking, detached).
+    Overrun(Duration),
+}
+
+/// What kind of failure a [`JobFailure`] reports.
+///
+/// ```
+/// use more_executors_jobs::FailureCause;
+/// assert_ne!(FailureCause::Error, FailureCause::CloseOverrun);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FailureCause {
+    /// The job returned an error.
+    Error,
+    /// The job panicked.
+    Panic,
+    /// The job was asked to stop (closed, timed out, or its scheduler closed) and did not
+    /// stop within the close timeout: an async job was aborted (its future dropped), a
+    /// blocking job detached (its thread runs on). Any cleanup it was doing was cut short.
+    CloseOverrun,
 }
 
 impl JobFailure<'_> {
@@ -74,7 +99,7 @@ impl JobFailure<'_> {
         self.id
     }
 
-    /// The job's name, if it was given one.
+    /// The job's name: the one it was given, else `job-N` (N its id).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -82,15 +107,15 @@ impl JobFailure<'_> {
     /// let seen = Arc::new(Mutex::new(None));
     /// let sink = seen.clone();
     /// let s = more_executors_jobs::Scheduler::builder()
-    ///     .error_handler(move |f| *sink.lock().unwrap() = Some(f.name().map(str::to_owned)))
+    ///     .error_handler(move |f| *sink.lock().unwrap() = Some(f.name().to_owned()))
     ///     .build()
     ///     .unwrap();
     /// drop(s.job().name("n").spawn(async { Err::<(), _>("e") }).await.unwrap());
     /// s.idle().await;
-    /// assert_eq!(seen.lock().unwrap().clone(), Some(Some("n".to_string())));
+    /// assert_eq!(seen.lock().unwrap().clone(), Some("n".to_string()));
     /// # }
     /// ```
-    pub fn name(&self) -> Option<&str> {
+    pub fn name(&self) -> &str {
         self.name
     }
 
@@ -154,6 +179,42 @@ impl JobFailure<'_> {
         matches!(self.error, FailureValue::Panic(_))
     }
 
+    /// What kind of failure this is: an error, a panic, or a close overrun.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// use more_executors_jobs::{CancellationToken, FailureCause, Scheduler};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = seen.clone();
+    /// let s = Scheduler::builder()
+    ///     .close_timeout(Duration::from_secs(1))
+    ///     .error_handler(move |f| sink.lock().unwrap().push((f.cause(), f.name().to_owned())))
+    ///     .build()
+    ///     .unwrap();
+    /// // A job that ignores its token: closing it overruns the close timeout.
+    /// let job = s.job().name("stubborn").token(CancellationToken::new())
+    ///     .spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// let closed = job.close().await;
+    /// assert!(closed.is_aborted());
+    /// assert_eq!(*seen.lock().unwrap(), [(FailureCause::CloseOverrun, "stubborn".to_string())]);
+    /// # }
+    /// ```
+    pub fn cause(&self) -> FailureCause {
+        match self.error {
+            FailureValue::Error { .. } => FailureCause::Error,
+            FailureValue::Panic(_) => FailureCause::Panic,
+            FailureValue::Overrun(_) => FailureCause::CloseOverrun,
+        }
+    }
+
+    /// True for a close overrun ([`FailureCause::CloseOverrun`]).
+    pub fn is_overrun(&self) -> bool {
+        matches!(self.error, FailureValue::Overrun(_))
+    }
+
     /// True when the failure happened after the job had already been closed or timed out
     /// (its caller received the cancel or timeout; the error came while it was stopping).
     ///
@@ -195,6 +256,10 @@ impl JobFailure<'_> {
         match &self.error {
             FailureValue::Error { display, .. } => display.to_string(),
             FailureValue::Panic(m) => (*m).to_string(),
+            FailureValue::Overrun(d) => format!(
+                "did not stop within the close timeout of {d:?} and was aborted; its cleanup was cut short \
+                 (make it return sooner once its token is cancelled, or raise close_timeout)"
+            ),
         }
     }
 
@@ -212,7 +277,7 @@ impl JobFailure<'_> {
     pub fn downcast_ref<E: 'static>(&self) -> Option<&E> {
         match &self.error {
             FailureValue::Error { any, .. } => any.downcast_ref::<E>(),
-            FailureValue::Panic(_) => None,
+            FailureValue::Panic(_) | FailureValue::Overrun(_) => None,
         }
     }
 }
@@ -233,11 +298,12 @@ impl fmt::Debug for JobFailure<'_> {
 
 impl fmt::Display for JobFailure<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.kind.as_str(), self.id)?;
-        if let Some(n) = self.name {
-            write!(f, " ({n})")?;
-        }
-        let what = if self.is_panic() { "panicked" } else { "failed" };
+        write!(f, "{} {} ({})", self.kind.as_str(), self.id, self.name)?;
+        let what = match self.cause() {
+            FailureCause::Panic => "panicked",
+            FailureCause::Error => "failed",
+            FailureCause::CloseOverrun => "overran its close",
+        };
         write!(f, " spawned at {} {what}: {}", self.location, self.message())
     }
 }
@@ -247,10 +313,19 @@ impl fmt::Display for JobFailure<'_> {
 /// was being closed, after its caller had received the cancel or timeout).
 pub(crate) fn default_handler() -> ErrorHandler {
     Arc::new(|f: &JobFailure<'_>| {
-        if f.is_late() {
+        if f.is_overrun() {
             tracing::warn!(
                 job_id = f.id(),
-                job_name = f.name().unwrap_or(""),
+                job_name = f.name(),
+                job_kind = f.kind().as_str(),
+                location = %f.location(),
+                error = %f.message(),
+                "a job did not stop within the close timeout and was aborted"
+            );
+        } else if f.is_late() {
+            tracing::warn!(
+                job_id = f.id(),
+                job_name = f.name(),
                 job_kind = f.kind().as_str(),
                 location = %f.location(),
                 panicked = f.is_panic(),
@@ -260,7 +335,7 @@ pub(crate) fn default_handler() -> ErrorHandler {
         } else {
             tracing::error!(
                 job_id = f.id(),
-                job_name = f.name().unwrap_or(""),
+                job_name = f.name(),
                 job_kind = f.kind().as_str(),
                 location = %f.location(),
                 panicked = f.is_panic(),

@@ -53,9 +53,11 @@ pub mod web;
 pub use config::{
     DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT, DEFAULT_PENDING_LIMIT, DEFAULT_WAIT_TIMEOUT, SchedulerBuilder,
 };
-pub use error::{Closed, TrySpawnError};
-pub use failure::{ErrorHandler, JobFailure};
-pub use job::{Job, JobClose, JobInfo, JobKind, JobState, Outcome, Wait};
+pub use error::{Closed, ClosedReason, TrySpawnError};
+pub use failure::{ErrorHandler, FailureCause, JobFailure};
+pub use job::{
+    AlwaysOk, Job, JobClose, JobClosed, JobCtx, JobInfo, JobKind, JobState, Outcome, Wait, WaitFor, always_ok,
+};
 pub use pool::WorkerPool;
-pub use scheduler::{Close, CloseReport, JobBuilder, Scheduler, Spawn, SpawnBlocking};
+pub use scheduler::{Close, CloseReport, ClosedJob, JobBuilder, Scheduler, Spawn, SpawnBlocking};
 pub use tokio_util::sync::CancellationToken;

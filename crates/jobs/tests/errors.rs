@@ -22,7 +22,7 @@ async fn an_unobserved_error_goes_to_the_handler() {
     let seen = rec.seen();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].id, id);
-    assert_eq!(seen[0].name.as_deref(), Some("sync"));
+    assert_eq!(seen[0].name, "sync");
     assert_eq!(seen[0].message, "upstream 502");
     assert!(!seen[0].panic && !seen[0].late);
 }
@@ -173,7 +173,7 @@ async fn failure_during_a_cooperative_stop_is_reported_late() {
         .await
         .unwrap();
     settle().await;
-    assert!(job.close().await);
+    assert!(job.close().await.was_cancelled());
     assert_eq!(job.await, Err(Error::Cancelled), "the caller sees the cancel");
     let seen = rec.seen();
     assert_eq!(seen.len(), 1);

@@ -18,15 +18,21 @@ async fn counts_follow_the_jobs() {
         jobs.push(s.spawn(f).await.unwrap());
     }
     let _shield = s.shield(forever()).unwrap();
-    assert_eq!((s.active_count(), s.pending_count(), s.len(), s.shield_count()), (2, 3, 5, 1));
+    assert_eq!((s.active_count(), s.pending_count(), s.len(), s.shield_count()), (2, 3, 6, 1));
+    assert_eq!(s.len(), s.jobs().len(), "len counts what jobs() lists, shields included");
     assert!(!s.is_empty());
+    assert!(jobs.iter().all(|j| s.contains(j)) && s.contains(&_shield));
     senders.remove(0).send(Ok(())).unwrap();
     settle().await;
-    assert_eq!((s.active_count(), s.pending_count(), s.len()), (2, 2, 4));
+    assert_eq!((s.active_count(), s.pending_count(), s.len()), (2, 2, 5));
+    assert!(!s.contains(&jobs[0]), "a finished job has left");
+    assert!(jobs[1..].iter().all(|j| s.contains(j)));
+    assert!(!Scheduler::new().contains(&jobs[1]), "another scheduler's job");
     assert!(!s.is_closed());
     s.close().await;
     assert!(s.is_closed());
     assert_eq!((s.active_count(), s.pending_count(), s.len(), s.shield_count()), (0, 0, 0, 0));
+    assert!(s.is_empty() && jobs.iter().all(|j| !s.contains(j)));
 }
 
 #[tokio::test(start_paused = true)]
@@ -37,13 +43,13 @@ async fn the_snapshot_lists_active_then_pending_with_times() {
     let b = s.job().name("b").spawn(forever()).await.unwrap();
     let c = s.shield(forever()).unwrap();
     let jobs = s.jobs();
-    let view: Vec<_> = jobs.iter().map(|j| (j.id, j.name.as_deref(), j.state, j.kind)).collect();
+    let view: Vec<_> = jobs.iter().map(|j| (j.id, j.name.to_string(), j.state, j.kind)).collect();
     assert_eq!(
         view,
         [
-            (a.id(), Some("a"), JobState::Active, JobKind::Async),
-            (c.id(), None, JobState::Active, JobKind::Shield),
-            (b.id(), Some("b"), JobState::Pending, JobKind::Async),
+            (a.id(), "a".to_string(), JobState::Active, JobKind::Async),
+            (c.id(), format!("job-{}", c.id()), JobState::Active, JobKind::Shield),
+            (b.id(), "b".to_string(), JobState::Pending, JobKind::Async),
         ]
     );
     assert!(jobs[0].spawned_at >= t0);
@@ -52,7 +58,7 @@ async fn the_snapshot_lists_active_then_pending_with_times() {
     assert_eq!(jobs[2].started_at, None);
     assert!(jobs.iter().all(|j| j.outcome.is_none()));
     // b starts when a is closed: its start time is recorded.
-    assert!(a.close().await);
+    assert!(a.close().await.was_cancelled());
     settle().await;
     let info = b.info();
     assert_eq!(info.state, JobState::Active);

@@ -39,7 +39,7 @@ async fn every_outcome_is_reported() {
     let cancelled = s.spawn(forever()).await.unwrap();
     let timed_out = s.spawn(forever()).await.unwrap();
     settle().await;
-    assert!(cancelled.close().await);
+    assert!(cancelled.close().await.was_cancelled());
     let timed_out_id = timed_out.id();
     let r = timed_out.wait(Duration::from_millis(1)).await;
     assert_eq!(r, Err(Error::TimedOut(Duration::from_millis(1))));
@@ -143,7 +143,7 @@ async fn close_removes_a_queued_job_unrun() {
         .await
         .unwrap();
     let c = s.spawn(async { Ok::<_, String>("c") }).await.unwrap();
-    assert!(b.close().await);
+    assert!(b.close().await.was_cancelled());
     assert_eq!(b.state(), JobState::Closed);
     assert_eq!(b.outcome(), Some(Outcome::Cancelled));
     assert_eq!(s.pending_count(), 1);
@@ -161,10 +161,10 @@ async fn close_of_an_active_job_without_token_drops_it_at_once() {
     settle().await;
     assert!(j.is_active());
     let start = tokio::time::Instant::now();
-    assert!(j.close().await);
+    assert!(j.close().await.was_cancelled());
     assert!(start.elapsed() < Duration::from_millis(50));
     assert!(j.is_closed());
-    assert!(j.close().await, "closing again still reports cancelled");
+    assert!(j.close().await.was_cancelled(), "closing again still reports cancelled");
 }
 
 #[tokio::test]
@@ -172,7 +172,7 @@ async fn close_of_a_finished_job_returns_false() {
     let s = Scheduler::new();
     let j = s.spawn(async { Ok::<_, String>(3) }).await.unwrap();
     settle().await;
-    assert!(!j.close().await);
+    assert!(!j.close().await.was_cancelled());
     assert_eq!(j.await, Ok(3));
 }
 
@@ -211,7 +211,7 @@ async fn a_closed_running_blocking_job_is_detached() {
         .unwrap();
     assert_eq!(j.kind(), JobKind::Blocking);
     started.await.unwrap();
-    assert!(j.close().await, "the close waits at most close_timeout");
+    assert!(j.close().await.was_cancelled(), "the close waits at most close_timeout");
     assert_eq!(j.outcome(), Some(Outcome::Cancelled));
     assert_eq!(s.active_count(), 1, "the thread keeps its slot until it returns");
     tx.send(()).unwrap();
@@ -257,7 +257,7 @@ async fn a_job_panicking_in_its_destructor_does_not_stall_the_queue() {
         .unwrap();
     let b = s.spawn(async { Ok::<_, String>("next") }).await.unwrap();
     settle().await;
-    assert!(a.close().await);
+    assert!(a.close().await.was_cancelled());
     assert_eq!(b.await, Ok("next"), "the queued job started after the panic");
     assert_eq!(a.await, Err(Error::Cancelled));
     assert!(rec.seen().iter().all(|f| f.late), "only a late report, if any: {:?}", rec.seen());

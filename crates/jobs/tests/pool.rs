@@ -165,3 +165,29 @@ async fn the_pool_composes_with_core_layers() {
     assert_eq!(exec.submit("abc".to_string()).await, Ok(6));
     assert!(WorkerPool::new(0, 1, |_: u8| async { Ok::<_, String>(()) }).is_err());
 }
+
+/// An item that finds the queue full takes its place at submit time: a later item that
+/// finds room after the limit was raised does not jump ahead of it.
+#[tokio::test(start_paused = true)]
+async fn an_overflowing_item_keeps_its_place_in_submission_order() {
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let (o, g) = (order.clone(), gate.clone());
+    let pool = WorkerPool::new(1, 1, move |item: u32| {
+        let (o, g) = (o.clone(), g.clone());
+        async move {
+            o.lock().unwrap().push(item);
+            let _permit = g.acquire().await.map_err(|e| e.to_string())?;
+            Ok::<_, String>(item)
+        }
+    })
+    .unwrap();
+    let mut handles: Vec<Handle<u32, String>> = (0..3).map(|i| pool.submit(i)).collect();
+    pool.scheduler().set_limit(2).unwrap();
+    handles.push(pool.submit(3));
+    gate.add_permits(10);
+    for (i, h) in handles.into_iter().enumerate() {
+        assert_eq!(h.await, Ok(i as u32));
+    }
+    assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3], "items start in submission order");
+}

@@ -48,7 +48,7 @@ async fn an_atomic_handler_survives_the_client_going_away() {
     let gave_up = tokio::time::timeout(Duration::from_millis(100), app.clone().oneshot(req)).await;
     assert!(gave_up.is_err());
     assert_eq!(s.active_count(), 1, "the handler keeps running as a job");
-    let names: Vec<_> = s.jobs().into_iter().filter_map(|j| j.name.map(|n| n.to_string())).collect();
+    let names: Vec<_> = s.jobs().into_iter().map(|j| j.name.to_string()).collect();
     assert_eq!(names, ["POST /orders"]);
     s.idle().await;
     assert_eq!(landed.load(SeqCst), 1, "the order landed");

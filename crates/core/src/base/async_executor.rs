@@ -11,6 +11,7 @@ use pin_project_lite::pin_project;
 use crate::error::{Error, panic_message};
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
+use crate::handle::control::Control;
 use crate::runtime::Runtime;
 
 /// Runs async jobs (closures returning a future) as tokio tasks.
@@ -115,11 +116,13 @@ where
 {
     type Future = AsyncJobFuture<Fut, E>;
 
-    fn call(&self, job: F, _ctx: &JobContext) -> Self::Future {
+    fn call(&self, job: F, ctx: &JobContext) -> Self::Future {
+        let running = Running { ctl: Some(ctx.ctl.clone()) };
         match std::panic::catch_unwind(AssertUnwindSafe(job)) {
-            Ok(fut) => AsyncJobFuture { state: JobState::Running { fut }, _error: PhantomData },
+            Ok(fut) => AsyncJobFuture { state: JobState::Running { fut }, running, _error: PhantomData },
             Err(p) => AsyncJobFuture {
                 state: JobState::Failed { message: Some(Box::new(panic_message(&*p))) },
+                running,
                 _error: PhantomData,
             },
         }
@@ -129,10 +132,34 @@ where
 pin_project! {
     /// Stage future of an [`AsyncExecutor`] job: the job's own future, with panics
     /// turned into [`Error::Panicked`](crate::Error::Panicked).
+    ///
+    /// The job counts as running ([`Handle::is_running`](crate::Handle::is_running)) from
+    /// the first poll of its future until that future resolves.
     pub struct AsyncJobFuture<Fut, E> {
         #[pin]
         state: JobState<Fut>,
+        running: Running,
         _error: PhantomData<fn() -> E>,
+    }
+}
+
+/// Reports to the job's control when the job's future starts and ends (the control is
+/// released at the end).
+struct Running {
+    ctl: Option<Arc<Control>>,
+}
+
+impl Running {
+    fn start(&self) {
+        if let Some(ctl) = &self.ctl {
+            ctl.mark_running();
+        }
+    }
+
+    fn end(&mut self) {
+        if let Some(ctl) = self.ctl.take() {
+            ctl.set_running(false);
+        }
     }
 }
 
@@ -159,9 +186,11 @@ where
     type Output = Result<T, Error<E>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.project().state;
+        let this = self.project();
+        let mut state = this.state;
         let out = match state.as_mut().project() {
             JobStateProj::Running { fut } => {
+                this.running.start();
                 match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
                     Ok(Poll::Pending) => return Poll::Pending,
                     Ok(Poll::Ready(r)) => r.map_err(Error::Job),
@@ -173,6 +202,7 @@ where
             }
             JobStateProj::Done => Err(Error::Panicked("job polled after it finished".into())),
         };
+        this.running.end();
         state.set(JobState::Done);
         Poll::Ready(out)
     }

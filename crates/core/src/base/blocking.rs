@@ -21,7 +21,8 @@ type Task = Box<dyn FnOnce() + Send>;
 /// become free.
 ///
 /// Cancel: a queued job can be cancelled (it will never run); a running job cannot (cancel
-/// returns `false` and the job finishes normally). A panic in a job resolves its handle to
+/// returns `false` and the job finishes normally). A job counts as running
+/// ([`Handle::is_running`](crate::Handle::is_running)) while a pool thread runs it. A panic in a job resolves its handle to
 /// [`Error::Panicked`](crate::Error::Panicked); the thread survives.
 ///
 /// Shutdown: new jobs are refused; jobs already queued still run; the threads exit when the
@@ -162,7 +163,9 @@ where
             let Some(running) = ctx.begin_uncancellable() else {
                 return; // cancelled while queued: never runs
             };
+            ctx.ctl.set_running(true);
             let result = catch_panic(job).and_then(|r| r.map_err(Error::Job));
+            ctx.ctl.set_running(false);
             // The job ran: cancels stay refused until the result is recorded, so the
             // guard travels with it to the stage future.
             let _ = tx.send((result, running));

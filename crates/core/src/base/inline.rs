@@ -78,7 +78,10 @@ where
 {
     type Future = InlineFuture<T, E>;
 
-    fn call(&self, job: F, _ctx: &JobContext) -> Self::Future {
-        std::future::ready(catch_panic(job).and_then(|r| r.map_err(Error::Job)))
+    fn call(&self, job: F, ctx: &JobContext) -> Self::Future {
+        ctx.ctl.set_running(true);
+        let result = catch_panic(job).and_then(|r| r.map_err(Error::Job));
+        ctx.ctl.set_running(false);
+        std::future::ready(result)
     }
 }

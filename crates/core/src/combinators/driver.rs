@@ -42,12 +42,33 @@ where
     T: Send + 'static,
     E: Send + 'static,
 {
+    spawn_with_ctx(rt, kind, gate, |_| fut)
+}
+
+/// Like [`spawn`], for a driver future that needs the new handle's [`JobContext`] (to
+/// install further gates while it runs).
+pub(crate) fn spawn_with_ctx<T, E, F>(
+    rt: &tokio::runtime::Handle,
+    kind: &'static str,
+    gate: CancelGate,
+    make: impl FnOnce(&JobContext) -> F,
+) -> Handle<T, E>
+where
+    F: Future<Output = Result<T, Error<E>>> + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
     let ctl = Control::new();
-    let guard = JobContext::new(ctl.clone()).set_gate(gate);
+    let ctx = JobContext::new(ctl.clone());
+    let guard = ctx.set_gate(gate);
+    let fut = make(&ctx);
     let span = tracing::debug_span!("combinator", kind, job_id = ctl.id());
     let driver_ctl = ctl.clone();
+    let mut abandon = crate::driver::AbandonGuard::new(ctl.clone());
     let driver = async move {
-        let result = driver_ctl.finish(fut.await);
+        let out = fut.await;
+        abandon.disarm();
+        let result = driver_ctl.finish(out);
         drop(guard);
         result
     };

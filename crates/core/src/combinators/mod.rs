@@ -65,7 +65,7 @@
 //! ```
 
 mod as_completed;
-mod driver;
+pub(crate) mod driver;
 mod logic;
 mod nocancel;
 mod ready;

@@ -13,6 +13,8 @@ use smallvec::SmallVec;
 
 use crate::sync::{AtomicU64, Mutex, MutexGuard};
 
+use super::callbacks::{self, Callback, Resolved};
+
 use crate::error::{Error, panic_message};
 
 /// Where a job's life stands.
@@ -85,6 +87,11 @@ where
     }
 }
 
+/// Done callbacks, boxed behind one pointer: most jobs register none, and the per-job
+/// state stays a pointer larger instead of a `Vec` larger.
+#[derive(Default)]
+struct CallbackList(Vec<Callback>);
+
 struct State {
     phase: Phase,
     /// The gates installed by the stages, oldest first, each with its guard's token. The
@@ -93,6 +100,11 @@ struct State {
     /// guard after an outer stage installed a hook must not remove the hook).
     gates: SmallVec<[(u64, CancelGate); 1]>,
     next_token: u64,
+    /// Done callbacks waiting for the outcome; taken (and the list closed) in the same
+    /// critical section that moves the phase out of `Running`.
+    callbacks: Option<Box<CallbackList>>,
+    /// The outcome was recorded and the callbacks taken: later ones run at once.
+    callbacks_closed: bool,
 }
 
 impl State {
@@ -102,15 +114,25 @@ impl State {
         self.gates.push((token, gate));
         token
     }
+
+    /// Closes the callback list; returns the callbacks to run once the lock is released.
+    fn take_callbacks(&mut self) -> Vec<Callback> {
+        self.callbacks_closed = true;
+        self.callbacks.take().map(|b| b.0).unwrap_or_default()
+    }
 }
 
 pub(crate) struct Control {
     state: Mutex<State>,
     id: u64,
     /// Cancel requests that reached the job while it was running (see
-    /// [`JobContext::cancel_requests`]).
+    /// [`JobContext::cancel_requests`]), and in the top bit whether a base executor runs
+    /// the job now (see [`Control::set_running`]).
     requests: AtomicU64,
 }
+
+/// The bit of [`Control::requests`] saying the job runs in its base executor.
+const RUNNING: u64 = 1 << 63;
 
 // A process-wide counter, not part of the state machine: always the standard atomic (loom's
 // cannot live in a static).
@@ -137,7 +159,13 @@ fn next_id() -> u64 {
 impl Control {
     pub(crate) fn new() -> Arc<Control> {
         Arc::new(Control {
-            state: Mutex::new(State { phase: Phase::Running, gates: SmallVec::new(), next_token: 0 }),
+            state: Mutex::new(State {
+                phase: Phase::Running,
+                gates: SmallVec::new(),
+                next_token: 0,
+                callbacks: None,
+                callbacks_closed: false,
+            }),
             id: next_id(),
             requests: AtomicU64::new(0),
         })
@@ -156,13 +184,23 @@ impl Control {
         self.lock().phase
     }
 
-    /// Records the outcome of the job; returns what the handle resolves to.
-    pub(crate) fn finish<T, E>(&self, result: Result<T, Error<E>>) -> Result<T, Error<E>> {
+    /// Records the outcome of the job and runs the done callbacks on it; returns what the
+    /// handle resolves to.
+    pub(crate) fn finish<T, E>(&self, result: Result<T, Error<E>>) -> Result<T, Error<E>>
+    where
+        T: 'static,
+        E: 'static,
+    {
         let mut st = self.lock();
         match st.phase {
             Phase::Running => {
                 st.phase =
                     if matches!(result, Err(Error::Cancelled)) { Phase::Cancelled } else { Phase::Done };
+                let cbs = st.take_callbacks();
+                drop(st);
+                if !cbs.is_empty() {
+                    callbacks::run(self.id, cbs, Resolved::Value(&result));
+                }
                 result
             }
             Phase::Cancelled => Err(Error::Cancelled),
@@ -170,17 +208,81 @@ impl Control {
         }
     }
 
+    /// The driver task ended without recording an outcome (it was dropped: its runtime
+    /// shut down). Records "shut down", which is what the handle resolves to, and runs the
+    /// done callbacks on it.
+    pub(crate) fn abandon(&self) {
+        let mut st = self.lock();
+        if st.phase != Phase::Running {
+            return;
+        }
+        st.phase = Phase::Done;
+        let cbs = st.take_callbacks();
+        drop(st);
+        callbacks::run(self.id, cbs, Resolved::ShutDown);
+    }
+
+    /// Registers a done callback; hands it back, with the phase, when the outcome was
+    /// already recorded.
+    pub(crate) fn add_callback(&self, cb: Callback) -> Result<(), (Callback, Phase)> {
+        let mut st = self.lock();
+        if st.callbacks_closed || st.phase != Phase::Running {
+            let phase = st.phase;
+            return Err((cb, phase));
+        }
+        st.callbacks.get_or_insert_with(Default::default).0.push(cb);
+        Ok(())
+    }
+
+    /// Marks whether a base executor is running the job now: set when the base executor
+    /// starts it (an async job's first poll, a pool thread picking a blocking job up),
+    /// cleared when that run ends. One atomic store; no lock.
+    pub(crate) fn set_running(&self, running: bool) {
+        if running {
+            self.requests.fetch_or(RUNNING, Ordering::AcqRel);
+        } else {
+            self.requests.fetch_and(!RUNNING, Ordering::AcqRel);
+        }
+    }
+
+    /// [`set_running`](Self::set_running)`(true)` unless already set: one load per poll of
+    /// a running job's future.
+    pub(crate) fn mark_running(&self) {
+        if self.requests.load(Ordering::Relaxed) & RUNNING == 0 {
+            self.set_running(true);
+        }
+    }
+
+    /// True while a base executor runs the job and the outcome is not recorded yet.
+    pub(crate) fn is_running(&self) -> bool {
+        self.requests.load(Ordering::Acquire) & RUNNING != 0 && self.phase() == Phase::Running
+    }
+
     /// Records an abnormal end of the driver task (panic outside the job, or the runtime
-    /// went away); returns what the handle resolves to.
+    /// went away); returns what the handle resolves to. The driver's guard has normally
+    /// recorded it already ([`abandon`](Self::abandon)); if not, the done callbacks see
+    /// "shut down".
     pub(crate) fn finish_with<T, E>(&self, err: Error<E>) -> Result<T, Error<E>> {
-        self.finish(Err(err))
+        let mut st = self.lock();
+        match st.phase {
+            Phase::Running => {
+                st.phase = if matches!(err, Error::Cancelled) { Phase::Cancelled } else { Phase::Done };
+                let cbs = st.take_callbacks();
+                drop(st);
+                callbacks::run(self.id, cbs, Resolved::ShutDown);
+                Err(err)
+            }
+            Phase::Cancelled => Err(Error::Cancelled),
+            Phase::Done => Err(err),
+        }
     }
 
     /// Tries to cancel. `abort` stops the driver task when the cancel is accepted.
     pub(crate) fn cancel_blocking(&self, abort: impl FnOnce()) -> bool {
         match self.begin_cancel() {
-            Begin::Accepted => {
+            Begin::Accepted(cbs) => {
                 abort();
+                self.run_cancelled(cbs);
                 true
             }
             Begin::Answered(b) => b,
@@ -197,8 +299,9 @@ impl Control {
     /// Tries to cancel, awaiting an asynchronous cancel decision.
     pub(crate) async fn cancel_async(&self, abort: impl FnOnce()) -> bool {
         match self.begin_cancel() {
-            Begin::Accepted => {
+            Begin::Accepted(cbs) => {
                 abort();
+                self.run_cancelled(cbs);
                 true
             }
             Begin::Answered(b) => b,
@@ -221,8 +324,9 @@ impl Control {
         abort: impl FnOnce() + Send + 'static,
     ) -> Result<bool, tokio::task::JoinHandle<bool>> {
         match self.begin_cancel() {
-            Begin::Accepted => {
+            Begin::Accepted(cbs) => {
                 abort();
+                self.run_cancelled(cbs);
                 Ok(true)
             }
             Begin::Answered(b) => Ok(b),
@@ -246,7 +350,7 @@ impl Control {
                 match st.gates.last().map_or(&CancelGate::Allow, |(_, gate)| gate) {
                     CancelGate::Allow => {
                         st.phase = Phase::Cancelled;
-                        Begin::Accepted
+                        Begin::Accepted(st.take_callbacks())
                     }
                     CancelGate::Refuse => {
                         tracing::debug!(
@@ -270,12 +374,20 @@ impl Control {
         match st.phase {
             Phase::Running => {
                 st.phase = Phase::Cancelled;
+                let cbs = st.take_callbacks();
                 drop(st);
                 abort();
+                self.run_cancelled(cbs);
                 true
             }
             Phase::Cancelled => true,
             Phase::Done => false,
+        }
+    }
+
+    fn run_cancelled(&self, cbs: Vec<Callback>) {
+        if !cbs.is_empty() {
+            callbacks::run(self.id, cbs, Resolved::Cancelled);
         }
     }
 
@@ -305,8 +417,9 @@ impl Control {
 }
 
 enum Begin {
-    /// This request moved the job to `Cancelled`: the caller runs its abort action.
-    Accepted,
+    /// This request moved the job to `Cancelled`: the caller runs its abort action, then
+    /// the done callbacks taken in the same critical section.
+    Accepted(Vec<Callback>),
     /// Decided without a transition: refused, already finished, or already cancelled (the
     /// abort action ran for the request that cancelled it).
     Answered(bool),
@@ -406,7 +519,7 @@ impl JobContext {
     /// assert_eq!(JobContext::detached().cancel_requests(), 0);
     /// ```
     pub fn cancel_requests(&self) -> u64 {
-        self.ctl.requests.load(Ordering::Acquire)
+        self.ctl.requests.load(Ordering::Acquire) & !RUNNING
     }
 
     /// Atomically checks that the job was not cancelled and refuses cancels from now on,
@@ -615,6 +728,39 @@ mod loom_tests {
             if !started {
                 assert!(cancelled);
             }
+        });
+    }
+
+    /// (f) A done callback is registered while the job finishes and a cancel arrives: the
+    /// callback runs exactly once, with the outcome the handle resolves to (a registration
+    /// that loses the race is handed back with the phase, and its caller runs it).
+    #[test]
+    fn loom_callback_registration_races_finish_and_cancel() {
+        loom::model(|| {
+            let ctl = Control::new();
+            let calls = Arc::new(AtomicUsize::new(0));
+            let saw_cancel = Arc::new(AtomicBool::new(false));
+            let (c, k) = (calls.clone(), saw_cancel.clone());
+            let cb = crate::handle::callbacks::erase::<u32, (), _>(move |r| {
+                c.fetch_add(1, SeqCst);
+                k.store(matches!(r, Err(Error::Cancelled)), SeqCst);
+            });
+            let (registrar, canceller) = (ctl.clone(), ctl.clone());
+            let reg = thread::spawn(move || match registrar.add_callback(cb) {
+                Ok(()) => None,
+                Err((cb, phase)) => Some((cb, phase)),
+            });
+            let can = thread::spawn(move || canceller.cancel_blocking(|| ()));
+            let resolved = ctl.finish::<u32, ()>(Ok(5));
+            if let Some((cb, phase)) = reg.join().unwrap() {
+                // The registration lost: run it as `Handle::on_done` does.
+                let r = if phase == Phase::Cancelled { Err(Error::Cancelled) } else { resolved.clone() };
+                crate::handle::callbacks::run_one(ctl.id(), cb, Resolved::Value(&r));
+            }
+            let cancelled = can.join().unwrap();
+            assert_eq!(calls.load(SeqCst), 1, "the callback ran exactly once");
+            assert_eq!(saw_cancel.load(SeqCst), cancelled, "it saw the outcome the handle has");
+            assert_eq!(cancelled, resolved == Err(Error::Cancelled));
         });
     }
 

@@ -1,6 +1,9 @@
 //! [`Handle`]: the eager, cancellable, awaitable result of a submitted job.
 
+pub(crate) mod callbacks;
 pub(crate) mod control;
+mod map;
+mod shared;
 pub(crate) mod wait;
 
 use std::fmt;
@@ -16,6 +19,7 @@ use crate::error::{Error, panic_message};
 use control::{Control, Phase};
 
 pub use control::{CancelDecision, CancelFuture, CancelGate, CancelHook, GateGuard, JobContext};
+pub use shared::SharedHandle;
 
 /// The eventual result of a job: eager, cancellable, awaitable, and waitable from
 /// synchronous code.

@@ -17,8 +17,9 @@ use more_executors_core::Error;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{JobInfo, JobKind, JobState, Outcome};
+use super::{JobClosed, JobInfo, JobKind, JobState, Outcome};
 use crate::failure::{FailureValue, JobFailure};
+use crate::scheduler::ClosedJob;
 use crate::scheduler::shared::Shared;
 
 /// A stop was requested: the outcome is decided; the task stops at its next poll (no
@@ -26,6 +27,8 @@ use crate::scheduler::shared::Shared;
 pub(crate) const STOP: u8 = 1;
 /// Drop the future at the next poll; the job counts as aborted.
 pub(crate) const FORCE: u8 = 2;
+/// The job did not stop within the close timeout; the overrun was reported.
+pub(crate) const OVERRUN: u8 = 4;
 
 /// Where the job is, as seen by the scheduler.
 pub(crate) mod stage {
@@ -74,11 +77,38 @@ pub(crate) fn outcome_of<T, E>(r: &Result<T, Error<E>>) -> Outcome {
 /// What never changes after spawn.
 pub(crate) struct Head {
     pub(crate) id: u64,
-    pub(crate) name: Option<Arc<str>>,
+    /// The name given at spawn or with `Job::set_name`; `job-N` when none was given.
+    name: Mutex<Option<Arc<str>>>,
     pub(crate) kind: JobKind,
     pub(crate) location: &'static Location<'static>,
     pub(crate) spawned_at: Instant,
     pub(crate) token: Option<CancellationToken>,
+}
+
+impl Head {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        id: u64,
+        name: Option<Arc<str>>,
+        kind: JobKind,
+        location: &'static Location<'static>,
+        spawned_at: Instant,
+        token: Option<CancellationToken>,
+    ) -> Self {
+        Head { id, name: Mutex::new(name), kind, location, spawned_at, token }
+    }
+
+    /// The job's name: the one it was given, else `job-N` (N its id).
+    pub(crate) fn name(&self) -> Arc<str> {
+        match &*lock(&self.name) {
+            Some(n) => n.clone(),
+            None => Arc::from(format!("job-{}", self.id)),
+        }
+    }
+
+    pub(crate) fn set_name(&self, name: Arc<str>) {
+        *lock(&self.name) = Some(name);
+    }
 }
 
 /// The body of a job: a future, or a blocking closure.
@@ -132,20 +162,26 @@ pub(crate) trait Entry: Send + Sync + 'static {
     fn drop_unrun(&self, why: Stop);
     /// Stops an active job; see [`Cell::stop_active`].
     fn stop(&self, why: Stop) -> bool;
-    /// Drops the job's future at its next poll.
+    /// Drops the job's future at its next poll, and reports the overrun.
     fn force(&self);
+    /// The job as listed in a close report.
+    fn closed_job(&self, fate: JobClosed) -> ClosedJob;
     fn info(&self) -> JobInfo;
 }
 
 /// What a [`Job`](super::Job) does with its job without knowing the work's type.
 pub(crate) trait JobApi<T, E>: Send + Sync {
     fn head(&self) -> &Head;
+    fn scheduler(&self) -> &Arc<Shared>;
     fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, Error<E>>>;
     fn leave(&self);
     fn stop(&self, why: Stop) -> bool;
     fn state(&self) -> (JobState, Option<Outcome>);
     fn info(&self) -> JobInfo;
     fn as_stopper(self: Arc<Self>) -> Arc<dyn Stopper>;
+    /// A running blocking job was asked to stop: it cannot be interrupted, so an overrun is
+    /// reported if it still runs when the close timeout expires.
+    fn watch_overrun(self: Arc<Self>);
 }
 
 /// Waiting for a job's task to end (for [`JobClose`](super::JobClose)).
@@ -154,6 +190,12 @@ pub(crate) trait Stopper: Send + Sync + 'static {
     /// How long a close waits for the job to stop: `None` for async jobs (they are
     /// aborted at the end of the grace period anyway), the close timeout for blocking jobs.
     fn stop_deadline(&self) -> Option<Duration>;
+    /// The job overran its close timeout (it was aborted or, blocking, detached).
+    fn overran(&self) -> bool;
+    /// The job had started running (false for a job removed from the queue unrun).
+    fn started(&self) -> bool;
+    /// The close timeout expired while the job still ran: report the overrun (once).
+    fn report_overrun(&self);
 }
 
 fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
@@ -289,15 +331,34 @@ where
         }
     }
 
+    /// The job did not stop within the close timeout after it was asked to: reports the
+    /// overrun to the error handler, once.
+    pub(crate) fn overrun(&self) {
+        if self.flags.fetch_or(OVERRUN, Ordering::AcqRel) & OVERRUN != 0 {
+            return;
+        }
+        let name = self.head.name();
+        let failure = JobFailure {
+            id: self.head.id,
+            name: &name,
+            kind: self.head.kind,
+            location: self.head.location,
+            error: FailureValue::Overrun(self.shared.cfg.close_timeout),
+            late: false,
+        };
+        crate::failure::report(&self.shared.cfg.handler, &failure);
+    }
+
     fn report(&self, err: &Error<E>, late: bool) {
         let error = match err {
             Error::Job(e) => FailureValue::Error { display: e, any: e },
             Error::Panicked(m) => FailureValue::Panic(m),
             _ => return,
         };
+        let name = self.head.name();
         let failure = JobFailure {
             id: self.head.id,
-            name: self.head.name.as_deref(),
+            name: &name,
             kind: self.head.kind,
             location: self.head.location,
             error,
@@ -394,7 +455,12 @@ where
 
     fn force(&self) {
         self.flags.fetch_or(FORCE, Ordering::AcqRel);
+        self.overrun();
         self.waker.wake();
+    }
+
+    fn closed_job(&self, fate: JobClosed) -> ClosedJob {
+        ClosedJob { id: self.head.id, name: self.head.name(), kind: self.head.kind, fate }
     }
 
     fn info(&self) -> JobInfo {
@@ -404,7 +470,7 @@ where
         };
         JobInfo {
             id: self.head.id,
-            name: self.head.name.clone(),
+            name: self.head.name(),
             kind: self.head.kind,
             state: self.state_now(),
             outcome,
@@ -423,6 +489,10 @@ where
 {
     fn head(&self) -> &Head {
         &self.head
+    }
+
+    fn scheduler(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, Error<E>>> {
@@ -486,6 +556,20 @@ where
     fn as_stopper(self: Arc<Self>) -> Arc<dyn Stopper> {
         self
     }
+
+    fn watch_overrun(self: Arc<Self>) {
+        if self.head.kind != JobKind::Blocking || self.stage.load(Ordering::Acquire) != stage::ACTIVE {
+            return;
+        }
+        let timeout = self.shared.cfg.close_timeout;
+        let rt = self.shared.rt().handle().clone();
+        drop(rt.spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if self.stage.load(Ordering::Acquire) != stage::CLOSED {
+                self.overrun();
+            }
+        }));
+    }
 }
 
 impl<W, T, E> Stopper for Cell<W, T, E>
@@ -507,6 +591,18 @@ where
 
     fn stop_deadline(&self) -> Option<Duration> {
         (self.head.kind == JobKind::Blocking).then_some(self.shared.cfg.close_timeout)
+    }
+
+    fn overran(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & OVERRUN != 0
+    }
+
+    fn started(&self) -> bool {
+        self.lock().started_at.is_some()
+    }
+
+    fn report_overrun(&self) {
+        self.overrun();
     }
 }
 

@@ -10,10 +10,12 @@
 //! slot until its task has actually stopped (see [`Job::close`]).
 
 pub(crate) mod cell;
+mod ctx;
 mod future;
 pub(crate) mod task;
 
-pub use future::{JobClose, Wait};
+pub use ctx::{AlwaysOk, JobCtx, always_ok};
+pub use future::{JobClose, JobClosed, Wait, WaitFor};
 
 use std::fmt;
 use std::future::Future;
@@ -124,7 +126,7 @@ impl JobKind {
 /// let s = more_executors_jobs::Scheduler::new();
 /// let job = s.job().name("etl").spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
 /// let info = job.info();
-/// assert_eq!((info.id, info.name.as_deref()), (job.id(), Some("etl")));
+/// assert_eq!((info.id, &*info.name), (job.id(), "etl"));
 /// assert!(info.started_at.is_some() && info.outcome.is_none());
 /// # }
 /// ```
@@ -133,8 +135,9 @@ impl JobKind {
 pub struct JobInfo {
     /// Unique within the scheduler, in spawn order.
     pub id: u64,
-    /// The name given with [`JobBuilder::name`](crate::JobBuilder::name).
-    pub name: Option<Arc<str>>,
+    /// The name given with [`JobBuilder::name`](crate::JobBuilder::name) or
+    /// [`Job::set_name`]; `job-N` (N the id) when none was given.
+    pub name: Arc<str>,
     /// What the job runs as.
     pub kind: JobKind,
     /// Pending, active or closed.
@@ -216,17 +219,38 @@ impl<T, E> Job<T, E> {
         self.cell.head().id
     }
 
-    /// The job's name, if it was given one.
+    /// The job's name: the one given with [`JobBuilder::name`](crate::JobBuilder::name) or
+    /// [`set_name`](Self::set_name), else `job-N` where N is its id, so logs and reports
+    /// always name it.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let s = more_executors_jobs::Scheduler::new();
     /// let job = s.job().name("resize").spawn(async { Ok::<_, String>(()) }).await.unwrap();
-    /// assert_eq!(job.name(), Some("resize"));
+    /// assert_eq!(&*job.name(), "resize");
+    /// let unnamed = s.spawn(async { Ok::<_, String>(()) }).await.unwrap();
+    /// assert_eq!(*unnamed.name(), *format!("job-{}", unnamed.id()));
     /// # }
     /// ```
-    pub fn name(&self) -> Option<&str> {
-        self.cell.head().name.as_deref()
+    pub fn name(&self) -> Arc<str> {
+        self.cell.head().name()
+    }
+
+    /// Renames the job (the original's `set_name`). The new name shows in
+    /// [`Scheduler::jobs`](crate::Scheduler::jobs), [`info`](Self::info), error reports and
+    /// close reports from now on; a tracing span already opened for the running job keeps
+    /// the name it started with.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// job.set_name("import-2024-06");
+    /// assert_eq!(&*s.jobs()[0].name, "import-2024-06");
+    /// # }
+    /// ```
+    pub fn set_name(&self, name: impl Into<Arc<str>>) {
+        self.cell.head().set_name(name.into());
     }
 
     /// What the job runs as.
@@ -341,9 +365,9 @@ impl<T, E> Job<T, E> {
 
     /// Closes the job: a pending job is removed from the queue and never runs; an active
     /// job is cancelled. The request is made at once, when `close` is called; the
-    /// returned future resolves once the job has stopped, and yields `true` when the job's
-    /// outcome is [`Outcome::Cancelled`] (or it had timed out), `false` when it had
-    /// already finished on its own.
+    /// returned future resolves once the job has stopped, and says how the close ended
+    /// ([`JobClosed`]): removed from the queue unrun, stopped within the close timeout,
+    /// aborted after it, or already finished on its own (nothing cancelled).
     ///
     /// How an active job stops: a job spawned with a [cancellation
     /// token](crate::JobBuilder::token) sees the token cancelled and gets the scheduler's
@@ -352,15 +376,17 @@ impl<T, E> Job<T, E> {
     /// interrupted: it is detached, keeps its slot until its thread returns, and the
     /// returned future waits at most `close_timeout` for it. Either way the job's outcome is
     /// [`Outcome::Cancelled`] and awaiting the `Job` gives [`Error::Cancelled`] at once; an
-    /// error the job returns while stopping goes to the error handler.
+    /// error the job returns while stopping goes to the error handler. A job that does not
+    /// stop within `close_timeout` ends [`JobClosed::Aborted`], and the error handler gets
+    /// a [`FailureCause::CloseOverrun`](crate::FailureCause::CloseOverrun) for it.
     ///
     /// ```
-    /// use more_executors_jobs::{Outcome, Scheduler};
+    /// use more_executors_jobs::{JobClosed, Outcome, Scheduler};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let scheduler = Scheduler::new();
     /// let job = scheduler.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
-    /// assert!(job.close().await);
+    /// assert_eq!(job.close().await, JobClosed::Stopped);
     /// assert_eq!(job.outcome(), Some(Outcome::Cancelled));
     /// assert!(job.await.unwrap_err().is_cancelled());
     /// assert_eq!(scheduler.active_count(), 0);
@@ -368,6 +394,9 @@ impl<T, E> Job<T, E> {
     /// ```
     pub fn close(&self) -> JobClose {
         let cancelled = self.cell.stop(Stop::Cancel);
+        if cancelled {
+            self.cell.clone().watch_overrun();
+        }
         JobClose::new(self.cell.clone().as_stopper(), cancelled)
     }
 
@@ -399,8 +428,53 @@ impl<T, E> Job<T, E> {
         Wait::new(self, timeout)
     }
 
+    /// Waits for the job's result for at most `timeout` without giving up the job: when the
+    /// timeout expires first, this returns [`Error::TimedOut`] and the job is untouched. It
+    /// keeps running, and the `Job` stays usable: inspect it, [`close`](Self::close) it, wait
+    /// again or await it. (To close the job on timeout instead, as aiojobs' `wait` does, use
+    /// [`wait`](Self::wait).)
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use more_executors_jobs::{JobState, Scheduler};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let scheduler = Scheduler::new();
+    /// let mut job = scheduler
+    ///     .spawn(async {
+    ///         tokio::time::sleep(Duration::from_secs(10)).await;
+    ///         Ok::<_, String>("report ready")
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// assert!(job.wait_for(Duration::from_secs(1)).await.unwrap_err().is_timed_out());
+    /// assert_eq!(job.state(), JobState::Active, "still running");
+    /// assert_eq!(job.wait_for(Duration::from_secs(60)).await, Ok("report ready"));
+    /// # }
+    /// ```
+    pub fn wait_for(&mut self, timeout: Duration) -> WaitFor<'_, T, E> {
+        WaitFor::new(self, timeout)
+    }
+
+    /// The caller stopped waiting without taking the result: failures go to the error
+    /// handler again until someone waits anew.
+    pub(crate) fn stop_waiting(&mut self) {
+        if self.waiting && !self.done {
+            self.waiting = false;
+            self.cell.leave();
+        }
+    }
+
+    /// True when the job belongs to the scheduler behind `shared`.
+    pub(crate) fn belongs_to(&self, shared: &Arc<crate::scheduler::shared::Shared>) -> bool {
+        Arc::ptr_eq(self.cell.scheduler(), shared)
+    }
+
     pub(crate) fn stop_timed_out(&self, timeout: Duration) -> JobClose {
         let cancelled = self.cell.stop(Stop::Timeout(timeout));
+        if cancelled {
+            self.cell.clone().watch_overrun();
+        }
         JobClose::new(self.cell.clone().as_stopper(), cancelled)
     }
 }

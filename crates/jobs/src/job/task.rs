@@ -25,7 +25,7 @@ fn span<W, T, E>(cell: &Cell<W, T, E>) -> tracing::Span {
         "job",
         scheduler = %cell.shared.cfg.name,
         job_id = cell.head.id,
-        job_name = cell.head.name.as_deref().unwrap_or(""),
+        job_name = &*cell.head.name(),
         kind = cell.head.kind.as_str(),
     )
 }
@@ -39,7 +39,7 @@ where
     fn launch(self, cell: Arc<Cell<Self, T, E>>, shared: &Shared) {
         let span = span(&cell);
         let task = JobTask { fut: Some(self.0), escalate: None, span, guard: Finisher::new(cell) };
-        drop(shared.rt.handle().spawn(task));
+        drop(shared.rt().handle().spawn(task));
     }
 }
 
@@ -52,7 +52,7 @@ where
     fn launch(self, cell: Arc<Cell<Self, T, E>>, shared: &Shared) {
         let span = span(&cell);
         let mut guard = Finisher::new(cell);
-        drop(shared.rt.handle().spawn_blocking(move || {
+        drop(shared.rt().handle().spawn_blocking(move || {
             let stopped = guard.cell().is_some_and(|c| c.flags.load(Ordering::Acquire) & (STOP | FORCE) != 0);
             if stopped {
                 guard.finish(Err(Error::Cancelled), false);
@@ -122,6 +122,7 @@ where
                 if sleep.as_mut().poll(cx).is_ready() {
                     tracing::debug!(job_id = cell.head.id, "job ignored its cancellation token; aborted");
                     cell.flags.fetch_or(FORCE, Ordering::AcqRel);
+                    cell.overrun();
                     this.fut.set(None);
                     this.guard.finish(Err(Error::Cancelled), true);
                     return Poll::Ready(());

@@ -18,14 +18,15 @@ pub use future::PoolFuture;
 
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use more_executors_core::{
     ConfigError, Error, Executor, Handle, JobContext, Lifecycle, Runtime, catch_panic,
 };
 
-use crate::error::TrySpawnError;
 use crate::scheduler::{Close, CloseReport, Scheduler};
 
 /// A fixed pool of `n` workers fed by a bounded queue (the "pipeliner" pattern): submit an
@@ -33,7 +34,8 @@ use crate::scheduler::{Close, CloseReport, Scheduler};
 ///
 /// It is also a core [`Executor`] (the job is the item), so layers such as retry or
 /// timeout can wrap it, and [`Executor::submit`] never blocks: when the queue is full the
-/// item waits for room in its handle's driver task. [`submit_ready`](Self::submit_ready)
+/// item takes its place behind the items already waiting for room (so items start in
+/// submission order) and its handle's driver task waits. [`submit_ready`](Self::submit_ready)
 /// waits for room before returning instead (back pressure on the submitter).
 ///
 /// ```
@@ -185,15 +187,15 @@ impl<W: Send + Sync + 'static> Lifecycle for WorkerPool<W> {
     }
 
     fn runtime(&self) -> &Runtime {
-        &self.scheduler.shared.rt
+        self.scheduler.shared.rt()
     }
 
     /// Closes the scheduler (see [`Scheduler::close`]); the runtime is marked shut down
     /// once the close has finished.
     fn shutdown(&self) {
         let close = self.scheduler.close();
-        let rt = self.scheduler.shared.rt.clone();
-        drop(self.scheduler.shared.rt.spawn(async move {
+        let rt = self.scheduler.shared.rt().clone();
+        drop(self.scheduler.shared.rt().spawn(async move {
             close.await;
             rt.shutdown();
         }));
@@ -218,12 +220,16 @@ where
             Ok(fut) => fut,
             Err(e) => return PoolFuture::failed(e),
         };
-        // Enter the scheduler now, so the item is queued in submission order and counted
-        // by `wait_and_close`; only when the queue is full does it wait in the driver.
-        match self.scheduler.try_spawn(fut) {
-            Ok(job) => PoolFuture::running(job),
-            Err(TrySpawnError::Full(fut)) => PoolFuture::spawning(self.scheduler.spawn(fut)),
-            Err(TrySpawnError::Closed(_)) => PoolFuture::failed(Error::ShutDown),
+        // Enter the scheduler now, so the item takes its place in submission order and is
+        // counted by `wait_and_close`, also when the queue is full: the spawn is polled
+        // once here, which queues it behind the spawners already waiting for room; the
+        // driver's first poll replaces the no-op waker with its own.
+        let mut spawn = self.scheduler.spawn(fut);
+        let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+        match Pin::new(&mut spawn).poll(&mut cx) {
+            Poll::Ready(Ok(job)) => PoolFuture::running(job),
+            Poll::Ready(Err(_closed)) => PoolFuture::failed(Error::ShutDown),
+            Poll::Pending => PoolFuture::spawning(spawn),
         }
     }
 }

@@ -6,9 +6,10 @@ pub(crate) mod shared;
 mod spawn;
 pub(crate) mod spawned;
 
-pub use close::{Close, CloseReport};
+pub use close::{Close, CloseReport, ClosedJob};
 pub use spawn::{JobBuilder, Spawn, SpawnBlocking};
 
+use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use more_executors_core::config::nonzero;
 
 use crate::config::SchedulerBuilder;
 use crate::error::{Closed, TrySpawnError};
-use crate::job::{Job, JobInfo};
+use crate::job::{AlwaysOk, Job, JobCtx, JobInfo};
 use shared::Shared;
 
 /// A container of spawned jobs: runs at most `limit` at once, queues the rest in FIFO
@@ -111,7 +112,7 @@ impl Scheduler {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let scheduler = Scheduler::new();
     /// let job = scheduler.job().name("report").spawn(async { Ok::<_, String>(()) }).await.unwrap();
-    /// assert_eq!(job.name(), Some("report"));
+    /// assert_eq!(&*job.name(), "report");
     /// # }
     /// ```
     pub fn job(&self) -> JobBuilder<'_> {
@@ -144,6 +145,64 @@ impl Scheduler {
         E: fmt::Display + Send + 'static,
     {
         self.job().spawn(fut)
+    }
+
+    /// Spawns the future that `f` makes from the job's [`JobCtx`]: its id and its
+    /// cancellation token, so the job can stop cooperatively, and run async cleanup within
+    /// the close timeout, without a token threaded through by hand. Otherwise as
+    /// [`spawn`](Self::spawn).
+    ///
+    /// # Errors
+    /// As [`spawn`](Self::spawn).
+    ///
+    /// ```
+    /// use more_executors_jobs::Scheduler;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let scheduler = Scheduler::new();
+    /// let job = scheduler
+    ///     .spawn_with(|ctx| async move {
+    ///         ctx.cancelled().await;
+    ///         Ok::<_, String>("stopped cleanly")
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// assert!(job.close().await.was_cancelled());
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn spawn_with<M, F, T, E>(&self, f: M) -> Spawn<F, T, E>
+    where
+        M: FnOnce(JobCtx) -> F,
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        self.job().spawn_with(f)
+    }
+
+    /// Spawns a future with any output (`()`, a value): the output is the job's value and
+    /// the job cannot fail (its error type is [`Infallible`]). Otherwise as
+    /// [`spawn`](Self::spawn); for the other spawning methods wrap the future in
+    /// [`always_ok`](crate::always_ok).
+    ///
+    /// # Errors
+    /// As [`spawn`](Self::spawn).
+    ///
+    /// ```
+    /// use more_executors_jobs::Scheduler;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let scheduler = Scheduler::new();
+    /// let job = scheduler.spawn_infallible(async { println!("hello") }).await.unwrap();
+    /// assert_eq!(job.await, Ok(()));
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn spawn_infallible<F>(&self, fut: F) -> Spawn<AlwaysOk<F>, F::Output, Infallible>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.job().spawn_infallible(fut)
     }
 
     /// Spawns `fut` if it can start or be queued now; never waits.
@@ -377,21 +436,42 @@ impl Scheduler {
         self.shared.counts().2
     }
 
-    /// Active plus pending jobs (shields excluded).
+    /// Every job the scheduler holds now: active, pending and shields (the same jobs as
+    /// [`jobs`](Self::jobs) lists; the original's `len(scheduler)`). Agrees with
+    /// [`is_empty`](Self::is_empty) and [`contains`](Self::contains).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let s = more_executors_jobs::Scheduler::new();
     /// let _a = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
-    /// assert_eq!(s.len(), 1);
+    /// let _w = s.shield(std::future::pending::<Result<(), String>>()).unwrap();
+    /// assert_eq!(s.len(), 2);
+    /// assert_eq!(s.len(), s.jobs().len());
     /// # }
     /// ```
     pub fn len(&self) -> usize {
-        let (active, pending, _) = self.shared.counts();
-        active + pending
+        let (active, pending, shields) = self.shared.counts();
+        active + pending + shields
     }
 
-    /// True when no job or shield is active or pending.
+    /// True when `job` is one of this scheduler's jobs and has not ended yet (it is
+    /// active or pending); the original's `job in scheduler`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let other = more_executors_jobs::Scheduler::new();
+    /// let job = s.spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
+    /// assert!(s.contains(&job) && !other.contains(&job));
+    /// job.close().await;
+    /// assert!(!s.contains(&job), "a closed job has left the scheduler");
+    /// # }
+    /// ```
+    pub fn contains<T, E>(&self, job: &Job<T, E>) -> bool {
+        job.belongs_to(&self.shared) && job.state() != crate::JobState::Closed
+    }
+
+    /// True when no job or shield is active or pending (`len() == 0`).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -402,8 +482,7 @@ impl Scheduler {
     /// # }
     /// ```
     pub fn is_empty(&self) -> bool {
-        let (active, pending, shields) = self.shared.counts();
-        active + pending + shields == 0
+        self.len() == 0
     }
 
     /// True once [`close`](Self::close) was called (by anyone, or by
@@ -480,7 +559,7 @@ impl Scheduler {
     /// let _a = scheduler.job().name("a").spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
     /// let _b = scheduler.job().name("b").spawn(std::future::pending::<Result<(), String>>()).await.unwrap();
     /// let jobs = scheduler.jobs();
-    /// let summary: Vec<_> = jobs.iter().map(|j| (j.name.as_deref().unwrap(), j.state)).collect();
+    /// let summary: Vec<_> = jobs.iter().map(|j| (&*j.name, j.state)).collect();
     /// assert_eq!(summary, [("a", JobState::Active), ("b", JobState::Pending)]);
     /// assert!(jobs[0].started_at.is_some() && jobs[1].started_at.is_none());
     /// # }

@@ -3,18 +3,18 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use more_executors_core::Runtime;
 use more_executors_core::metrics::{Counter, Gauge};
 use slab::Slab;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, oneshot, watch};
 
 use super::close::CloseReport;
 use crate::failure::ErrorHandler;
-use crate::job::JobInfo;
 use crate::job::cell::{Cell, Entry, Stop, Work, stage};
+use crate::job::{JobClosed, JobInfo};
 
 pub(crate) struct Config {
     pub(crate) name: Arc<str>,
@@ -26,7 +26,10 @@ pub(crate) struct Config {
 
 pub(crate) struct Shared {
     pub(crate) cfg: Config,
-    pub(crate) rt: Runtime,
+    /// The runtime given to the builder, if any.
+    configured: Option<Runtime>,
+    /// The runtime jobs run on, decided at the first spawn.
+    bound: OnceLock<Bound>,
     pub(crate) metrics: JobsMetrics,
     state: Mutex<State>,
     /// Notified when no job is live or queued.
@@ -34,6 +37,45 @@ pub(crate) struct Shared {
     closed: AtomicBool,
     next_id: AtomicU64,
     report: watch::Sender<Option<CloseReport>>,
+}
+
+/// The runtime a scheduler runs its jobs on, and whether it is still alive.
+struct Bound {
+    rt: Runtime,
+    /// Set when the runtime shut down (a borrowed runtime only: an owned one lives as long
+    /// as the scheduler).
+    gone: Arc<AtomicBool>,
+    /// Dropped with the scheduler: ends the sentinel task watching the runtime.
+    _alive: Option<oneshot::Sender<()>>,
+}
+
+/// Sets its flag when dropped: owned by a task that never finishes while the scheduler
+/// lives, so it is dropped exactly when the runtime drops its tasks on shutdown.
+struct GoneOnDrop(Arc<AtomicBool>);
+
+impl Drop for GoneOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+impl Bound {
+    fn new(rt: Runtime) -> Self {
+        let gone = Arc::new(AtomicBool::new(false));
+        let alive = if rt.is_owned() {
+            None
+        } else {
+            let (tx, rx) = oneshot::channel::<()>();
+            let guard = GoneOnDrop(gone.clone());
+            drop(rt.handle().spawn(async move {
+                let _ = rx.await;
+                // The scheduler is gone: nobody reads the flag any more.
+                std::mem::forget(guard);
+            }));
+            Some(tx)
+        };
+        Bound { rt, gone, _alive: alive }
+    }
 }
 
 struct State {
@@ -118,6 +160,7 @@ pub(crate) enum Entered {
     Blocked,
     Full,
     Closed,
+    RuntimeGone,
 }
 
 impl fmt::Debug for Shared {
@@ -135,11 +178,12 @@ impl fmt::Debug for Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(cfg: Config, rt: Runtime, limit: usize) -> Self {
+    pub(crate) fn new(cfg: Config, rt: Option<Runtime>, limit: usize) -> Self {
         Shared {
             metrics: JobsMetrics::new(&cfg.name),
             cfg,
-            rt,
+            configured: rt,
+            bound: OnceLock::new(),
             state: Mutex::new(State {
                 limit,
                 active: 0,
@@ -169,6 +213,20 @@ impl Shared {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// The runtime jobs run on. The first call binds it: the runtime given to the builder,
+    /// else the runtime current at this call, else an owned background runtime.
+    pub(crate) fn rt(&self) -> &Runtime {
+        &self
+            .bound
+            .get_or_init(|| Bound::new(self.configured.clone().unwrap_or_else(Runtime::current_or_owned)))
+            .rt
+    }
+
+    /// True once the bound runtime has shut down: no job can run any more.
+    pub(crate) fn runtime_gone(&self) -> bool {
+        self.bound.get().is_some_and(|b| b.gone.load(Ordering::Acquire))
+    }
+
     /// Starts, queues or refuses a new job. `Started` jobs have their task launched on return.
     pub(crate) fn enter<W, T, E>(&self, cell: &Arc<Cell<W, T, E>>, mode: Mode) -> Entered
     where
@@ -176,6 +234,10 @@ impl Shared {
         T: Send + 'static,
         E: fmt::Display + Send + 'static,
     {
+        self.rt();
+        if self.runtime_gone() {
+            return Entered::RuntimeGone;
+        }
         let mut st = self.lock();
         if st.closing.is_some() {
             return Entered::Closed;
@@ -277,7 +339,7 @@ impl Shared {
         let mut next = None;
         let idle = {
             let mut st = self.lock();
-            st.live.try_remove(key);
+            let entry = st.live.try_remove(key);
             if counted {
                 st.active -= 1;
             } else {
@@ -286,10 +348,9 @@ impl Shared {
             let st = &mut *st;
             match &mut st.closing {
                 Some(c) if !c.done => {
-                    if aborted {
-                        c.report.aborted += 1;
-                    } else {
-                        c.report.cancelled += 1;
+                    if let Some(entry) = &entry {
+                        let fate = if aborted { JobClosed::Aborted } else { JobClosed::Stopped };
+                        c.report.record(entry.closed_job(fate));
                     }
                 }
                 Some(_) => {}
@@ -379,7 +440,10 @@ impl Shared {
             let mut queue: Vec<_> = st.queue.drain(..).collect();
             let blocked = queue.split_off(admitted.min(queue.len()));
             let live: Vec<_> = st.live.iter().map(|(_, e)| e.clone()).collect();
-            let report = CloseReport { never_started: queue.len(), ..CloseReport::default() };
+            let mut report = CloseReport::default();
+            for entry in &queue {
+                report.record(entry.closed_job(JobClosed::NeverStarted));
+            }
             st.closing = Some(Closing { report, done: false });
             (queue, blocked, live)
         };
@@ -399,22 +463,33 @@ impl Shared {
             entry.stop(Stop::Cancel);
         }
         drop(live);
-        let me = self.clone();
-        drop(self.rt.handle().spawn(async move { me.finish_close().await }));
+        if self.runtime_gone() {
+            // No task can run there: the jobs' tasks were dropped with the runtime.
+            self.conclude_close();
+        } else {
+            let me = self.clone();
+            drop(self.rt().handle().spawn(async move { me.finish_close().await }));
+        }
         rx
     }
 
-    /// Waits up to the close timeout for live jobs to stop, aborts the rest, and publishes
-    /// the report.
+    /// Waits up to the close timeout for live jobs to stop, then concludes the close.
     async fn finish_close(self: Arc<Self>) {
         let _ = tokio::time::timeout(self.cfg.close_timeout, self.idle()).await;
+        self.conclude_close();
+    }
+
+    /// Aborts whatever still runs and publishes the report.
+    fn conclude_close(&self) {
         let (report, stragglers) = {
             let mut st = self.lock();
             let stragglers: Vec<_> = st.live.iter().map(|(_, e)| e.clone()).collect();
             let c = st.closing.as_mut().expect("closing");
-            c.report.aborted += stragglers.len();
+            for entry in &stragglers {
+                c.report.record(entry.closed_job(JobClosed::Aborted));
+            }
             c.done = true;
-            (c.report, stragglers)
+            (c.report.clone(), stragglers)
         };
         for entry in &stragglers {
             entry.force();

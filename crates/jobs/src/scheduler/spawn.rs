@@ -1,5 +1,6 @@
 //! Spawning: [`JobBuilder`] and the [`Spawn`] futures.
 
+use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
@@ -13,10 +14,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::Scheduler;
 use super::shared::{Entered, Mode, Shared};
-use crate::error::{Closed, TrySpawnError};
+use crate::error::{Closed, ClosedReason, TrySpawnError};
 use crate::job::cell::{Cell, Head, Work, stage};
 use crate::job::task::{AsyncWork, BlockingWork};
-use crate::job::{Job, JobKind};
+use crate::job::{AlwaysOk, Job, JobCtx, JobKind, always_ok};
 
 /// Options for one job: a name and a cancellation token. Obtained from
 /// [`Scheduler::job`]; finish with one of the spawning methods.
@@ -39,8 +40,8 @@ use crate::job::{Job, JobKind};
 ///     })
 ///     .await
 ///     .unwrap();
-/// assert_eq!(job.name(), Some("sync-inventory"));
-/// assert!(job.close().await);
+/// assert_eq!(&*job.name(), "sync-inventory");
+/// assert!(job.close().await.was_cancelled());
 /// # }
 /// ```
 #[derive(Debug)]
@@ -52,6 +53,8 @@ pub struct JobBuilder<'a> {
 }
 
 struct Opts {
+    /// Assigned ahead of the cell when the job's context needs it.
+    id: Option<u64>,
     name: Option<Arc<str>>,
     token: Option<CancellationToken>,
     location: &'static Location<'static>,
@@ -69,7 +72,7 @@ impl<'a> JobBuilder<'a> {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let s = more_executors_jobs::Scheduler::new();
     /// let job = s.job().name("x").spawn(async { Ok::<_, String>(()) }).await.unwrap();
-    /// assert_eq!(job.name(), Some("x"));
+    /// assert_eq!(&*job.name(), "x");
     /// # }
     /// ```
     pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
@@ -97,7 +100,7 @@ impl<'a> JobBuilder<'a> {
     }
 
     fn opts(self, kind: JobKind, location: &'static Location<'static>) -> (Arc<Shared>, Opts) {
-        (self.scheduler.shared.clone(), Opts { name: self.name, token: self.token, location, kind })
+        (self.scheduler.shared.clone(), Opts { id: None, name: self.name, token: self.token, location, kind })
     }
 
     /// Spawns `fut` as a job; see [`Scheduler::spawn`].
@@ -118,6 +121,53 @@ impl<'a> JobBuilder<'a> {
     {
         let (shared, opts) = self.opts(JobKind::Async, Location::caller());
         Spawn { inner: SpawnInner::new(shared, AsyncWork(fut), opts) }
+    }
+
+    /// Spawns the future `f` makes from the job's [`JobCtx`] (its id and cancellation
+    /// token); see [`Scheduler::spawn_with`]. The token is the one given with
+    /// [`token`](Self::token), else a new one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.job().name("a").spawn_with(|ctx| async move { Ok::<_, String>(ctx.id()) }).await.unwrap();
+    /// let id = job.id();
+    /// assert_eq!(job.await, Ok(id));
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn spawn_with<M, F, T, E>(mut self, f: M) -> Spawn<F, T, E>
+    where
+        M: FnOnce(JobCtx) -> F,
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        let token = self.token.get_or_insert_with(CancellationToken::new).clone();
+        let id = self.scheduler.shared.next_id();
+        let fut = f(JobCtx { id, token });
+        let (shared, mut opts) = self.opts(JobKind::Async, Location::caller());
+        opts.id = Some(id);
+        Spawn { inner: SpawnInner::new(shared, AsyncWork(fut), opts) }
+    }
+
+    /// Spawns a future whose output is the job's value and which cannot fail; the short
+    /// form of `spawn(always_ok(fut))` (see [`always_ok`](crate::always_ok)).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let s = more_executors_jobs::Scheduler::new();
+    /// let job = s.job().name("tick").spawn_infallible(async { 7 }).await.unwrap();
+    /// assert_eq!(job.await, Ok(7));
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn spawn_infallible<F>(self, fut: F) -> Spawn<AlwaysOk<F>, F::Output, Infallible>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn(always_ok(fut))
     }
 
     /// Spawns `fut` if it can start or be queued now; see [`Scheduler::try_spawn`].
@@ -208,7 +258,8 @@ impl<'a> JobBuilder<'a> {
         let (shared, opts) = self.opts(JobKind::Shield, Location::caller());
         match try_enter(&shared, AsyncWork(fut), opts, Mode::Shield) {
             Ok(job) => Ok(job),
-            Err(e) => Err(Closed(e.into_inner().0)),
+            Err(TrySpawnError::RuntimeGone(w)) => Err(Closed::new(w.0, ClosedReason::RuntimeGone)),
+            Err(e) => Err(Closed::new(e.into_inner().0, ClosedReason::Closed)),
         }
     }
 }
@@ -217,6 +268,7 @@ fn map_try<W, F>(e: TrySpawnError<W>, f: impl FnOnce(W) -> F) -> TrySpawnError<F
     match e {
         TrySpawnError::Full(w) => TrySpawnError::Full(f(w)),
         TrySpawnError::Closed(w) => TrySpawnError::Closed(f(w)),
+        TrySpawnError::RuntimeGone(w) => TrySpawnError::RuntimeGone(f(w)),
     }
 }
 
@@ -226,14 +278,8 @@ where
     T: Send + 'static,
     E: fmt::Display + Send + 'static,
 {
-    let head = Head {
-        id: shared.next_id(),
-        name: opts.name,
-        kind: opts.kind,
-        location: opts.location,
-        spawned_at: Instant::now(),
-        token: opts.token,
-    };
+    let id = opts.id.unwrap_or_else(|| shared.next_id());
+    let head = Head::new(id, opts.name, opts.kind, opts.location, Instant::now(), opts.token);
     Cell::new(head, shared, work)
 }
 
@@ -257,6 +303,7 @@ where
         Entered::Started | Entered::Queued => Ok(Job::new(cell)),
         Entered::Full | Entered::Blocked => Err(TrySpawnError::Full(take(&cell))),
         Entered::Closed => Err(TrySpawnError::Closed(take(&cell))),
+        Entered::RuntimeGone => Err(TrySpawnError::RuntimeGone(take(&cell))),
     }
 }
 
@@ -295,20 +342,23 @@ where
         SpawnInner { state: State::Init { shared, work, opts } }
     }
 
-    fn poll_spawn(&mut self, cx: &mut Context<'_>) -> Poll<Result<Job<T, E>, W>> {
+    fn poll_spawn(&mut self, cx: &mut Context<'_>) -> Poll<Result<Job<T, E>, Closed<W>>> {
         if let State::Init { .. } = self.state {
             let State::Init { shared, work, opts } = std::mem::replace(&mut self.state, State::Done) else {
                 unreachable!()
             };
             if shared.is_closed() {
-                return Poll::Ready(Err(work));
+                return Poll::Ready(Err(Closed::new(work, ClosedReason::Closed)));
             }
             let cell = new_cell(shared, work, opts);
+            let refused = |reason| {
+                let work = cell.take_work().expect("the work is still in the cell");
+                Poll::Ready(Err(Closed::new(work, reason)))
+            };
             match cell.shared.enter(&cell, Mode::Wait) {
                 Entered::Started | Entered::Queued => return Poll::Ready(Ok(Job::new(cell))),
-                Entered::Closed | Entered::Full => {
-                    return Poll::Ready(Err(cell.take_work().expect("the work is still in the cell")));
-                }
+                Entered::Closed | Entered::Full => return refused(ClosedReason::Closed),
+                Entered::RuntimeGone => return refused(ClosedReason::RuntimeGone),
                 Entered::Blocked => self.state = State::Blocked { cell },
             }
         }
@@ -321,7 +371,7 @@ where
             stage::REJECTED => {
                 let work = cell.take_work().expect("the work is still in the cell");
                 self.state = State::Done;
-                Poll::Ready(Err(work))
+                Poll::Ready(Err(Closed::new(work, ClosedReason::Closed)))
             }
             _ => {
                 let State::Blocked { cell } = std::mem::replace(&mut self.state, State::Done) else {
@@ -393,7 +443,12 @@ where
     type Output = Result<Job<T, E>, Closed<F>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.poll_spawn(cx).map(|r| r.map_err(|w| Closed(w.0)))
+        self.inner.poll_spawn(cx).map(|r| {
+            r.map_err(|c| {
+                let reason = c.reason();
+                Closed::new(c.into_inner().0, reason)
+            })
+        })
     }
 }
 
@@ -436,6 +491,11 @@ where
     type Output = Result<Job<T, E>, Closed<F>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.poll_spawn(cx).map(|r| r.map_err(|w| Closed(w.0)))
+        self.inner.poll_spawn(cx).map(|r| {
+            r.map_err(|c| {
+                let reason = c.reason();
+                Closed::new(c.into_inner().0, reason)
+            })
+        })
     }
 }

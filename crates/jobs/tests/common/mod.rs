@@ -3,18 +3,19 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use more_executors_jobs::{JobFailure, Scheduler, SchedulerBuilder};
+use more_executors_jobs::{FailureCause, JobFailure, Scheduler, SchedulerBuilder};
 use tokio::sync::oneshot;
 
 /// One failure as the error handler saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
     pub id: u64,
-    pub name: Option<String>,
+    pub name: String,
     pub message: String,
     pub panic: bool,
     pub late: bool,
     pub line: u32,
+    pub cause: FailureCause,
 }
 
 /// An error handler that records what it receives.
@@ -27,11 +28,12 @@ impl Recorder {
         move |f| {
             seen.lock().unwrap().push(Seen {
                 id: f.id(),
-                name: f.name().map(str::to_owned),
+                name: f.name().to_owned(),
                 message: f.message(),
                 panic: f.is_panic(),
                 late: f.is_late(),
                 line: f.location().line(),
+                cause: f.cause(),
             })
         }
     }
