@@ -9,8 +9,8 @@ use crate::flat_map::FlatMap;
 use crate::limit::ConcurrencyLimit;
 use crate::map::{Map, MapErr};
 use crate::map_result::{AndThen, MapResult, OrElse};
-use crate::{Error, ErrorOf, Handle, OutputOf, SubmitExecutor};
 use crate::service::ExecutorService;
+use crate::{Error, ErrorOf, Handle, OutputOf, SubmitExecutor};
 
 /// Wraps an executor in a layer with a method call: `exec.with_map(f).with_concurrency_limit(4)?`.
 ///

@@ -6,7 +6,7 @@
 //! Like [`map`](crate::map), the transform runs in the job's driver task right after the
 //! inner stage resolves and adds no task. A cancelled job stays cancelled: the transform is
 //! not called for it (so a `true` from `cancel()` always means a cancelled handle). A
-//! panic in the transform resolves that handle to [`Error::Panicked`].
+//! panic in the transform resolves that handle to [`Error::Panicked`](crate::Error::Panicked).
 //! Cancel passes straight to the inner stage.
 
 mod future;
@@ -18,7 +18,6 @@ pub use layer::{AndThenLayer, MapResultLayer, OrElseLayer};
 use std::fmt;
 use std::sync::Arc;
 
-use crate::error::Error;
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
 
@@ -58,7 +57,7 @@ macro_rules! transform_executor {
 
 transform_executor! {
     /// An executor whose successful outputs go through `f`, which may fail: `Ok(u)` is the
-    /// new value, `Err(e)` fails the handle with [`Error::Job`]`(e)`. Errors pass through.
+    /// new value, `Err(e)` fails the handle with [`Error::Job`](crate::Error::Job)`(e)`. Errors pass through.
     ///
     /// ```
     /// use more_executors_core::prelude::*;
