@@ -438,12 +438,12 @@ proptest::proptest! {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_pool_bounds_running_bodies_when_timeouts_expire() {
-    // A limit around a timeout frees a timed-out job's slot while its thread still runs; the
-    // pool's own size is the bound that holds (docs/timeout.md).
-    let pool = BlockingPool::new(4).unwrap();
+async fn a_limit_outside_a_timeout_keeps_its_slots_until_timed_out_threads_return() {
+    // The layout docs/timeout.md recommends (limit outside, timeout inside) over a pool with
+    // more threads than the limit: a timed-out job keeps its slot until its thread returns.
+    let pool = BlockingPool::new(8).unwrap();
     let exec = ExecutorBuilder::new()
-        .concurrency_limit(8)
+        .concurrency_limit(4)
         .unwrap()
         .timeout(Duration::from_millis(150))
         .unwrap()
@@ -467,22 +467,37 @@ async fn a_pool_bounds_running_bodies_when_timeouts_expire() {
             })
         })
         .collect();
-    // Four bodies start (one per thread) and block.
+    // Four bodies start and block; their deadlines pass (paused time moves on while the
+    // runtime is idle) and their handles resolve TimedOut at once.
     tokio::task::spawn_blocking(move || {
         for _ in 0..4 {
             started_rx.recv().unwrap();
         }
-        started_rx
     })
     .await
     .unwrap();
-    for h in handles {
-        assert!(h.await.unwrap_err().is_timed_out(), "every job times out at its deadline");
+    let mut handles = handles.into_iter();
+    for h in handles.by_ref().take(4) {
+        assert!(h.await.unwrap_err().is_timed_out(), "a running job times out at its deadline");
     }
-    assert_eq!(running.load(SeqCst), 4, "the four running bodies still run after their deadline");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(exec.in_flight(), 4, "the four threads still run: their slots stay taken");
+    assert_eq!(running.load(SeqCst), 4);
+    assert_eq!(exec.queued(), 8, "the other jobs wait for a slot (their deadlines start at admission)");
     drop(release_tx);
-    // The pool takes jobs in order: once a later job has run, every queued body has been
-    // taken (and skipped, as its handle had timed out).
-    assert_eq!(pool.submit(|| Ok::<u32, ()>(1)).await, Ok(1));
-    assert_eq!(peak.load(SeqCst), 4, "never more bodies than pool threads");
+    // The four threads return and give their slots to the queued jobs, which run at once
+    // (the bodies no longer block); each finishes in time or times out.
+    for h in handles {
+        let out = h.await;
+        assert!(out.is_ok() || out.unwrap_err().is_timed_out());
+    }
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while exec.in_flight() > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("the slots of returned threads are freed");
+    assert_eq!(peak.load(SeqCst), 4, "never more bodies than the limit, though the pool has 8 threads");
+    assert_eq!(exec.submit(|| Ok::<(), ()>(())).await, Ok(()), "the limit admits new jobs again");
 }

@@ -163,6 +163,13 @@ impl Running {
     }
 }
 
+impl Drop for Running {
+    // A job future dropped while it runs (an outer timeout expired) has stopped running.
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
 pin_project! {
     #[project = JobStateProj]
     enum JobState<Fut> {

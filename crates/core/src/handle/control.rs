@@ -105,6 +105,9 @@ struct State {
     callbacks: Option<Box<CallbackList>>,
     /// The outcome was recorded and the callbacks taken: later ones run at once.
     callbacks_closed: bool,
+    /// What a stage keeps until the base executor's run of the job ends (a concurrency
+    /// limit's slot, when a timeout resolved the job while its thread still runs).
+    parked: Option<Box<dyn Send>>,
 }
 
 impl State {
@@ -133,6 +136,9 @@ pub(crate) struct Control {
 
 /// The bit of [`Control::requests`] saying the job runs in its base executor.
 const RUNNING: u64 = 1 << 63;
+/// The bit of [`Control::requests`] saying something waits in `State::parked` for the run
+/// to end.
+const PARKED: u64 = 1 << 62;
 
 // A process-wide counter, not part of the state machine: always the standard atomic (loom's
 // cannot live in a static).
@@ -165,6 +171,7 @@ impl Control {
                 next_token: 0,
                 callbacks: None,
                 callbacks_closed: false,
+                parked: None,
             }),
             id: next_id(),
             requests: AtomicU64::new(0),
@@ -241,8 +248,35 @@ impl Control {
         if running {
             self.requests.fetch_or(RUNNING, Ordering::AcqRel);
         } else {
-            self.requests.fetch_and(!RUNNING, Ordering::AcqRel);
+            let before = self.requests.fetch_and(!RUNNING, Ordering::SeqCst);
+            if before & PARKED != 0 {
+                self.release_parked();
+            }
         }
+    }
+
+    /// Keeps `item` until the base executor's run of the job ends, and drops it at once when
+    /// no run is in progress. Whichever of this and the run's end comes second drops it.
+    pub(crate) fn hold_while_running<T: Send + 'static>(&self, item: T) {
+        if self.requests.load(Ordering::SeqCst) & RUNNING == 0 {
+            return;
+        }
+        {
+            let mut st = self.lock();
+            st.parked = Some(match st.parked.take() {
+                None => Box::new(item),
+                Some(earlier) => Box::new((earlier, item)),
+            });
+        }
+        self.requests.fetch_or(PARKED, Ordering::SeqCst);
+        if self.requests.load(Ordering::SeqCst) & RUNNING == 0 {
+            self.release_parked();
+        }
+    }
+
+    fn release_parked(&self) {
+        let parked = self.lock().parked.take();
+        drop(parked); // outside the lock: dropping may run other code (a slot's release)
     }
 
     /// [`set_running`](Self::set_running)`(true)` unless already set: one load per poll of
@@ -519,7 +553,27 @@ impl JobContext {
     /// assert_eq!(JobContext::detached().cancel_requests(), 0);
     /// ```
     pub fn cancel_requests(&self) -> u64 {
-        self.ctl.requests.load(Ordering::Acquire) & !RUNNING
+        self.ctl.requests.load(Ordering::Acquire) & !(RUNNING | PARKED)
+    }
+
+    /// Keeps `item` until the base executor's run of this job ends, or drops it at once when
+    /// the job is not running (see [`Handle::is_running`](crate::Handle::is_running)).
+    ///
+    /// For a stage that must hold a resource as long as the job's body really runs, even
+    /// after the stage itself resolved: a concurrency limit keeps a timed-out blocking job's
+    /// slot this way until its thread returns. Costs one atomic load when the job is not
+    /// running; otherwise one allocation.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use more_executors_core::JobContext;
+    ///
+    /// let resource = Arc::new(());
+    /// JobContext::detached().hold_while_running(resource.clone());
+    /// assert_eq!(Arc::strong_count(&resource), 1, "not running: dropped at once");
+    /// ```
+    pub fn hold_while_running<T: Send + 'static>(&self, item: T) {
+        self.ctl.hold_while_running(item);
     }
 
     /// Atomically checks that the job was not cancelled and refuses cancels from now on,
@@ -567,6 +621,32 @@ mod loom_tests {
             calls.fetch_add(1, SeqCst);
             CancelDecision::Now(approve)
         }))
+    }
+
+    /// (p) A stage parks an item while the job's run ends on another thread: the item is
+    /// dropped exactly once, and never before the run ended.
+    #[test]
+    fn loom_hold_while_running_races_the_run_ending() {
+        loom::model(|| {
+            struct Item(Arc<AtomicUsize>, Arc<AtomicBool>);
+            impl Drop for Item {
+                fn drop(&mut self) {
+                    assert!(self.1.load(SeqCst), "dropped while the job still ran");
+                    self.0.fetch_add(1, SeqCst);
+                }
+            }
+            let ctl = Control::new();
+            ctl.set_running(true);
+            let (drops, ended) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+            let (c, e) = (ctl.clone(), ended.clone());
+            let runner = thread::spawn(move || {
+                e.store(true, SeqCst);
+                c.set_running(false);
+            });
+            ctl.hold_while_running(Item(drops.clone(), ended.clone()));
+            runner.join().unwrap();
+            assert_eq!(drops.load(SeqCst), 1, "dropped exactly once, by whichever came second");
+        });
     }
 
     /// (a) The job finishing races a cancel: exactly one wins; `cancel()` returns true iff

@@ -94,7 +94,7 @@ impl<F, J> LimitFuture<F, J> {
                 let mut wait = wait;
                 let job = wait.job.take().expect("job present");
                 let fut = wait.inner.call_stage(job, &wait.ctx);
-                let slot = Slot { permit: Some(permit), shared: wait.shared.clone() };
+                let slot = Slot::new(permit, wait.shared.clone(), &wait.ctx);
                 LimitFuture { state: State::Running { fut, slot } }
             }
             _ => LimitFuture { state: State::Queued { wait } },
@@ -119,15 +119,14 @@ where
                     };
                     let job = wait.job.take().expect("LimitFuture polled after completion");
                     let fut = wait.inner.call_stage(job, &wait.ctx);
-                    let slot = Slot { permit: Some(permit), shared: wait.shared.clone() };
+                    let slot = Slot::new(permit, wait.shared.clone(), &wait.ctx);
                     state.set(State::Running { fut, slot });
                 }
                 StateProj::Running { fut, slot } => {
                     let out = ready!(fut.poll(cx));
-                    // Free the slot as soon as the inner stage is done.
-                    if let Some(p) = slot.permit.take() {
-                        slot.shared.release(p);
-                    }
+                    // Free the slot as soon as the inner stage is done (or, when a timeout
+                    // resolved it while the job's thread still runs, when that run ends).
+                    slot.free();
                     return Poll::Ready(out);
                 }
                 StateProj::Failed { message } => {

@@ -7,7 +7,9 @@
 //!   [`ConcurrencyLimit::submit_ready`] to wait for a free slot instead of queueing (back
 //!   pressure).
 //! - A job takes its slot when it enters the inner executor and frees it when its inner
-//!   stage resolves (success, error, panic or cancel).
+//!   stage resolves (success, error, panic or cancel) and its body no longer runs: a
+//!   blocking job whose timeout expired keeps its slot until its thread returns, so the
+//!   limit bounds the bodies really running.
 //! - Cancelling a queued job always succeeds at once, and frees or starts nothing else.
 //!   Cancelling a running job goes to the inner stage.
 //! - A dynamic limit is a function consulted each time a job asks for a slot, each time a
@@ -213,7 +215,7 @@ impl<S> ConcurrencyLimit<S> {
         let shared = self.shared.clone();
         let inner = self.inner.clone();
         crate::executor::submit_stage(self, move |ctx| {
-            LimitFuture::<S::Future, J>::running(inner.call(job, ctx), Slot { permit: Some(permit), shared })
+            LimitFuture::<S::Future, J>::running(inner.call(job, ctx), Slot::new(permit, shared, ctx))
         })
     }
 }
@@ -335,13 +337,40 @@ pub(crate) fn read_initial(f: &DynamicLimit) -> Result<usize, ConfigError> {
     })
 }
 
-/// A held slot; returned (or retired) on drop.
+/// A held slot, given back when the job's inner stage is done (or dropped) and its body no
+/// longer runs: a blocking job whose timeout expired keeps its slot until its thread
+/// returns, so the limit counts the bodies really running.
 pub(crate) struct Slot {
+    held: Option<Held>,
+    ctx: JobContext,
+}
+
+/// The slot itself; returned (or retired) on drop.
+struct Held {
     permit: Option<OwnedSemaphorePermit>,
     shared: Arc<Shared>,
 }
 
+impl Slot {
+    pub(crate) fn new(permit: OwnedSemaphorePermit, shared: Arc<Shared>, ctx: &JobContext) -> Slot {
+        Slot { held: Some(Held { permit: Some(permit), shared }), ctx: ctx.clone() }
+    }
+
+    /// Gives the slot back now, or when the job's run in its base executor ends.
+    pub(crate) fn free(&mut self) {
+        if let Some(held) = self.held.take() {
+            self.ctx.hold_while_running(held);
+        }
+    }
+}
+
 impl Drop for Slot {
+    fn drop(&mut self) {
+        self.free();
+    }
+}
+
+impl Drop for Held {
     fn drop(&mut self) {
         if let Some(p) = self.permit.take() {
             self.shared.release(p);
@@ -387,16 +416,15 @@ where
             return LimitFuture::failed(e);
         }
         match self.shared.sem.clone().try_acquire_owned() {
-            Ok(permit) => LimitFuture::running(
-                self.inner.call(job, ctx),
-                Slot { permit: Some(permit), shared: self.shared.clone() },
-            ),
+            Ok(permit) => {
+                LimitFuture::running(self.inner.call(job, ctx), Slot::new(permit, self.shared.clone(), ctx))
+            }
             // A slot reserved in advance for this submission (a tower `poll_ready`) is
             // used rather than queueing.
             Err(_) => match capacity::take_reserved(&self.shared) {
                 Some(permit) => LimitFuture::running(
                     self.inner.call(job, ctx),
-                    Slot { permit: Some(permit), shared: self.shared.clone() },
+                    Slot::new(permit, self.shared.clone(), ctx),
                 ),
                 None => {
                     self.shared.watch(self.inner.runtime());
