@@ -216,8 +216,16 @@ impl<E> From<E> for Error<E> {
     }
 }
 
-/// Renders a panic payload as a message.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+/// Renders a panic payload (what [`std::panic::catch_unwind`] returns) as the message an
+/// [`Error::Panicked`] carries: the `&str` or `String` given to `panic!`, else a fixed text.
+///
+/// ```
+/// use more_executors_core::panic_message;
+///
+/// let payload = std::panic::catch_unwind(|| panic!("disk full")).unwrap_err();
+/// assert_eq!(panic_message(&*payload), "disk full");
+/// ```
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&'static str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

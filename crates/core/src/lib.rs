@@ -63,7 +63,7 @@ pub use base::{
 };
 pub use builder::ExecutorBuilder;
 pub use config::ConfigError;
-pub use error::{Error, JobResultExt, catch_panic};
+pub use error::{Error, JobResultExt, catch_panic, panic_message};
 pub use executor::{ErrorOf, Executor, Lifecycle, OutputOf, SubmitExecutor, submit_stage};
 pub use ext::ExecutorExt;
 pub use handle::{

@@ -298,7 +298,7 @@ where
                     let answer = std::panic::AssertUnwindSafe(call)
                         .catch_unwind()
                         .await
-                        .map_err(|p| crate::task::panic_message(&*p));
+                        .map_err(|p| more_executors_core::panic_message(&*p));
                     judge(&shared, answer) && shared.remove_cancelled(key, &node)
                 });
                 CancelDecision::Later(Box::pin(async move { task.await.unwrap_or(false) }))
@@ -343,7 +343,7 @@ where
                 let answer = std::panic::AssertUnwindSafe(call)
                     .catch_unwind()
                     .await
-                    .map_err(|p| crate::task::panic_message(&*p));
+                    .map_err(|p| more_executors_core::panic_message(&*p));
                 log_answer(&name, answer);
             });
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use more_executors_core::Error;
+use more_executors_core::{Error, panic_message};
 use tokio::time::Instant;
 
 use crate::descriptor::PollDescriptor;
@@ -187,16 +187,5 @@ impl<I, T, E> Drop for ExitGuard<'_, I, T, E> {
             st.task_running = false;
             st.first_poll_due = None;
         }
-    }
-}
-
-/// Renders a panic payload as a message.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_string()
     }
 }

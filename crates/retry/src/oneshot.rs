@@ -138,19 +138,9 @@ where
         let out = match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(r)) => r.map_err(Error::Job),
-            Err(p) => Err(Error::Panicked(panic_text(&*p))),
+            Err(p) => Err(Error::Panicked(more_executors_core::panic_message(&*p))),
         };
         this.fut = None;
         Poll::Ready(out)
-    }
-}
-
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_string()
     }
 }
