@@ -1,7 +1,7 @@
 //! Building blocks for layer authors: the traits a stage future and a user function are
 //! named through.
 //!
-//! A layer's [`Executor`](crate::Executor) impl and its stage future's [`Future`] impl
+//! A layer's [`Executor`] impl and its stage future's [`Future`] impl
 //! should have no type parameter that is fixed only by a `where` clause (such as the `U`
 //! in `M: Fn(T) -> U`, or the `T` in `F: Future<Output = Result<T, Error<E>>>`). Each such
 //! parameter makes the compiler solve the inner stack's obligations afresh for every

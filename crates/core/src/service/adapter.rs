@@ -23,7 +23,7 @@ use crate::limit::{Capacity, Reservation, with_reservation};
 ///   the service is always ready. After [`shutdown`](Lifecycle::shutdown), `poll_ready`
 ///   fails with [`Error::ShutDown`].
 /// - **Call** submits at once (the job is eager, as with
-///   [`submit`](Executor::submit)); calling without `poll_ready` is allowed and queues as
+///   [`submit`](crate::Executor::submit)); calling without `poll_ready` is allowed and queues as
 ///   `submit` does.
 /// - **Response future.** Resolves like the job's [`Handle`](crate::Handle). Dropping it
 ///   before it resolves cancels the job (never blocking; a stage that decides cancels

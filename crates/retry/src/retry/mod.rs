@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::budget::RetryBudget;
 
-/// An executor that runs each job again, as its [`RetryPolicy`] decides, until the policy
+/// An executor that runs each job again, as its [`RetryPolicy`](crate::RetryPolicy) decides, until the policy
 /// is done; the handle resolves to the last attempt's outcome.
 ///
 /// See the [crate documentation](crate) for the rules (attempts, cancel, shutdown,
