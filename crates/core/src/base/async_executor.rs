@@ -93,15 +93,7 @@ impl AsyncExecutorBuilder {
 }
 
 impl Lifecycle for AsyncExecutor {
-    fn name(&self) -> &str {
-        &self.base.name
-    }
-    fn kind(&self) -> &'static str {
-        "async"
-    }
-    fn runtime(&self) -> &Runtime {
-        &self.base.runtime
-    }
+    crate::base::base_lifecycle!("async");
     fn shutdown(&self) {
         self.base.shutdown();
     }

@@ -129,15 +129,7 @@ impl BlockingPoolBuilder {
 }
 
 impl Lifecycle for BlockingPool {
-    fn name(&self) -> &str {
-        &self.base.name
-    }
-    fn kind(&self) -> &'static str {
-        "blocking"
-    }
-    fn runtime(&self) -> &Runtime {
-        &self.base.runtime
-    }
+    crate::base::base_lifecycle!("blocking");
     fn shutdown(&self) {
         self.base.shutdown();
         // Dropping the sender lets the threads drain the queue and exit.

@@ -50,15 +50,7 @@ impl InlineExecutor {
 }
 
 impl Lifecycle for InlineExecutor {
-    fn name(&self) -> &str {
-        &self.base.name
-    }
-    fn kind(&self) -> &'static str {
-        "inline"
-    }
-    fn runtime(&self) -> &Runtime {
-        &self.base.runtime
-    }
+    crate::base::base_lifecycle!("inline");
     fn shutdown(&self) {
         self.base.shutdown();
     }

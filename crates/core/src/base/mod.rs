@@ -39,3 +39,21 @@ pub(crate) const DEFAULT_NAME: &str = "default";
 pub(crate) fn default_name() -> Arc<str> {
     Arc::from(DEFAULT_NAME)
 }
+
+/// The part of `Lifecycle` every base executor answers the same way from its
+/// [`BaseInner`] field `base`: name, kind and runtime. Each executor writes its own
+/// `shutdown` (and `runs_inline` where it differs).
+macro_rules! base_lifecycle {
+    ($kind:literal) => {
+        fn name(&self) -> &str {
+            &self.base.name
+        }
+        fn kind(&self) -> &'static str {
+            $kind
+        }
+        fn runtime(&self) -> &$crate::Runtime {
+            &self.base.runtime
+        }
+    };
+}
+pub(crate) use base_lifecycle;

@@ -31,28 +31,53 @@ where
     }
 }
 
-macro_rules! forward_dyn_lifecycle {
-    () => {
-        fn name(&self) -> &str {
-            self.inner.name()
+/// The impls both erased executors share: `Debug` by the stack's name and kind, the
+/// stack's whole `Lifecycle`, and `Executor` through the boxed stage future.
+macro_rules! erased_executor_impls {
+    ($ty:ident) => {
+        impl<J, T, E> fmt::Debug for $ty<J, T, E> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("name", &self.inner.name())
+                    .field("kind", &self.inner.kind())
+                    .finish()
+            }
         }
-        fn kind(&self) -> &'static str {
-            self.inner.kind()
+
+        impl<J, T, E> Lifecycle for $ty<J, T, E> {
+            fn name(&self) -> &str {
+                self.inner.name()
+            }
+            fn kind(&self) -> &'static str {
+                self.inner.kind()
+            }
+            fn runtime(&self) -> &Runtime {
+                self.inner.runtime()
+            }
+            fn shutdown(&self) {
+                self.inner.shutdown()
+            }
+            fn is_shut_down(&self) -> bool {
+                self.inner.is_shut_down()
+            }
+            fn runs_inline(&self) -> bool {
+                self.inner.runs_inline()
+            }
+            fn capacity(&self) -> Option<Capacity> {
+                self.inner.capacity()
+            }
         }
-        fn runtime(&self) -> &Runtime {
-            self.inner.runtime()
-        }
-        fn shutdown(&self) {
-            self.inner.shutdown()
-        }
-        fn is_shut_down(&self) -> bool {
-            self.inner.is_shut_down()
-        }
-        fn runs_inline(&self) -> bool {
-            self.inner.runs_inline()
-        }
-        fn capacity(&self) -> Option<Capacity> {
-            self.inner.capacity()
+
+        impl<J, T, E> Executor<J> for $ty<J, T, E>
+        where
+            T: Send + 'static,
+            E: Send + 'static,
+        {
+            type Future = BoxStageFuture<T, E>;
+
+            fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
+                self.inner.call_boxed(job, ctx)
+            }
         }
     };
 }
@@ -95,30 +120,7 @@ impl<J, T, E> BoxExecutor<J, T, E> {
     }
 }
 
-impl<J, T, E> fmt::Debug for BoxExecutor<J, T, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BoxExecutor")
-            .field("name", &self.inner.name())
-            .field("kind", &self.inner.kind())
-            .finish()
-    }
-}
-
-impl<J, T, E> Lifecycle for BoxExecutor<J, T, E> {
-    forward_dyn_lifecycle!();
-}
-
-impl<J, T, E> Executor<J> for BoxExecutor<J, T, E>
-where
-    T: Send + 'static,
-    E: Send + 'static,
-{
-    type Future = BoxStageFuture<T, E>;
-
-    fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
-        self.inner.call_boxed(job, ctx)
-    }
-}
+erased_executor_impls!(BoxExecutor);
 
 /// A [`BoxExecutor`] that is `Clone` (clones share the stack, as clones of any executor
 /// do), built with [`ExecutorExt::boxed_clone`](crate::ExecutorExt::boxed_clone).
@@ -153,27 +155,4 @@ impl<J, T, E> Clone for BoxCloneExecutor<J, T, E> {
     }
 }
 
-impl<J, T, E> fmt::Debug for BoxCloneExecutor<J, T, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BoxCloneExecutor")
-            .field("name", &self.inner.name())
-            .field("kind", &self.inner.kind())
-            .finish()
-    }
-}
-
-impl<J, T, E> Lifecycle for BoxCloneExecutor<J, T, E> {
-    forward_dyn_lifecycle!();
-}
-
-impl<J, T, E> Executor<J> for BoxCloneExecutor<J, T, E>
-where
-    T: Send + 'static,
-    E: Send + 'static,
-{
-    type Future = BoxStageFuture<T, E>;
-
-    fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
-        self.inner.call_boxed(job, ctx)
-    }
-}
+erased_executor_impls!(BoxCloneExecutor);

@@ -107,7 +107,8 @@ struct State {
     callbacks_closed: bool,
     /// What a stage keeps until the base executor's run of the job ends (a concurrency
     /// limit's slot, when a timeout resolved the job while its thread still runs).
-    parked: Option<Box<dyn Send>>,
+    /// Boxed twice so the field is one pointer wide in every job's state; parking is rare.
+    parked: Option<Box<Box<dyn Send>>>,
 }
 
 impl State {
@@ -263,10 +264,11 @@ impl Control {
         }
         {
             let mut st = self.lock();
-            st.parked = Some(match st.parked.take() {
+            let item: Box<dyn Send> = match st.parked.take() {
                 None => Box::new(item),
                 Some(earlier) => Box::new((earlier, item)),
-            });
+            };
+            st.parked = Some(Box::new(item));
         }
         self.requests.fetch_or(PARKED, Ordering::SeqCst);
         if self.requests.load(Ordering::SeqCst) & RUNNING == 0 {

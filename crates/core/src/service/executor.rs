@@ -137,15 +137,7 @@ impl<S> ServiceExecutorBuilder<S> {
 }
 
 impl<S: Send> Lifecycle for ServiceExecutor<S> {
-    fn name(&self) -> &str {
-        &self.base.name
-    }
-    fn kind(&self) -> &'static str {
-        "service"
-    }
-    fn runtime(&self) -> &Runtime {
-        &self.base.runtime
-    }
+    crate::base::base_lifecycle!("service");
     fn shutdown(&self) {
         self.base.shutdown();
     }
