@@ -91,3 +91,11 @@ pub fn nonzero_duration(setting: &'static str, d: Duration) -> Result<Duration, 
         Ok(d)
     }
 }
+
+/// The name of an executor nobody named.
+pub(crate) const DEFAULT_NAME: &str = "default";
+
+/// [`DEFAULT_NAME`], shared.
+pub(crate) fn default_name() -> std::sync::Arc<str> {
+    std::sync::Arc::from(DEFAULT_NAME)
+}

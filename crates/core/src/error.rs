@@ -28,21 +28,26 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum Error<E> {
     /// The job (or a transform applied to its output) returned this error.
-    #[error("{0}")]
-    Job(#[source] E),
+    ///
+    /// Displayed as the job's error itself, and its [`source`](std::error::Error::source)
+    /// is the job error's source, so an error chain (`{:#}` with `anyhow`, or a walk over
+    /// `source()`) shows the job's error once.
+    #[error(transparent)]
+    Job(E),
     /// The handle was cancelled before it produced a value.
     #[error("the job was cancelled")]
     Cancelled,
     /// The job did not finish within the given duration; it was cancelled where possible.
-    #[error("the job timed out after {0:?}; raise the timeout or make the job faster")]
+    #[error("the job timed out after {0:?}")]
     TimedOut(Duration),
     /// The job, or a user callback acting on it (a map function, a policy, a poll
     /// function), panicked. The payload's message is kept when it was a string.
     #[error("the job panicked: {0}")]
     Panicked(String),
-    /// The executor was shut down before the job could run to completion. Submit to an
-    /// executor that is still running.
-    #[error("the executor is shut down and accepts no more jobs; submit before calling shutdown()")]
+    /// The executor was shut down before the job could run to completion (or before it was
+    /// submitted: an executor accepts no jobs after
+    /// [`shutdown`](crate::Lifecycle::shutdown)).
+    #[error("the executor was shut down before the job completed")]
     ShutDown,
 }
 
@@ -216,26 +221,55 @@ impl<E> From<E> for Error<E> {
     }
 }
 
-/// Renders a panic payload (what [`std::panic::catch_unwind`] returns) as the message an
-/// [`Error::Panicked`] carries: the `&str` or `String` given to `panic!`, else a fixed text.
+/// A panic caught in user code (a job, a map function, a policy, a cancel hook): the
+/// message given to `panic!` when the payload was a string, else a fixed text.
+///
+/// [`catch_panic`] returns it; [`into_error`](Self::into_error) makes it the
+/// [`Error::Panicked`] a handle resolves to, and its `Display` is the message, for logs.
 ///
 /// ```
-/// use more_executors_core::panic_message;
+/// use more_executors_core::stage::{catch_panic, Panic};
+/// use more_executors_core::Error;
 ///
-/// let payload = std::panic::catch_unwind(|| panic!("disk full")).unwrap_err();
-/// assert_eq!(panic_message(&*payload), "disk full");
+/// let panic: Panic = catch_panic(|| panic!("disk full")).unwrap_err();
+/// assert_eq!(panic.to_string(), "disk full");
+/// assert_eq!(panic.into_error::<()>(), Error::Panicked("disk full".into()));
+///
+/// let payload = std::panic::catch_unwind(|| std::panic::panic_any(7u8)).unwrap_err();
+/// assert_eq!(Panic::from_payload(&*payload).message(), "non-string panic payload");
 /// ```
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_string()
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Panic {
+    message: String,
+}
+
+impl Panic {
+    /// The panic whose payload is `payload` (what [`std::panic::catch_unwind`] returns).
+    pub fn from_payload(payload: &(dyn std::any::Any + Send)) -> Panic {
+        let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
+            (*s).to_string()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "non-string panic payload".to_string()
+        };
+        Panic { message }
+    }
+
+    /// The panic's message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The [`Error::Panicked`] a handle resolves to when this panic ends its job.
+    pub fn into_error<E>(self) -> Error<E> {
+        Error::Panicked(self.message)
     }
 }
 
-/// Runs a user callback, turning a panic into [`Error::Panicked`].
-pub fn catch_panic<R, E>(f: impl FnOnce() -> R) -> Result<R, Error<E>> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| Error::Panicked(panic_message(&*p)))
+/// Runs a user callback, catching a panic as a [`Panic`] (turn it into the handle's error
+/// with [`Panic::into_error`]).
+pub fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, Panic> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| Panic::from_payload(&*p))
 }

@@ -4,10 +4,10 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::task::{Context, Poll};
 
-use crate::driver::Driver;
-use crate::error::{Error, panic_message};
+use crate::error::{Error, Panic};
 use crate::handle::control::Control;
 use crate::handle::{Handle, JobContext};
+use crate::job_task::JobTask;
 use crate::runtime::Runtime;
 use crate::stage::StageFuture;
 
@@ -218,13 +218,13 @@ where
         // A panic in a layer's user code (a map function) fails this handle; it must not
         // unwind into the submitter.
         let polled = std::panic::catch_unwind(AssertUnwindSafe(|| pinned.as_mut().poll(&mut cx)))
-            .unwrap_or_else(|p| Poll::Ready(Err(Error::Panicked(panic_message(&*p)))));
+            .unwrap_or_else(|p| Poll::Ready(Err(Panic::from_payload(&*p).into_error())));
         if let Poll::Ready(r) = polled {
             let r = ctl.finish(r);
             timer.finish(&r);
             return Handle::from_result(r);
         }
-        return Handle::from_task(rt.spawn(Driver::new(pinned, ctl.clone(), timer, span)), ctl);
+        return Handle::from_task(rt.spawn(JobTask::new(pinned, ctl.clone(), timer, span)), ctl);
     }
-    Handle::from_task(rt.spawn(Driver::new(fut, ctl.clone(), timer, span)), ctl)
+    Handle::from_task(rt.spawn(JobTask::new(fut, ctl.clone(), timer, span)), ctl)
 }

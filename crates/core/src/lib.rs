@@ -41,12 +41,12 @@ mod builder;
 pub mod cancel_on_shutdown;
 pub mod combinators;
 pub mod config;
-mod driver;
 mod error;
 mod executor;
 mod ext;
 pub mod flat_map;
 mod handle;
+mod job_task;
 pub mod limit;
 mod macros;
 pub mod map;
@@ -59,11 +59,11 @@ mod sync;
 
 pub use base::{
     AsyncExecutor, AsyncExecutorBuilder, AsyncJobFuture, BlockingFuture, BlockingPool, BlockingPoolBuilder,
-    InlineExecutor, InlineFuture,
+    InlineExecutor, InlineExecutorBuilder, InlineFuture,
 };
 pub use builder::ExecutorBuilder;
 pub use config::ConfigError;
-pub use error::{Error, JobResultExt, catch_panic, panic_message};
+pub use error::{Error, JobResultExt, Panic, catch_panic};
 pub use executor::{ErrorOf, Executor, Lifecycle, OutputOf, SubmitExecutor, submit_stage};
 pub use ext::ExecutorExt;
 pub use handle::{

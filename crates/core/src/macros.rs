@@ -1,37 +1,72 @@
 //! Helpers for writing layers.
 
 /// Implements the forwarding methods of [`Lifecycle`](crate::Lifecycle) for a layer struct
-/// with fields `inner` (the wrapped executor) and `name: Option<Arc<str>>`.
+/// whose wrapped executor is in a field named `inner`.
 ///
-/// Expands inside an `impl Lifecycle for ...` block; `shutdown` must still be written
-/// when the layer has work of its own to do on shutdown (use the two-argument form then).
+/// Expands inside an `impl Lifecycle for ...` block. The forms:
+/// - `forward_lifecycle!("kind")`: every method goes to `inner`, the name included;
+/// - `forward_lifecycle!("kind", named)`: the same, except that the layer's own
+///   `name: Option<Arc<str>>` field, when set, is its name;
+/// - either of these followed by `, no_shutdown`: `shutdown` is left for the impl to
+///   write, for a layer that has work of its own to do on shutdown.
 ///
 /// ```
 /// use std::sync::Arc;
-/// use more_executors_core::{forward_lifecycle, Lifecycle};
+/// use more_executors_core::stage::forward_lifecycle;
+/// use more_executors_core::Lifecycle;
 ///
 /// #[derive(Debug)]
-/// struct Logged<S> { inner: S, name: Option<Arc<str>> }
+/// struct Logged<S> { inner: S }
 ///
 /// impl<S: Lifecycle> Lifecycle for Logged<S> {
 ///     forward_lifecycle!("logged");
 /// }
+///
+/// #[derive(Debug)]
+/// struct Counted<S> { inner: S, name: Option<Arc<str>> }
+///
+/// impl<S: Lifecycle> Lifecycle for Counted<S> {
+///     forward_lifecycle!("counted", named, no_shutdown);
+///     fn shutdown(&self) {
+///         // flush counters, then:
+///         self.inner.shutdown();
+///     }
+/// }
+///
+/// let exec = Counted { inner: Logged { inner: more_executors_core::InlineExecutor::new() }, name: None };
+/// assert_eq!((exec.name(), exec.kind()), ("default", "counted"));
 /// ```
 #[macro_export]
 macro_rules! forward_lifecycle {
     ($kind:literal) => {
         $crate::forward_lifecycle!($kind, no_shutdown);
-        fn shutdown(&self) {
-            self.inner.shutdown()
-        }
+        $crate::forward_lifecycle!(@shutdown);
+    };
+    ($kind:literal, named) => {
+        $crate::forward_lifecycle!($kind, named, no_shutdown);
+        $crate::forward_lifecycle!(@shutdown);
     };
     ($kind:literal, no_shutdown) => {
+        fn name(&self) -> &str {
+            self.inner.name()
+        }
+        $crate::forward_lifecycle!(@rest $kind);
+    };
+    ($kind:literal, named, no_shutdown) => {
         fn name(&self) -> &str {
             match &self.name {
                 Some(n) => n,
                 None => self.inner.name(),
             }
         }
+        $crate::forward_lifecycle!(@rest $kind);
+    };
+    (@shutdown) => {
+        fn shutdown(&self) {
+            self.inner.shutdown()
+        }
+    };
+    (@rest $kind:literal) => {
         fn kind(&self) -> &'static str {
             $kind
         }

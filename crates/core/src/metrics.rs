@@ -366,19 +366,3 @@ impl Drop for ExecInner {
         }
     }
 }
-
-/// Stage and executor metrics of one layer, bundled for convenience.
-#[derive(Clone, Debug)]
-pub struct LayerMetrics {
-    /// `more_executors_future_*`.
-    pub stage: StageMetrics,
-    /// `more_executors_exec_*`.
-    pub exec: ExecMetrics,
-}
-
-impl LayerMetrics {
-    /// Registers both for layer kind `kind` of executor `executor`.
-    pub fn new(kind: &'static str, executor: &str) -> Self {
-        LayerMetrics { stage: StageMetrics::new(kind, executor), exec: ExecMetrics::new(kind, executor) }
-    }
-}

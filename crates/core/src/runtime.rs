@@ -75,29 +75,37 @@ impl Runtime {
     /// assert!(!rt.is_owned());
     /// ```
     pub fn from_handle(handle: tokio::runtime::Handle) -> Runtime {
-        Runtime {
-            inner: Arc::new(Inner {
-                handle,
-                owned: Mutex::new(None),
-                tracker: TaskTracker::new(),
-                shut_down: AtomicBool::new(false),
-                metrics: OnceLock::new(),
-            }),
-        }
+        Self::with_owned(handle, None)
+    }
+
+    /// The current tokio runtime if there is one, else the process's shared background
+    /// runtime (started on first use and kept for the life of the process). For work that
+    /// belongs to no executor, such as the driver tasks of combined handles; shutting the
+    /// returned value down affects only that value.
+    ///
+    /// ```
+    /// let rt = more_executors_core::Runtime::current_or_shared();
+    /// assert!(!rt.is_owned());
+    /// let h = rt.handle().spawn(async { 6 * 7 });
+    /// # let _ = h;
+    /// ```
+    pub fn current_or_shared() -> Runtime {
+        static SHARED: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+        let handle = tokio::runtime::Handle::try_current()
+            .unwrap_or_else(|_| SHARED.get_or_init(|| background("more-executors-shared")).handle().clone());
+        Self::from_handle(handle)
     }
 
     fn owned() -> Runtime {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("more-executors")
-            .enable_time()
-            .enable_io()
-            .build()
-            .expect("the background tokio runtime could not be started (out of threads?)");
+        let rt = background("more-executors");
+        Self::with_owned(rt.handle().clone(), Some(rt))
+    }
+
+    fn with_owned(handle: tokio::runtime::Handle, owned: Option<tokio::runtime::Runtime>) -> Runtime {
         Runtime {
             inner: Arc::new(Inner {
-                handle: rt.handle().clone(),
-                owned: Mutex::new(Some(rt)),
+                handle,
+                owned: Mutex::new(owned),
                 tracker: TaskTracker::new(),
                 shut_down: AtomicBool::new(false),
                 metrics: OnceLock::new(),
@@ -113,7 +121,7 @@ impl Runtime {
 
     /// The `more_executors_future_*` metrics recorded for every job submitted on this runtime.
     pub(crate) fn job_metrics(&self) -> &StageMetrics {
-        self.inner.metrics.get_or_init(|| StageMetrics::new("custom", crate::base::DEFAULT_NAME))
+        self.inner.metrics.get_or_init(|| StageMetrics::new("custom", crate::config::DEFAULT_NAME))
     }
 
     /// The tokio handle jobs and driver tasks are spawned on.
@@ -174,27 +182,36 @@ impl Runtime {
 
     fn stop_owned_when_idle(&self) {
         let owned = self.inner.owned.lock().ok().and_then(|mut o| o.take());
-        if let Some(rt) = owned {
-            let tracker = self.inner.tracker.clone();
-            let handle = rt.handle().clone();
-            handle.spawn(async move {
-                tracker.wait().await;
-                rt.shutdown_background();
-            });
-        }
+        stop_when_idle(owned, &self.inner.tracker);
     }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         self.tracker.close();
-        if let Some(rt) = self.owned.get_mut().ok().and_then(|o| o.take()) {
-            let tracker = self.tracker.clone();
-            let handle = rt.handle().clone();
-            handle.spawn(async move {
-                tracker.wait().await;
-                rt.shutdown_background();
-            });
-        }
+        stop_when_idle(self.owned.get_mut().ok().and_then(|o| o.take()), &self.tracker);
+    }
+}
+
+/// A small multi-thread runtime for programs that have none.
+fn background(thread_name: &str) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(thread_name)
+        .enable_time()
+        .enable_io()
+        .build()
+        .expect("the background tokio runtime could not be started (out of threads?)")
+}
+
+/// Shuts `owned` down (when there is one) once every task `tracker` tracks has finished.
+fn stop_when_idle(owned: Option<tokio::runtime::Runtime>, tracker: &TaskTracker) {
+    if let Some(rt) = owned {
+        let tracker = tracker.clone();
+        let handle = rt.handle().clone();
+        handle.spawn(async move {
+            tracker.wait().await;
+            rt.shutdown_background();
+        });
     }
 }

@@ -513,7 +513,7 @@ fn default_names_and_kinds() {
     assert_eq!((i.name(), i.kind()), ("default", "inline"));
     assert!(i.runs_inline());
     assert!(!a.runs_inline());
-    let named = InlineExecutor::with_name("here");
+    let named = InlineExecutor::builder().name("here").build();
     assert_eq!(named.name(), "here");
     let a = AsyncExecutor::builder().name("fetch").build();
     assert_eq!(a.name(), "fetch");

@@ -132,7 +132,8 @@ fn names_are_inherited_down_a_stack() {
 #[test]
 fn a_layers_own_name_overrides_and_is_inherited_by_outer_layers() {
     let base = AsyncExecutor::builder().name("base").build();
-    let limited = ConcurrencyLimit::new(base.clone(), 2).unwrap().named("throttled");
+    let limited =
+        tower::Layer::layer(&ConcurrencyLimitLayer::new(2).unwrap().name("throttled"), base.clone());
     assert_eq!(limited.name(), "throttled");
     let outer = limited.with_map(double as Double).with_cancel_on_shutdown();
     assert_eq!(outer.name(), "throttled", "outer layers inherit the nearest name");

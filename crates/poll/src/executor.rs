@@ -256,7 +256,7 @@ where
     T: Send + 'static,
     E: Clone + fmt::Debug + Send + 'static,
 {
-    more_executors_core::forward_lifecycle!("poll", no_shutdown);
+    more_executors_core::forward_lifecycle!("poll", named, no_shutdown);
 
     /// Resolves every future in the poll set to
     /// [`Error::ShutDown`](more_executors_core::Error::ShutDown) (the cancel function is not

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use more_executors_core::metrics::{Counter, Gauge};
-use more_executors_core::{CancelDecision, CancelHook, Error, Runtime, catch_panic};
+use more_executors_core::{CancelDecision, CancelHook, Error, Panic, Runtime, catch_panic};
 use slab::Slab;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -279,28 +279,19 @@ where
             // earlier approved request whose requester may have stopped waiting.
             return CancelDecision::Now(self.node.cancelled.load(Ordering::Acquire));
         }
-        match cancel {
-            CancelFn::Sync(f) => {
-                let answer = catch_panic::<_, E>(|| f(&self.node.input)).map_err(panic_text);
-                let approved = judge(&self.shared, answer);
+        match call_cancel_fn(cancel, self.shared.name(), &self.node.input) {
+            Answer::Now(approved) => {
                 CancelDecision::Now(approved && self.shared.remove_cancelled(self.key, &self.node))
             }
-            CancelFn::Async(f) => {
-                let call = match catch_panic::<_, E>(|| f(&self.node.input)) {
-                    Ok(call) => call,
-                    Err(e) => return CancelDecision::Now(judge(&self.shared, Err(panic_text(e)))),
-                };
+            Answer::Later(answer) => {
                 let (shared, node, key) = (self.shared.clone(), self.node.clone(), self.key);
                 // Run the decision on the executor's runtime, so it has a reactor and a
                 // timer even when `cancel()` blocks a plain thread on it.
-                let task = self.shared.runtime.handle().spawn(async move {
-                    use futures_util::FutureExt;
-                    let answer = std::panic::AssertUnwindSafe(call)
-                        .catch_unwind()
-                        .await
-                        .map_err(|p| more_executors_core::panic_message(&*p));
-                    judge(&shared, answer) && shared.remove_cancelled(key, &node)
-                });
+                let task = self
+                    .shared
+                    .runtime
+                    .handle()
+                    .spawn(async move { answer.await && shared.remove_cancelled(key, &node) });
                 CancelDecision::Later(Box::pin(async move { task.await.unwrap_or(false) }))
             }
         }
@@ -322,40 +313,46 @@ where
         executor = &*shared.name(),
         "a future was dropped while in the poll set; calling the cancel function"
     );
+    if let Answer::Later(answer) = call_cancel_fn(cancel, shared.name(), &node.input) {
+        // Detached: nobody waits for this answer. On a runtime that is shutting down the
+        // task is dropped unstarted.
+        shared.runtime.handle().spawn(answer);
+    }
+}
+
+/// A cancel function's answer: decided on the spot, or by a future (to run on the
+/// executor's runtime). Failures and panics count as refusals and are logged.
+enum Answer {
+    Now(bool),
+    Later(futures_util::future::BoxFuture<'static, bool>),
+}
+
+/// Calls the cancel function with `input`; the one place a cancel function is called.
+fn call_cancel_fn<I, E>(cancel: &CancelFn<I, E>, name: Arc<str>, input: &I) -> Answer
+where
+    E: fmt::Debug + Send + 'static,
+{
+    use futures_util::FutureExt;
     match cancel {
-        CancelFn::Sync(f) => {
-            let answer = catch_panic::<_, E>(|| f(&node.input)).map_err(panic_text);
-            judge(shared, answer);
-        }
-        CancelFn::Async(f) => {
-            let call = match catch_panic::<_, E>(|| f(&node.input)) {
-                Ok(call) => call,
-                Err(e) => {
-                    judge(shared, Err(panic_text(e)));
-                    return;
+        CancelFn::Sync(f) => Answer::Now(log_answer(&name, catch_panic(|| f(input)))),
+        CancelFn::Async(f) => match catch_panic(|| f(input)) {
+            Err(panic) => Answer::Now(log_answer::<E>(&name, Err(panic))),
+            Ok(call) => Answer::Later(
+                async move {
+                    let answer = std::panic::AssertUnwindSafe(call)
+                        .catch_unwind()
+                        .await
+                        .map_err(|p| Panic::from_payload(&*p));
+                    log_answer(&name, answer)
                 }
-            };
-            let name = shared.name();
-            // Detached: nobody waits for this answer. On a runtime that is shutting down
-            // the task is dropped unstarted.
-            shared.runtime.handle().spawn(async move {
-                use futures_util::FutureExt;
-                let answer = std::panic::AssertUnwindSafe(call)
-                    .catch_unwind()
-                    .await
-                    .map_err(|p| more_executors_core::panic_message(&*p));
-                log_answer(&name, answer);
-            });
-        }
+                .boxed(),
+            ),
+        },
     }
 }
 
 /// Turns a cancel function's answer into approve/refuse, logging refusals.
-fn judge<I, T, E: fmt::Debug>(shared: &Shared<I, T, E>, answer: Result<Result<bool, E>, String>) -> bool {
-    log_answer(&shared.name(), answer)
-}
-
-fn log_answer<E: fmt::Debug>(name: &str, answer: Result<Result<bool, E>, String>) -> bool {
+fn log_answer<E: fmt::Debug>(name: &str, answer: Result<Result<bool, E>, Panic>) -> bool {
     match answer {
         Ok(Ok(true)) => true,
         Ok(Ok(false)) => {
@@ -378,13 +375,5 @@ fn log_answer<E: fmt::Debug>(name: &str, answer: Result<Result<bool, E>, String>
             );
             false
         }
-    }
-}
-
-/// The message of a panic caught by `catch_panic`.
-fn panic_text<E>(e: Error<E>) -> String {
-    match e {
-        Error::Panicked(m) => m,
-        _ => "the cancel function failed".to_string(),
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use more_executors_core::{Error, panic_message};
+use more_executors_core::{Error, Panic};
 use tokio::time::Instant;
 
 use crate::descriptor::PollDescriptor;
@@ -60,7 +60,7 @@ where
             r = call => match r {
                 Ok(Ok(delay)) => Outcome::Ok(delay),
                 Ok(Err(e)) => Outcome::Failed(Error::Job(e)),
-                Err(p) => Outcome::Failed(Error::Panicked(panic_message(&*p))),
+                Err(p) => Outcome::Failed(Panic::from_payload(&*p).into_error()),
             },
         };
         let elapsed = started.elapsed();

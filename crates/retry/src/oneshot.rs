@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use more_executors_core::{Error, Executor, JobContext, Lifecycle, Runtime, catch_panic};
+use more_executors_core::{Error, Executor, JobContext, Lifecycle, Panic, Runtime, catch_panic};
 
 use crate::policy::RetryPolicy;
 use crate::retry::Retry;
@@ -100,19 +100,13 @@ where
     type Future = Attempt<Fut>;
 
     fn call(&self, job: Attempts<F>, _ctx: &JobContext) -> Self::Future {
-        let made = catch_panic::<_, ()>(|| {
+        let made = catch_panic(|| {
             let mut make = job.0.lock().unwrap_or_else(|p| p.into_inner());
             make()
         });
         match made {
             Ok(fut) => Attempt { fut: Some(Box::pin(fut)), panic: None },
-            Err(e) => {
-                let message = match e {
-                    Error::Panicked(m) => m,
-                    _ => "the call panicked".to_string(),
-                };
-                Attempt { fut: None, panic: Some(message) }
-            }
+            Err(panic) => Attempt { fut: None, panic: Some(panic) },
         }
     }
 }
@@ -121,7 +115,7 @@ where
 /// the I/O they do), with panics turned into [`Error::Panicked`].
 struct Attempt<Fut> {
     fut: Option<Pin<Box<Fut>>>,
-    panic: Option<String>,
+    panic: Option<Panic>,
 }
 
 impl<Fut, T, E> Future for Attempt<Fut>
@@ -133,12 +127,15 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let Some(fut) = this.fut.as_mut() else {
-            return Poll::Ready(Err(Error::Panicked(this.panic.take().unwrap_or_default())));
+            return Poll::Ready(Err(this
+                .panic
+                .take()
+                .map_or(Error::Panicked(String::new()), Panic::into_error)));
         };
         let out = match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(r)) => r.map_err(Error::Job),
-            Err(p) => Err(Error::Panicked(more_executors_core::panic_message(&*p))),
+            Err(p) => Err(Panic::from_payload(&*p).into_error()),
         };
         this.fut = None;
         Poll::Ready(out)

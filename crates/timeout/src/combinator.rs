@@ -2,11 +2,11 @@
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use more_executors_core::{CancelDecision, CancelGate, Error, Handle, Lifecycle, Runtime, submit_stage};
+use more_executors_core::{CancelGate, Error, Handle, Lifecycle, Runtime, submit_stage};
 use tokio::time::Instant;
 
 /// Gives an existing handle a deadline: the returned handle resolves like `handle`, or to
@@ -64,10 +64,7 @@ where
         let forward = canceller.clone();
         // Cancelling the new handle is decided by the original one, without blocking (the
         // original may decide asynchronously, through a poll layer's async cancel function).
-        let gate = ctx.set_gate(CancelGate::Hook(Arc::new(move || match forward.cancel_nonblocking(&rt) {
-            Ok(accepted) => CancelDecision::Now(accepted),
-            Err(later) => CancelDecision::Later(later),
-        })));
+        let gate = ctx.set_gate(CancelGate::Hook(Arc::new(move || forward.cancel_nonblocking(&rt))));
         async move {
             let _gate = gate;
             let mut handle = handle;
@@ -94,21 +91,7 @@ where
 
 /// The runtime the combinator's waiting task runs on.
 fn host_runtime() -> Runtime {
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) => Runtime::from_handle(h),
-        Err(_) => {
-            static BACKGROUND: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-            let rt = BACKGROUND.get_or_init(|| {
-                tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(1)
-                    .thread_name("more-executors-timeout")
-                    .enable_time()
-                    .build()
-                    .expect("the timeout combinator's background runtime could not start (out of threads?)")
-            });
-            Runtime::from_handle(rt.handle().clone())
-        }
-    }
+    Runtime::current_or_shared()
 }
 
 /// The pseudo-executor the combinator's handles belong to.

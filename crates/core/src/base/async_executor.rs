@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::error::{Error, panic_message};
+use crate::error::{Error, Panic};
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
 use crate::handle::control::Control;
@@ -113,7 +113,7 @@ where
         match std::panic::catch_unwind(AssertUnwindSafe(job)) {
             Ok(fut) => AsyncJobFuture { state: JobState::Running { fut }, running, _error: PhantomData },
             Err(p) => AsyncJobFuture {
-                state: JobState::Failed { message: Some(Box::new(panic_message(&*p))) },
+                state: JobState::Failed { panic: Some(Box::new(Panic::from_payload(&*p))) },
                 running,
                 _error: PhantomData,
             },
@@ -167,7 +167,7 @@ pin_project! {
     enum JobState<Fut> {
         Running { #[pin] fut: Fut },
         // Creating the job's future panicked (boxed: the rare path stays small).
-        Failed { message: Option<Box<String>> },
+        Failed { panic: Option<Box<Panic>> },
         Done,
     }
 }
@@ -193,11 +193,11 @@ where
                 match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
                     Ok(Poll::Pending) => return Poll::Pending,
                     Ok(Poll::Ready(r)) => r.map_err(Error::Job),
-                    Err(p) => Err(Error::Panicked(panic_message(&*p))),
+                    Err(p) => Err(Panic::from_payload(&*p).into_error()),
                 }
             }
-            JobStateProj::Failed { message } => {
-                Err(Error::Panicked(message.take().map(|m| *m).unwrap_or_default()))
+            JobStateProj::Failed { panic } => {
+                Err(panic.take().map_or(Error::Panicked(String::new()), |p| p.into_error()))
             }
             JobStateProj::Done => Err(Error::Panicked("job polled after it finished".into())),
         };

@@ -7,7 +7,7 @@ use crossbeam_channel::{Receiver, Sender};
 use tokio::sync::oneshot;
 
 use crate::config::{ConfigError, nonzero};
-use crate::error::{Error, catch_panic};
+use crate::error::{Error, Panic, catch_panic};
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::{GateGuard, JobContext};
 use crate::runtime::Runtime;
@@ -156,7 +156,7 @@ where
                 return; // cancelled while queued: never runs
             };
             ctx.ctl.set_running(true);
-            let result = catch_panic(job).and_then(|r| r.map_err(Error::Job));
+            let result = catch_panic(job).map_err(Panic::into_error).and_then(|r| r.map_err(Error::Job));
             ctx.ctl.set_running(false);
             // The job ran: cancels stay refused until the result is recorded, so the
             // guard travels with it to the stage future.

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::error::{Error, catch_panic};
+use crate::error::{Error, Panic, catch_panic};
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
 use crate::runtime::Runtime;
@@ -33,19 +33,50 @@ impl Default for InlineExecutor {
 }
 
 impl InlineExecutor {
-    /// An inline executor named `"default"`.
+    /// An inline executor named `"default"`, whose layers' tasks (a poll loop, a retry's
+    /// wait) run on the current runtime (or an owned background runtime when there is none).
     pub fn new() -> Self {
-        Self::with_name(super::DEFAULT_NAME)
+        Self::builder().build()
     }
 
-    /// An inline executor with the given name.
-    pub fn with_name(name: impl Into<Arc<str>>) -> Self {
-        Self::with_runtime(name, Runtime::current_or_owned())
+    /// Configures name and runtime.
+    pub fn builder() -> InlineExecutorBuilder {
+        InlineExecutorBuilder { name: None, runtime: None }
+    }
+}
+
+/// Builds an [`InlineExecutor`].
+///
+/// ```
+/// use more_executors_core::prelude::*;
+/// let exec = InlineExecutor::builder().name("tests").runtime(Runtime::current_or_owned()).build();
+/// assert_eq!(exec.name(), "tests");
+/// ```
+#[derive(Debug)]
+pub struct InlineExecutorBuilder {
+    name: Option<Arc<str>>,
+    runtime: Option<Runtime>,
+}
+
+impl InlineExecutorBuilder {
+    /// Names the executor (default `"default"`).
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.name = Some(name.into());
+        self
     }
 
-    /// An inline executor whose layers' tasks run on `runtime`.
-    pub fn with_runtime(name: impl Into<Arc<str>>, runtime: Runtime) -> Self {
-        InlineExecutor { base: super::BaseInner::new("inline", name.into(), runtime) }
+    /// Runs the tasks of the layers above on this runtime (default:
+    /// [`Runtime::current_or_owned`]); jobs themselves run on the submitting thread.
+    pub fn runtime(mut self, runtime: Runtime) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// Builds the executor.
+    pub fn build(self) -> InlineExecutor {
+        let name = self.name.unwrap_or_else(super::default_name);
+        let runtime = self.runtime.unwrap_or_else(Runtime::current_or_owned);
+        InlineExecutor { base: super::BaseInner::new("inline", name, runtime) }
     }
 }
 
@@ -72,7 +103,7 @@ where
 
     fn call(&self, job: F, ctx: &JobContext) -> Self::Future {
         ctx.ctl.set_running(true);
-        let result = catch_panic(job).and_then(|r| r.map_err(Error::Job));
+        let result = catch_panic(job).map_err(Panic::into_error).and_then(|r| r.map_err(Error::Job));
         ctx.ctl.set_running(false);
         std::future::ready(result)
     }

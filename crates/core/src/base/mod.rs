@@ -6,7 +6,7 @@ mod inline;
 
 pub use async_executor::{AsyncExecutor, AsyncExecutorBuilder, AsyncJobFuture};
 pub use blocking::{BlockingFuture, BlockingPool, BlockingPoolBuilder};
-pub use inline::{InlineExecutor, InlineFuture};
+pub use inline::{InlineExecutor, InlineExecutorBuilder, InlineFuture};
 
 use std::sync::Arc;
 
@@ -34,11 +34,7 @@ impl BaseInner {
     }
 }
 
-pub(crate) const DEFAULT_NAME: &str = "default";
-
-pub(crate) fn default_name() -> Arc<str> {
-    Arc::from(DEFAULT_NAME)
-}
+pub(crate) use crate::config::default_name;
 
 /// The part of `Lifecycle` every base executor answers the same way from its
 /// [`BaseInner`] field `base`: name, kind and runtime. Each executor writes its own

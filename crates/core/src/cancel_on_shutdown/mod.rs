@@ -21,6 +21,7 @@ use slab::Slab;
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
 use crate::metrics::Counter;
+use crate::stage::CancelDecision;
 
 /// An executor that cancels its pending jobs when shut down.
 ///
@@ -42,7 +43,6 @@ use crate::metrics::Counter;
 pub struct CancelOnShutdown<S> {
     inner: S,
     registry: Arc<Registry>,
-    name: Option<Arc<str>>,
 }
 
 pub(crate) struct Registry {
@@ -73,7 +73,24 @@ impl<S: fmt::Debug> fmt::Debug for CancelOnShutdown<S> {
 impl<S> CancelOnShutdown<S> {
     /// Wraps `inner`.
     pub fn new(inner: S) -> Self {
-        CancelOnShutdown { inner, registry: Arc::new(Registry { jobs: Mutex::new(Slab::new()) }), name: None }
+        CancelOnShutdown { inner, registry: Arc::new(Registry { jobs: Mutex::new(Slab::new()) }) }
+    }
+
+    /// The wrapped executor.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped executor, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner executor (jobs pending in this layer stay registered with the
+    /// layer's clones, if any; with none left, a later shutdown of the inner executor does not
+    /// cancel them).
+    pub fn into_inner(self) -> S {
+        self.inner
     }
 
     /// How many jobs are pending in this layer.
@@ -97,7 +114,9 @@ impl<S: Lifecycle> CancelOnShutdown<S> {
             });
             // Count only the jobs this call cancelled (`on_cancel` ran), not the ones
             // their owner had cancelled already.
-            if accepted == Some(true) && entry.cancelled.load(std::sync::atomic::Ordering::Acquire) {
+            if matches!(accepted, CancelDecision::Now(true))
+                && entry.cancelled.load(std::sync::atomic::Ordering::Acquire)
+            {
                 cancelled += 1;
             }
         }

@@ -10,7 +10,7 @@ use futures_core::stream::FusedStream;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
-use super::driver::Indexed;
+use super::combined::Indexed;
 
 /// A stream of `(index, output)` pairs in the order the inputs finish, where `index` is the
 /// input's position in the iterator given to `as_completed`.
@@ -135,7 +135,7 @@ impl<F: Future> Stream for AsCompleted<F> {
     type Item = (usize, F::Output);
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        match super::driver::poll_next_coop(&mut self.pending, cx) {
+        match super::combined::poll_next_coop(&mut self.pending, cx) {
             Poll::Ready(Some((index, _key, out))) => Poll::Ready(Some((index, out))),
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,

@@ -1,6 +1,6 @@
 //! `and` / `or`: short-circuit over several handles, the first deciding input wins.
 
-use super::driver;
+use super::combined;
 use crate::error::Error;
 use crate::handle::Handle;
 
@@ -11,10 +11,10 @@ where
     D: FnMut(&Result<T, Error<E>>) -> bool + Send + 'static,
 {
     assert!(!handles.is_empty(), "{kind}() needs at least one handle to decide on; none were given");
-    let (inputs, tagged) = driver::register(driver::runtime(), handles);
+    let (inputs, tagged) = combined::register(combined::runtime(), handles);
     let drive_inputs = inputs.clone();
-    driver::spawn_with_inputs(&inputs, kind, async move {
-        driver::first_deciding(&drive_inputs, tagged, decides).await
+    combined::spawn_with_inputs(&inputs, kind, async move {
+        combined::first_deciding(&drive_inputs, tagged, decides).await
     })
 }
 

@@ -65,7 +65,7 @@
 //! ```
 
 mod as_completed;
-pub(crate) mod driver;
+pub(crate) mod combined;
 mod logic;
 mod nocancel;
 mod ready;

@@ -1,6 +1,6 @@
 //! `nocancel`: a handle that refuses every cancel.
 
-use super::driver;
+use super::combined;
 use crate::handle::{CancelGate, Handle};
 
 /// Wraps `handle` in a handle that refuses every cancel request and resolves to the same
@@ -48,5 +48,5 @@ where
     if handle.id().is_none() {
         return handle; // already resolved: there is nothing to cancel
     }
-    driver::spawn(&driver::runtime(), "nocancel", CancelGate::Refuse, handle)
+    combined::spawn(&combined::runtime(), "nocancel", CancelGate::Refuse, handle)
 }

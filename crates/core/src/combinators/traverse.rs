@@ -2,7 +2,7 @@
 
 use futures_util::stream::FuturesUnordered;
 
-use super::driver::{self, Indexed};
+use super::combined::{self, Indexed};
 use crate::config::{ConfigError, nonzero};
 use crate::error::{Error, catch_panic};
 use crate::handle::Handle;
@@ -59,11 +59,11 @@ where
     E: Send + 'static,
 {
     let limit = nonzero("traverse concurrency", max_concurrency)?;
-    let inputs = driver::Inputs::new(driver::runtime());
+    let inputs = combined::Inputs::new(combined::runtime());
     inputs.set_more_to_come(true);
     let drive_inputs = inputs.clone();
     let items = items.into_iter();
-    Ok(driver::spawn_with_inputs(&inputs, "traverse", async move {
+    Ok(combined::spawn_with_inputs(&inputs, "traverse", async move {
         let inputs = drive_inputs;
         let mut items = items.enumerate();
         let mut make = make;
@@ -77,9 +77,9 @@ where
                 }
                 let next = match catch_panic(|| items.next()) {
                     Ok(next) => next,
-                    Err(e) => {
+                    Err(panic) => {
                         inputs.cancel_rest();
-                        return Err(e);
+                        return Err(panic.into_error());
                     }
                 };
                 let Some((index, item)) = next else {
@@ -89,16 +89,16 @@ where
                 };
                 let handle = match catch_panic(|| make(item)) {
                     Ok(h) => h,
-                    Err(e) => {
+                    Err(panic) => {
                         inputs.cancel_rest();
-                        return Err(e);
+                        return Err(panic.into_error());
                     }
                 };
                 slots.push(None);
                 let key = inputs.add(handle.canceller());
                 pending.push(Indexed { fut: handle, index, key });
             }
-            let Some((index, key, result)) = driver::next_coop(&mut pending).await else {
+            let Some((index, key, result)) = combined::next_coop(&mut pending).await else {
                 break;
             };
             inputs.remove(key);

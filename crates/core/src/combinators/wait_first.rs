@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use futures_util::stream::FuturesUnordered;
 
-use super::driver::Indexed;
+use super::combined::Indexed;
 
 /// What [`wait_first`] resolves to: the first input to finish and every other input.
 ///
@@ -146,7 +146,7 @@ impl<F: Future + Unpin> Future for WaitFirst<F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let pending = self.pending.as_mut().expect("WaitFirst polled after it resolved");
-        let Poll::Ready(next) = super::driver::poll_next_coop(pending, cx) else {
+        let Poll::Ready(next) = super::combined::poll_next_coop(pending, cx) else {
             return Poll::Pending;
         };
         let pending = self.pending.take().expect("checked above");

@@ -4,8 +4,8 @@ use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 
-use super::driver::{self, Indexed};
-use crate::error::{Error, catch_panic};
+use super::combined::{self, Indexed};
+use crate::error::{Error, Panic, catch_panic};
 use crate::handle::Handle;
 
 type Erased<E> = Pin<Box<dyn Future<Output = Result<Box<dyn Any + Send>, Error<E>>> + Send>>;
@@ -56,11 +56,11 @@ impl<T: Send + 'static, E: Send + 'static> Zip for Vec<Handle<T, E>> {
         M: FnOnce(Vec<T>) -> R + Send + 'static,
         R: Send + 'static,
     {
-        let (inputs, tagged) = driver::register(driver::runtime(), self);
+        let (inputs, tagged) = combined::register(combined::runtime(), self);
         let drive_inputs = inputs.clone();
-        driver::spawn_with_inputs(&inputs, kind, async move {
-            let values = driver::try_all(&drive_inputs, tagged).await?;
-            catch_panic(|| finish(values))
+        combined::spawn_with_inputs(&inputs, kind, async move {
+            let values = combined::try_all(&drive_inputs, tagged).await?;
+            catch_panic(|| finish(values)).map_err(Panic::into_error)
         })
     }
 }
@@ -87,7 +87,7 @@ macro_rules! zip_tuple {
                 R: Send + 'static,
             {
                 let ($($h,)+) = self;
-                let inputs = driver::Inputs::new(driver::runtime());
+                let inputs = combined::Inputs::new(combined::runtime());
                 let tagged: Vec<Indexed<Erased<E>>> = vec![$({
                     let key = inputs.add($h.canceller());
                     (key, erase($h))
@@ -97,11 +97,11 @@ macro_rules! zip_tuple {
                 .map(|(index, (key, fut))| Indexed { fut, index, key })
                 .collect();
                 let drive_inputs = inputs.clone();
-                driver::spawn_with_inputs(&inputs, kind, async move {
-                    let values = driver::try_all(&drive_inputs, tagged).await?;
+                combined::spawn_with_inputs(&inputs, kind, async move {
+                    let values = combined::try_all(&drive_inputs, tagged).await?;
                     let mut values = values.into_iter();
                     let out = ($(unerase::<$T>(values.next()),)+);
-                    catch_panic(|| finish(out))
+                    catch_panic(|| finish(out)).map_err(Panic::into_error)
                 })
             }
         }

@@ -9,7 +9,7 @@ use pin_project_lite::pin_project;
 use futures_core::TryFuture;
 
 use crate::error::Error;
-use crate::handle::{CancelDecision, CancelGate, GateGuard, JobContext};
+use crate::handle::{CancelGate, GateGuard, JobContext};
 use crate::stage::{StageFn, StageFuture};
 
 pin_project! {
@@ -71,12 +71,8 @@ where
                         let rt = this.rt.clone();
                         // Never block inside the hook: a handle whose stage decides
                         // asynchronously is answered with its decision as a future.
-                        this.ctx.set_gate(CancelGate::Hook(Arc::new(move || {
-                            match canceller.cancel_nonblocking(&rt) {
-                                Ok(accepted) => CancelDecision::Now(accepted),
-                                Err(deciding) => CancelDecision::Later(deciding),
-                            }
-                        })))
+                        this.ctx
+                            .set_gate(CancelGate::Hook(Arc::new(move || canceller.cancel_nonblocking(&rt))))
                     });
                     this.state.set(State::Second { fut: next, gate });
                     drop(calling);

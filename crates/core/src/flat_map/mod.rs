@@ -17,7 +17,6 @@ pub use layer::FlatMapLayer;
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::{Handle, JobContext};
@@ -40,7 +39,6 @@ use crate::stage::StageFn;
 pub struct FlatMap<S, M, T> {
     inner: S,
     f: M,
-    name: Option<Arc<str>>,
     // The input of `f` (the inner executor's output): a parameter of the type so the
     // future `f` returns can be named without a bound on the inner executor's types.
     _input: PhantomData<fn(T)>,
@@ -57,19 +55,34 @@ impl<S, M, T> FlatMap<S, M, T> {
     }
 
     pub(crate) fn wrap(inner: S, f: M) -> Self {
-        FlatMap { inner, f, name: None, _input: PhantomData }
+        FlatMap { inner, f, _input: PhantomData }
+    }
+
+    /// The wrapped executor.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped executor, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner executor.
+    pub fn into_inner(self) -> S {
+        self.inner
     }
 }
 
 impl<S: Clone, M: Clone, T> Clone for FlatMap<S, M, T> {
     fn clone(&self) -> Self {
-        FlatMap { inner: self.inner.clone(), f: self.f.clone(), name: self.name.clone(), _input: PhantomData }
+        FlatMap { inner: self.inner.clone(), f: self.f.clone(), _input: PhantomData }
     }
 }
 
 impl<S: fmt::Debug, M, T> fmt::Debug for FlatMap<S, M, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FlatMap").field("inner", &self.inner).field("name", &self.name).finish()
+        f.debug_struct("FlatMap").field("inner", &self.inner).finish()
     }
 }
 

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use super::control::Phase;
 use super::{CancelHandle, CancelRepr, Handle, Repr, map_join_error};
 
-use crate::error::{Error, panic_message};
+use crate::error::{Error, Panic};
 
 /// The outcome as the recording side sees it: the typed result, or one of the outcomes the
 /// untyped state machine decides by itself.
@@ -55,7 +55,7 @@ pub(crate) fn run(job_id: u64, callbacks: Vec<Callback>, resolved: Resolved<'_>)
 
 pub(crate) fn run_one(job_id: u64, cb: Callback, resolved: Resolved<'_>) {
     if let Err(p) = std::panic::catch_unwind(AssertUnwindSafe(|| cb(resolved))) {
-        tracing::error!(job_id, panic = %panic_message(&*p), "a done callback panicked; other callbacks are unaffected");
+        tracing::error!(job_id, panic = %Panic::from_payload(&*p), "a done callback panicked; other callbacks are unaffected");
     }
 }
 

@@ -12,17 +12,14 @@
 use std::future::IntoFuture;
 use std::sync::Arc;
 
-use super::{CancelDecision, CancelGate, CancelHandle, Handle, Repr};
-use crate::combinators::driver;
+use super::{CancelGate, CancelHandle, Handle, Repr};
+use crate::combinators::combined;
 use crate::error::{Error, catch_panic};
 use crate::flat_map::FlatMapFuture;
 
 /// A gate forwarding a cancel to `source` without ever blocking.
 pub(super) fn forward_to(source: CancelHandle, rt: tokio::runtime::Handle) -> CancelGate {
-    CancelGate::Hook(Arc::new(move || match source.cancel_nonblocking(&rt) {
-        Ok(accepted) => CancelDecision::Now(accepted),
-        Err(deciding) => CancelDecision::Later(deciding),
-    }))
+    CancelGate::Hook(Arc::new(move || source.cancel_nonblocking(&rt)))
 }
 
 impl<T, E> Handle<T, E>
@@ -46,15 +43,15 @@ where
     {
         let apply = move |r: Result<T, Error<E>>| match r {
             Err(Error::Cancelled) => Err(Error::Cancelled),
-            r => catch_panic(move || f(r)).and_then(|r| r),
+            r => catch_panic(move || f(r)).unwrap_or_else(|panic| Err(panic.into_error())),
         };
         if let Repr::Ready(_) = &self.repr {
             let Repr::Ready(r) = self.repr else { unreachable!() };
             return Handle::from_result(apply(r));
         }
-        let rt = driver::runtime();
+        let rt = combined::runtime();
         let gate = forward_to(self.canceller(), rt.clone());
-        driver::spawn(&rt, kind, gate, async move { apply(self.await) })
+        combined::spawn(&rt, kind, gate, async move { apply(self.await) })
     }
 
     /// Transforms a successful value with `f` (the original's `f_map` over one future).
@@ -183,10 +180,10 @@ where
         G::IntoFuture: Send + 'static,
         E2: Into<Error<E>> + 'static,
     {
-        let rt = driver::runtime();
+        let rt = combined::runtime();
         let gate = forward_to(self.canceller(), rt.clone());
         let fut_rt = rt.clone();
-        driver::spawn_with_ctx(&rt, "then", gate, move |ctx| {
+        combined::spawn_with_ctx(&rt, "then", gate, move |ctx| {
             let g = move |v: T| f(v).into_future();
             FlatMapFuture::new(self, g, ctx.clone(), fut_rt)
         })

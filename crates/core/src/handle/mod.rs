@@ -2,6 +2,8 @@
 
 pub(crate) mod callbacks;
 pub(crate) mod control;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod map;
 mod shared;
 pub(crate) mod wait;
@@ -15,10 +17,10 @@ use std::time::{Duration, Instant};
 
 use tokio::task::{AbortHandle, JoinError, JoinHandle};
 
-use crate::error::{Error, panic_message};
+use crate::error::{Error, Panic};
 use control::{Control, Phase};
 
-pub use control::{CancelDecision, CancelFuture, CancelGate, CancelHook, GateGuard, JobContext};
+pub use crate::stage::{CancelDecision, CancelFuture, CancelGate, CancelHook, GateGuard, JobContext};
 pub use shared::SharedHandle;
 
 /// The eventual result of a job: eager, cancellable, awaitable, and waitable from
@@ -265,8 +267,7 @@ impl<T, E> Handle<T, E> {
 
 fn map_join_error<T, E>(ctl: &Control, err: JoinError) -> Result<T, Error<E>> {
     if err.is_panic() {
-        let msg = panic_message(&*err.into_panic());
-        ctl.finish_with(Error::Panicked(msg))
+        ctl.finish_with(Panic::from_payload(&*err.into_panic()).into_error())
     } else {
         // The task was aborted: either by an accepted cancel (the phase says so), or
         // because its runtime shut down underneath it.
@@ -352,9 +353,9 @@ impl CancelHandle {
 
     /// Requests cancellation without ever blocking the calling thread: what a
     /// [`CancelHook`] forwarding a cancel to another handle should use, since hooks must not
-    /// block. `Ok(accepted)` when decided at once; otherwise the stage decides
-    /// asynchronously (awaited on `rt`) and the returned future resolves to the decision.
-    /// Dropping that future does not withdraw the request.
+    /// block. [`CancelDecision::Now`] when decided at once; otherwise the stage decides
+    /// asynchronously (awaited on `rt`) and [`CancelDecision::Later`]'s future resolves to
+    /// the decision. Dropping that future does not withdraw the request.
     ///
     /// ```
     /// use more_executors_core::{CancelDecision, Handle};
@@ -362,26 +363,18 @@ impl CancelHandle {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let h: Handle<(), ()> = Handle::cancelled();
     /// let rt = tokio::runtime::Handle::current();
-    /// // Forward the decision as a hook would.
-    /// let decision = match h.canceller().cancel_nonblocking(&rt) {
-    ///     Ok(accepted) => CancelDecision::Now(accepted),
-    ///     Err(later) => CancelDecision::Later(later),
-    /// };
+    /// // A hook forwarding a cancel returns this decision as it is.
+    /// let decision = h.canceller().cancel_nonblocking(&rt);
     /// assert!(matches!(decision, CancelDecision::Now(true)));
     /// # }
     /// ```
-    pub fn cancel_nonblocking(&self, rt: &tokio::runtime::Handle) -> Result<bool, CancelFuture> {
+    pub fn cancel_nonblocking(&self, rt: &tokio::runtime::Handle) -> CancelDecision {
         match &self.repr {
             CancelRepr::Task { abort, ctl } => {
                 let abort = abort.clone();
-                match ctl.cancel_detached(rt, move || abort.abort()) {
-                    Ok(accepted) => Ok(accepted),
-                    // The deciding task reports the final answer (also `true` when someone
-                    // else cancelled the job meanwhile); a runtime gone means refused.
-                    Err(deciding) => Err(Box::pin(async move { deciding.await.unwrap_or(false) })),
-                }
+                ctl.cancel_detached(rt, move || abort.abort())
             }
-            CancelRepr::Fixed(b) => Ok(*b),
+            CancelRepr::Fixed(b) => CancelDecision::Now(*b),
         }
     }
 }

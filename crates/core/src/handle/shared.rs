@@ -130,9 +130,9 @@ where
             return Handle::from_result(r.clone());
         }
         let fut = self.fut.clone();
-        let rt = crate::combinators::driver::runtime();
+        let rt = crate::combinators::combined::runtime();
         let gate = super::map::forward_to(self.canceller.clone(), rt.clone());
-        crate::combinators::driver::spawn(&rt, "shared", gate, fut)
+        crate::combinators::combined::spawn(&rt, "shared", gate, fut)
     }
 
     /// Blocks until the job resolves and returns a clone of its result; see

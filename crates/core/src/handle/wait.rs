@@ -63,7 +63,7 @@ pub(crate) fn block_until<F: Future + Unpin>(fut: &mut F, deadline: Option<Insta
 }
 
 /// Blocks on an asynchronous cancel decision.
-pub(crate) fn block_on_cancel(fut: super::control::CancelFuture) -> bool {
+pub(crate) fn block_on_cancel(fut: crate::stage::CancelFuture) -> bool {
     let mut fut = fut;
     block_until(&mut fut, None).unwrap_or(false)
 }

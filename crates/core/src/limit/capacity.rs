@@ -66,8 +66,8 @@ impl Capacity {
     /// Fails with [`Error::ShutDown`] when the limit's semaphore is closed, and with
     /// [`Error::Panicked`] when its dynamic limit function panicked.
     pub(crate) fn poll_reserve<E>(&mut self, cx: &mut Context<'_>) -> Poll<Result<Reservation, Error<E>>> {
-        if let Err(e) = self.shared.refresh() {
-            return Poll::Ready(Err(e));
+        if let Err(panic) = self.shared.refresh() {
+            return Poll::Ready(Err(panic.into_error()));
         }
         match self.sem.poll_acquire(cx) {
             Poll::Pending => Poll::Pending,

@@ -9,7 +9,7 @@ use pin_project_lite::pin_project;
 use tokio::sync::{AcquireError, OwnedSemaphorePermit};
 
 use super::{Shared, Slot};
-use crate::error::Error;
+use crate::error::{Error, Panic};
 use crate::handle::JobContext;
 use crate::stage::{StageCaller, StageFuture};
 
@@ -29,7 +29,7 @@ pin_project! {
     enum State<F, J> {
         Queued { wait: Queued<F, J> },
         Running { #[pin] fut: F, slot: Slot },
-        Failed { message: Option<String> },
+        Failed { panic: Option<Box<Panic>> },
     }
 }
 
@@ -64,12 +64,8 @@ impl<F, J> LimitFuture<F, J> {
         LimitFuture { state: State::Running { fut, slot } }
     }
 
-    pub(crate) fn failed(e: Error<()>) -> Self {
-        let message = match e {
-            Error::Panicked(m) => m,
-            _ => "the dynamic concurrency limit failed".to_string(),
-        };
-        LimitFuture { state: State::Failed { message: Some(message) } }
+    pub(crate) fn failed(panic: Panic) -> Self {
+        LimitFuture { state: State::Failed { panic: Some(Box::new(panic)) } }
     }
 
     pub(crate) fn queued(
@@ -129,9 +125,10 @@ where
                     slot.free();
                     return Poll::Ready(out);
                 }
-                StateProj::Failed { message } => {
-                    let m = message.take().unwrap_or_default();
-                    return Poll::Ready(Err(Error::Panicked(m)));
+                StateProj::Failed { panic } => {
+                    return Poll::Ready(Err(panic
+                        .take()
+                        .map_or(Error::Panicked(String::new()), |p| p.into_error())));
                 }
             }
         }

@@ -21,6 +21,7 @@ use crate::config::{ConfigError, nonzero};
 #[derive(Clone)]
 pub struct ConcurrencyLimitLayer {
     limit: LimitKind,
+    name: Option<Arc<str>>,
 }
 
 #[derive(Clone)]
@@ -32,10 +33,14 @@ enum LimitKind {
 impl fmt::Debug for ConcurrencyLimitLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.limit {
-            LimitKind::Fixed(n) => f.debug_struct("ConcurrencyLimitLayer").field("limit", n).finish(),
-            LimitKind::Dynamic(..) => {
-                f.debug_struct("ConcurrencyLimitLayer").field("limit", &"dynamic").finish()
+            LimitKind::Fixed(n) => {
+                f.debug_struct("ConcurrencyLimitLayer").field("limit", n).field("name", &self.name).finish()
             }
+            LimitKind::Dynamic(..) => f
+                .debug_struct("ConcurrencyLimitLayer")
+                .field("limit", &"dynamic")
+                .field("name", &self.name)
+                .finish(),
         }
     }
 }
@@ -46,7 +51,10 @@ impl ConcurrencyLimitLayer {
     /// # Errors
     /// [`ConfigError`] when `limit` is 0.
     pub fn new(limit: usize) -> Result<Self, ConfigError> {
-        Ok(ConcurrencyLimitLayer { limit: LimitKind::Fixed(nonzero("concurrency limit", limit)?) })
+        Ok(ConcurrencyLimitLayer {
+            limit: LimitKind::Fixed(nonzero("concurrency limit", limit)?),
+            name: None,
+        })
     }
 
     /// A limit decided by `f` whenever a slot is decided (see
@@ -57,7 +65,22 @@ impl ConcurrencyLimitLayer {
     pub fn dynamic(f: impl Fn() -> usize + Send + Sync + 'static) -> Result<Self, ConfigError> {
         let f: DynamicLimit = Arc::new(f);
         let initial = read_initial(&f)?;
-        Ok(ConcurrencyLimitLayer { limit: LimitKind::Dynamic(f, initial) })
+        Ok(ConcurrencyLimitLayer { limit: LimitKind::Dynamic(f, initial), name: None })
+    }
+
+    /// Names the executors this layer builds (default: the inner executor's name). The name
+    /// labels their tracing events and the `more_executors_throttle_queue` metric.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_core::limit::ConcurrencyLimitLayer;
+    ///
+    /// let exec = tower::Layer::layer(&ConcurrencyLimitLayer::new(2).unwrap().name("uploads"), InlineExecutor::new());
+    /// assert_eq!(exec.name(), "uploads");
+    /// ```
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.name = Some(name.into());
+        self
     }
 }
 
@@ -65,11 +88,11 @@ impl<S: crate::Lifecycle> Layer<S> for ConcurrencyLimitLayer {
     type Service = ConcurrencyLimit<S>;
     fn layer(&self, inner: S) -> Self::Service {
         match &self.limit {
-            LimitKind::Fixed(n) => ConcurrencyLimit::new(inner, *n).expect("validated at construction"),
+            LimitKind::Fixed(n) => ConcurrencyLimit::fixed(inner, *n, self.name.clone()),
             // A function that panics now keeps the value read when the layer was built.
             LimitKind::Dynamic(f, initial) => {
                 let now = read_initial(f).unwrap_or(*initial);
-                ConcurrencyLimit::dynamic_from(inner, f.clone(), now)
+                ConcurrencyLimit::dynamic_from(inner, f.clone(), now, self.name.clone())
             }
         }
     }

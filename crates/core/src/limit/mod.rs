@@ -48,7 +48,7 @@ use tokio_util::sync::CancellationToken;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{ConfigError, nonzero};
-use crate::error::{Error, catch_panic};
+use crate::error::{Error, Panic, catch_panic};
 use crate::executor::{ErrorOf, Executor, Lifecycle, OutputOf, SubmitExecutor};
 use crate::handle::{Handle, JobContext};
 use crate::metrics::Gauge;
@@ -127,8 +127,12 @@ impl<S: Lifecycle> ConcurrencyLimit<S> {
     /// [`ConfigError`] when `limit` is 0.
     pub fn new(inner: S, limit: usize) -> Result<Self, ConfigError> {
         let limit = nonzero("concurrency limit", limit)?;
-        let gauge = Gauge::new("more_executors_throttle_queue", inner.name());
-        Ok(Self::from_shared(inner, Shared::new(limit, None, gauge)))
+        Ok(Self::fixed(inner, limit, None))
+    }
+
+    pub(crate) fn fixed(inner: S, limit: usize, name: Option<Arc<str>>) -> Self {
+        let gauge = Gauge::new("more_executors_throttle_queue", name.as_deref().unwrap_or(inner.name()));
+        Self::from_shared(inner, Shared::new(limit, None, gauge), name)
     }
 
     /// The limit is `f()`, consulted whenever a slot is decided, and every
@@ -140,27 +144,35 @@ impl<S: Lifecycle> ConcurrencyLimit<S> {
     pub fn dynamic(inner: S, f: impl Fn() -> usize + Send + Sync + 'static) -> Result<Self, ConfigError> {
         let f: DynamicLimit = Arc::new(f);
         let initial = read_initial(&f)?;
-        Ok(Self::dynamic_from(inner, f, initial))
+        Ok(Self::dynamic_from(inner, f, initial, None))
     }
 
-    pub(crate) fn dynamic_from(inner: S, f: DynamicLimit, initial: usize) -> Self {
-        let gauge = Gauge::new("more_executors_throttle_queue", inner.name());
-        Self::from_shared(inner, Shared::new(initial.max(1), Some(f), gauge))
+    pub(crate) fn dynamic_from(inner: S, f: DynamicLimit, initial: usize, name: Option<Arc<str>>) -> Self {
+        let gauge = Gauge::new("more_executors_throttle_queue", name.as_deref().unwrap_or(inner.name()));
+        Self::from_shared(inner, Shared::new(initial.max(1), Some(f), gauge), name)
     }
 
-    fn from_shared(inner: S, shared: Shared) -> Self {
-        ConcurrencyLimit { inner: Arc::new(inner), shared: Arc::new(shared), name: None }
+    fn from_shared(inner: S, shared: Shared, name: Option<Arc<str>>) -> Self {
+        ConcurrencyLimit { inner: Arc::new(inner), shared: Arc::new(shared), name }
+    }
+}
+
+impl<S> ConcurrencyLimit<S> {
+    /// The wrapped executor.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
     }
 
-    /// Gives this layer its own name instead of inheriting the inner executor's (call it
-    /// before submitting: the queue metric is relabelled).
-    pub fn named(mut self, name: impl Into<Arc<str>>) -> Self {
-        let name = name.into();
-        if let Some(shared) = Arc::get_mut(&mut self.shared) {
-            shared.queue_gauge = Gauge::new("more_executors_throttle_queue", &name);
-        }
-        self.name = Some(name);
-        self
+    /// The wrapped executor, mutably; `None` while a clone of this limit or a queued job
+    /// shares it.
+    pub fn get_mut(&mut self) -> Option<&mut S> {
+        Arc::get_mut(&mut self.inner)
+    }
+
+    /// Unwraps the inner executor; `None` while a clone of this limit or a queued job shares
+    /// it.
+    pub fn into_inner(self) -> Option<S> {
+        Arc::into_inner(self.inner)
     }
 }
 
@@ -201,8 +213,8 @@ impl<S> ConcurrencyLimit<S> {
         if self.inner.runtime().is_shut_down() || self.shared.shutdown.is_cancelled() {
             return Handle::from_error(Error::ShutDown);
         }
-        if let Err(e) = self.shared.refresh() {
-            return Handle::from_error(e);
+        if let Err(panic) = self.shared.refresh() {
+            return Handle::from_error(panic.into_error());
         }
         self.shared.watch(self.inner.runtime());
         let acquire = std::pin::pin!(self.shared.sem.clone().acquire_owned());
@@ -235,7 +247,7 @@ impl Shared {
     }
 
     /// Consults the dynamic limit, if any, and adjusts the permits.
-    fn refresh<E>(&self) -> Result<(), Error<E>> {
+    fn refresh(&self) -> Result<(), Panic> {
         let Some(f) = &self.dynamic else { return Ok(()) };
         let wanted = catch_panic(|| f())?.max(1);
         self.apply(wanted);
@@ -285,7 +297,7 @@ impl Shared {
                 if let Either::Left(_) = futures_util::future::select(stop, tick).await {
                     break;
                 }
-                if let Err(e) = shared.refresh::<std::convert::Infallible>() {
+                if let Err(e) = shared.refresh() {
                     tracing::error!(error = %e, "dynamic concurrency limit panicked; keeping the previous limit");
                 }
                 if shared.queued.load(Ordering::Acquire) == 0 {
@@ -302,7 +314,7 @@ impl Shared {
     /// Returns a slot, retiring it instead if the limit was lowered.
     fn release(&self, permit: OwnedSemaphorePermit) {
         if let Some(f) = &self.dynamic {
-            match catch_panic::<_, std::convert::Infallible>(|| f()) {
+            match catch_panic(|| f()) {
                 Ok(n) => self.apply(n.max(1)),
                 Err(e) => {
                     tracing::error!(error = %e, "dynamic concurrency limit panicked; keeping the previous limit")
@@ -329,7 +341,7 @@ pub const DYNAMIC_RECHECK: Duration = Duration::from_millis(100);
 
 /// Reads a dynamic limit for the first time; a panic there is a configuration error.
 pub(crate) fn read_initial(f: &DynamicLimit) -> Result<usize, ConfigError> {
-    catch_panic::<_, std::convert::Infallible>(|| f()).map(|n| n.max(1)).map_err(|e| {
+    catch_panic(|| f()).map(|n| n.max(1)).map_err(|e| {
         ConfigError::new(
             "dynamic concurrency limit",
             format!("the limit function panicked when first read ({e}); make it return a number of slots"),

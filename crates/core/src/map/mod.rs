@@ -12,7 +12,6 @@ pub use future::{MapErrFuture, MapFuture};
 pub use layer::{MapErrLayer, MapLayer};
 
 use std::fmt;
-use std::sync::Arc;
 
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
@@ -29,24 +28,33 @@ use crate::handle::JobContext;
 pub struct Map<S, M> {
     inner: S,
     f: M,
-    name: Option<Arc<str>>,
 }
 
 impl<S, M> Map<S, M> {
     /// Wraps `inner`.
     pub fn new(inner: S, f: M) -> Self {
-        Map { inner, f, name: None }
+        Map { inner, f }
     }
 
     /// The wrapped executor.
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
+
+    /// The wrapped executor, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner executor.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 impl<S: fmt::Debug, M> fmt::Debug for Map<S, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Map").field("inner", &self.inner).field("name", &self.name).finish()
+        f.debug_struct("Map").field("inner", &self.inner).finish()
     }
 }
 
@@ -79,19 +87,33 @@ where
 pub struct MapErr<S, M> {
     inner: S,
     f: M,
-    name: Option<Arc<str>>,
 }
 
 impl<S, M> MapErr<S, M> {
     /// Wraps `inner`.
     pub fn new(inner: S, f: M) -> Self {
-        MapErr { inner, f, name: None }
+        MapErr { inner, f }
+    }
+
+    /// The wrapped executor.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped executor, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner executor.
+    pub fn into_inner(self) -> S {
+        self.inner
     }
 }
 
 impl<S: fmt::Debug, M> fmt::Debug for MapErr<S, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MapErr").field("inner", &self.inner).field("name", &self.name).finish()
+        f.debug_struct("MapErr").field("inner", &self.inner).finish()
     }
 }
 

@@ -16,7 +16,6 @@ pub use future::{AndThenFuture, MapResultFuture, OrElseFuture};
 pub use layer::{AndThenLayer, MapResultLayer, OrElseLayer};
 
 use std::fmt;
-use std::sync::Arc;
 
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
@@ -28,24 +27,33 @@ macro_rules! transform_executor {
         pub struct $name<S, M> {
             inner: S,
             f: M,
-            name: Option<Arc<str>>,
         }
 
         impl<S, M> $name<S, M> {
             /// Wraps `inner`.
             pub fn new(inner: S, f: M) -> Self {
-                $name { inner, f, name: None }
+                $name { inner, f }
             }
 
             /// The wrapped executor.
             pub fn get_ref(&self) -> &S {
                 &self.inner
             }
+
+            /// The wrapped executor, mutably.
+            pub fn get_mut(&mut self) -> &mut S {
+                &mut self.inner
+            }
+
+            /// Unwraps the inner executor.
+            pub fn into_inner(self) -> S {
+                self.inner
+            }
         }
 
         impl<S: fmt::Debug, M> fmt::Debug for $name<S, M> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct(stringify!($name)).field("inner", &self.inner).field("name", &self.name).finish()
+                f.debug_struct(stringify!($name)).field("inner", &self.inner).finish()
             }
         }
 

@@ -127,7 +127,7 @@ impl<S> ServiceExecutorBuilder<S> {
 
     /// Builds the executor.
     pub fn build(self) -> ServiceExecutor<S> {
-        let name = self.name.unwrap_or_else(crate::base::default_name);
+        let name = self.name.unwrap_or_else(crate::config::default_name);
         let runtime = self.runtime.unwrap_or_else(Runtime::current_or_owned);
         ServiceExecutor {
             service: Arc::new(Mutex::new(self.service)),
@@ -154,7 +154,7 @@ where
     type Future = ServiceJobFuture<S, Req>;
 
     fn call(&self, req: Req, _ctx: &JobContext) -> Self::Future {
-        match catch_panic::<_, ()>(|| self.clone_service()) {
+        match catch_panic(|| self.clone_service()) {
             Ok(service) => ServiceJobFuture::new(service, req),
             Err(e) => ServiceJobFuture::failed(e),
         }

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::error::{Error, panic_message};
+use crate::error::{Error, Panic};
 
 pin_project! {
     /// Stage future of a [`ServiceExecutor`](super::ServiceExecutor) job: waits until the
@@ -31,7 +31,7 @@ pin_project! {
         Waiting { service: S, req: Option<Req> },
         Calling { #[pin] fut: F },
         // Cloning the service panicked (boxed: the rare path stays small).
-        Failed { message: Option<Box<String>> },
+        Failed { panic: Option<Box<Panic>> },
         Done,
     }
 }
@@ -41,12 +41,8 @@ impl<S: Service<Req>, Req> ServiceJobFuture<S, Req> {
         ServiceJobFuture { state: State::Waiting { service, req: Some(req) } }
     }
 
-    pub(crate) fn failed(e: Error<()>) -> Self {
-        let message = match e {
-            Error::Panicked(m) => m,
-            _ => "cloning the service failed".to_string(),
-        };
-        ServiceJobFuture { state: State::Failed { message: Some(Box::new(message)) } }
+    pub(crate) fn failed(panic: Panic) -> Self {
+        ServiceJobFuture { state: State::Failed { panic: Some(Box::new(panic)) } }
     }
 }
 
@@ -83,22 +79,22 @@ where
                                     state.set(State::Calling { fut });
                                     continue;
                                 }
-                                Err(p) => Err(Error::Panicked(panic_message(&*p))),
+                                Err(p) => Err(Panic::from_payload(&*p).into_error()),
                             }
                         }
                         Ok(Poll::Ready(Err(e))) => Err(Error::Job(e)),
-                        Err(p) => Err(Error::Panicked(panic_message(&*p))),
+                        Err(p) => Err(Panic::from_payload(&*p).into_error()),
                     }
                 }
                 StateProj::Calling { fut } => {
                     match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
                         Ok(Poll::Pending) => return Poll::Pending,
                         Ok(Poll::Ready(r)) => r.map_err(Error::Job),
-                        Err(p) => Err(Error::Panicked(panic_message(&*p))),
+                        Err(p) => Err(Panic::from_payload(&*p).into_error()),
                     }
                 }
-                StateProj::Failed { message } => {
-                    Err(Error::Panicked(message.take().map(|m| *m).unwrap_or_default()))
+                StateProj::Failed { panic } => {
+                    Err(panic.take().map_or(Error::Panicked(String::new()), |p| p.into_error()))
                 }
                 StateProj::Done => Err(Error::Panicked("service job polled after it finished".into())),
             };

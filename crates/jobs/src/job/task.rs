@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
-use more_executors_core::{Error, catch_panic};
+use more_executors_core::{Error, Panic, catch_panic};
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
@@ -60,7 +60,7 @@ where
             }
             let result = {
                 let _enter = span.enter();
-                catch_panic(self.0).and_then(|r| r.map_err(Error::Job))
+                catch_panic(self.0).map_err(Panic::into_error).and_then(|r| r.map_err(Error::Job))
             };
             guard.finish(result, false);
         }));
@@ -131,7 +131,7 @@ where
             let Some(fut) = this.fut.as_mut().as_pin_mut() else { return Poll::Ready(()) };
             let polled = {
                 let _enter = this.span.enter();
-                catch_panic::<_, E>(|| fut.poll(cx))
+                catch_panic(|| fut.poll(cx)).map_err(Panic::into_error::<E>)
             };
             match polled {
                 Ok(Poll::Pending) => {

@@ -164,9 +164,9 @@ impl<W> WorkerPool<W> {
         T: Send + 'static,
         E: fmt::Display + Send + 'static,
     {
-        let fut = match catch_panic::<_, E>(|| (self.worker)(item)) {
+        let fut = match catch_panic(|| (self.worker)(item)) {
             Ok(fut) => fut,
-            Err(e) => return Handle::from_error(e),
+            Err(panic) => return Handle::from_error(panic.into_error()),
         };
         match self.scheduler.spawn(fut).await {
             Ok(job) => {
@@ -216,9 +216,9 @@ where
     type Future = PoolFuture<Fut, T, E>;
 
     fn call(&self, item: I, _ctx: &JobContext) -> Self::Future {
-        let fut = match catch_panic::<_, E>(|| (self.worker)(item)) {
+        let fut = match catch_panic(|| (self.worker)(item)) {
             Ok(fut) => fut,
-            Err(e) => return PoolFuture::failed(e),
+            Err(panic) => return PoolFuture::failed(panic.into_error()),
         };
         // Enter the scheduler now, so the item takes its place in submission order and is
         // counted by `wait_and_close`, also when the queue is full: the spawn is polled

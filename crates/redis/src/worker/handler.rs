@@ -38,9 +38,9 @@ where
     fn start(&self, payload: &str) -> Result<Started, String> {
         let job: J = serde_json::from_str(payload)
             .map_err(|e| format!("the payload could not be decoded as job type {:?}: {e}", J::NAME))?;
-        let handle: Handle<J::Output, J::Error> = match catch_panic::<_, J::Error>(|| (self.make)(job)) {
+        let handle: Handle<J::Output, J::Error> = match catch_panic(|| (self.make)(job)) {
             Ok(local) => self.exec.submit(local),
-            Err(e) => Handle::from_error(e),
+            Err(panic) => Handle::from_error(panic.into_error()),
         };
         let canceller = handle.canceller();
         let fut = async move {

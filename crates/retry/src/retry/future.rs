@@ -8,7 +8,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use more_executors_core::stage::{StageCaller, StageFuture};
-use more_executors_core::{Error, JobContext, catch_panic};
+use more_executors_core::{Error, JobContext, Panic, catch_panic};
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
@@ -105,17 +105,10 @@ struct Data<F, J, P> {
     cancel_requests: u64,
 }
 
-fn panic_text(e: Error<()>) -> String {
-    match e {
-        Error::Panicked(m) => m,
-        _ => "unknown panic".to_string(),
-    }
-}
-
 enum Next {
     Done,
     ShutDown,
-    Panicked(String),
+    Panicked(Panic),
     RetryAfter(Duration),
 }
 
@@ -179,10 +172,9 @@ where
         }
         let policy = &self.shared.policy;
         if self.policy_state.is_none() {
-            match catch_panic::<_, ()>(|| policy.start()) {
+            match catch_panic(|| policy.start()) {
                 Ok(state) => self.policy_state = Some(Box::new(state)),
-                Err(e) => {
-                    let panic = panic_text(e);
+                Err(panic) => {
                     tracing::error!(panic = %panic, "retry policy panicked starting a job's state; the job fails");
                     return Next::Panicked(panic);
                 }
@@ -192,11 +184,10 @@ where
             return Next::Done;
         };
         let attempt = Attempt::started_at(self.attempt, self.started);
-        let delay = match catch_panic::<_, ()>(|| policy.decide(state, &attempt, out)) {
+        let delay = match catch_panic(|| policy.decide(state, &attempt, out)) {
             Ok(RetryDecision::Done) => return Next::Done,
             Ok(RetryDecision::RetryAfter(d)) => d,
-            Err(e) => {
-                let panic = panic_text(e);
+            Err(panic) => {
                 tracing::error!(
                     attempt = self.attempt,
                     panic = %panic,
@@ -274,9 +265,9 @@ where
                             this.state.set(State::Done);
                             return Poll::Ready(Err(Error::ShutDown));
                         }
-                        Next::Panicked(message) => {
+                        Next::Panicked(panic) => {
                             this.state.set(State::Done);
-                            return Poll::Ready(Err(Error::Panicked(message)));
+                            return Poll::Ready(Err(panic.into_error()));
                         }
                         Next::RetryAfter(delay) if delay.is_zero() => {
                             // Retry at the next scheduling point, never in a tight loop.

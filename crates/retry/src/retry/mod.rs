@@ -167,7 +167,7 @@ impl<S, P> Retry<S, P> {
 }
 
 impl<S: Lifecycle, P: Send + Sync + 'static> Lifecycle for Retry<S, P> {
-    more_executors_core::forward_lifecycle!("retry", no_shutdown);
+    more_executors_core::forward_lifecycle!("retry", named, no_shutdown);
 
     /// Ends every job waiting between attempts with [`Error::ShutDown`](more_executors_core::Error::ShutDown)
     /// (no further attempt starts), then shuts the inner executor down. Attempts already

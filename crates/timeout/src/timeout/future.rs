@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use more_executors_core::metrics::Counter;
 use more_executors_core::stage::StageFuture;
-use more_executors_core::{Error, Runtime};
+use more_executors_core::{Error, Panic, Runtime};
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
@@ -31,7 +31,7 @@ pin_project! {
         runtime: Option<Runtime>,
         timeouts: Counter,
         // Set when the per-job timeout function panicked: the job never ran.
-        panicked: Option<String>,
+        panicked: Option<Box<Panic>>,
     }
 }
 
@@ -61,7 +61,7 @@ impl<F> TimeoutFuture<F> {
     }
 
     /// A future failing at once with [`Error::Panicked`]: the timeout function panicked.
-    pub(crate) fn panicked(message: String, timeouts: Counter) -> Self {
+    pub(crate) fn panicked(panic: Panic, timeouts: Counter) -> Self {
         TimeoutFuture {
             inner: None,
             sleep: None,
@@ -69,7 +69,7 @@ impl<F> TimeoutFuture<F> {
             duration: Duration::ZERO,
             runtime: None,
             timeouts,
-            panicked: Some(message),
+            panicked: Some(Box::new(panic)),
         }
     }
 
@@ -102,8 +102,8 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        if let Some(message) = this.panicked.take() {
-            return Poll::Ready(Err(Error::Panicked(message)));
+        if let Some(panic) = this.panicked.take() {
+            return Poll::Ready(Err(panic.into_error()));
         }
         let inner = this.inner.as_mut().as_pin_mut().expect("TimeoutFuture polled after it completed");
         if let Poll::Ready(out) = inner.poll(cx) {

@@ -13,8 +13,7 @@ use std::time::Duration;
 use more_executors_core::config::{ConfigError, nonzero_duration, secs_f64};
 use more_executors_core::metrics::Counter;
 use more_executors_core::{
-    Error, ErrorOf, Executor, Handle, JobContext, Lifecycle, OutputOf, SubmitExecutor, catch_panic,
-    submit_stage,
+    ErrorOf, Executor, Handle, JobContext, Lifecycle, OutputOf, SubmitExecutor, catch_panic, submit_stage,
 };
 use tokio::time::Instant;
 
@@ -244,7 +243,7 @@ impl<S: Lifecycle, D> Timeout<S, D> {
 }
 
 impl<S: Lifecycle, D: Send + Sync> Lifecycle for Timeout<S, D> {
-    more_executors_core::forward_lifecycle!("timeout");
+    more_executors_core::forward_lifecycle!("timeout", named);
 }
 
 impl<S, D, J> Executor<J> for Timeout<S, D>
@@ -256,15 +255,11 @@ where
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
         let start = Instant::now();
-        let timeout = match catch_panic::<_, ()>(|| self.timeout.timeout_for(&job)) {
+        let timeout = match catch_panic(|| self.timeout.timeout_for(&job)) {
             Ok(d) => d,
-            Err(e) => {
-                let message = match e {
-                    Error::Panicked(m) => m,
-                    _ => "unknown panic".to_string(),
-                };
-                tracing::error!(panic = %message, "the per-job timeout function panicked; the job does not run");
-                return TimeoutFuture::panicked(message, self.timeouts.clone());
+            Err(panic) => {
+                tracing::error!(panic = %panic, "the per-job timeout function panicked; the job does not run");
+                return TimeoutFuture::panicked(panic, self.timeouts.clone());
             }
         };
         let fut = self.inner.call(job, ctx);

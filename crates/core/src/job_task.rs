@@ -8,7 +8,7 @@ use std::task::{Context, Poll, ready};
 
 use pin_project_lite::pin_project;
 
-use crate::error::{Error, panic_message};
+use crate::error::{Error, Panic};
 use crate::handle::control::Control;
 use crate::metrics::StageTimer;
 
@@ -18,7 +18,7 @@ pin_project! {
     ///
     /// Written by hand rather than as an `async fn` so the stage future is stored once in
     /// the task (an `async fn` keeps both its argument and the awaited value).
-    pub(crate) struct Driver<F> {
+    pub(crate) struct JobTask<F> {
         #[pin]
         fut: F,
         ctl: Arc<Control>,
@@ -31,7 +31,7 @@ pin_project! {
         recorded: bool,
     }
 
-    impl<F> PinnedDrop for Driver<F> {
+    impl<F> PinnedDrop for JobTask<F> {
         fn drop(this: Pin<&mut Self>) {
             if !this.recorded {
                 this.ctl.abandon();
@@ -65,14 +65,14 @@ impl Drop for AbandonGuard {
     }
 }
 
-impl<F> Driver<F> {
+impl<F> JobTask<F> {
     pub(crate) fn new(fut: F, ctl: Arc<Control>, timer: StageTimer, span: tracing::Span) -> Self {
         let span = (!span.is_disabled()).then(|| Box::new(span));
-        Driver { fut, ctl, timer, span, recorded: false }
+        JobTask { fut, ctl, timer, span, recorded: false }
     }
 }
 
-impl<F, T, E> Future for Driver<F>
+impl<F, T, E> Future for JobTask<F>
 where
     F: Future<Output = Result<T, Error<E>>>,
     T: 'static,
@@ -89,7 +89,7 @@ where
         let fut = this.fut;
         let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
             Ok(p) => ready!(p),
-            Err(p) => Err(Error::Panicked(panic_message(&*p))),
+            Err(p) => Err(Panic::from_payload(&*p).into_error()),
         };
         *this.recorded = true;
         let result = this.ctl.finish(outcome);

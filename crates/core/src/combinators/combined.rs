@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, ready};
 
 use futures_util::StreamExt;
@@ -19,10 +19,9 @@ use crate::runtime::Runtime;
 /// The runtime combined handles are driven on: the current tokio runtime, or else one small
 /// background runtime shared by every combinator of the process (started on first use).
 pub(crate) fn runtime() -> tokio::runtime::Handle {
-    static BACKGROUND: OnceLock<Runtime> = OnceLock::new();
     match tokio::runtime::Handle::try_current() {
         Ok(handle) => handle,
-        Err(_) => BACKGROUND.get_or_init(Runtime::current_or_owned).handle().clone(),
+        Err(_) => Runtime::current_or_shared().handle().clone(),
     }
 }
 
@@ -64,7 +63,7 @@ where
     let fut = make(&ctx);
     let span = tracing::debug_span!("combinator", kind, job_id = ctl.id());
     let driver_ctl = ctl.clone();
-    let mut abandon = crate::driver::AbandonGuard::new(ctl.clone());
+    let mut abandon = crate::job_task::AbandonGuard::new(ctl.clone());
     let driver = async move {
         let out = fut.await;
         abandon.disarm();
@@ -171,8 +170,8 @@ impl Inputs {
         let mut pending = Vec::new();
         for c in snapshot {
             match c.cancel_nonblocking(&self.rt) {
-                Ok(b) => accepted |= b,
-                Err(decision) => pending.push(decision),
+                CancelDecision::Now(b) => accepted |= b,
+                CancelDecision::Later(decision) => pending.push(decision),
             }
         }
         if accepted || pending.is_empty() {
@@ -290,9 +289,9 @@ where
             }
             Ok(false) if index == last => last_result = Some(result),
             Ok(false) => {}
-            Err(panicked) => {
+            Err(panic) => {
                 inputs.cancel_rest();
-                return Err(panicked);
+                return Err(panic.into_error());
             }
         }
     }
