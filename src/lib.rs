@@ -48,6 +48,8 @@ pub use more_executors_timeout as timeout;
 pub mod guide {
     #[doc = include_str!("../docs/README.md")]
     pub mod readme {}
+    #[doc = include_str!("../docs/building-a-layer.md")]
+    pub mod building_a_layer {}
     #[doc = include_str!("../docs/concepts.md")]
     pub mod concepts {}
     #[doc = include_str!("../docs/core.md")]

@@ -193,7 +193,7 @@ pub(crate) fn task_executor(
         })
         .default_interval(poll_interval)?
         .first_poll_delay(poll_interval / 2)
-        .named("remote-tasks");
+        .name("remote-tasks");
     Ok(ExecutorBuilder::new()
         .poll(poll)
         .concurrency_limit(publish_limit)?

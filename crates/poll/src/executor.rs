@@ -93,23 +93,6 @@ where
         PollExecutor { inner, shared: Arc::new(shared), name }
     }
 
-    /// Gives this executor its own name instead of inheriting the inner executor's.
-    ///
-    /// ```
-    /// use more_executors_core::prelude::*;
-    /// use more_executors_poll::{PollDescriptor, PollExt, PollLayer};
-    /// let exec = InlineExecutor::new()
-    ///     .with_poll(PollLayer::new(|_: &mut [PollDescriptor<u8, u8, ()>]| Ok(None)))
-    ///     .named("tasks");
-    /// assert_eq!(exec.name(), "tasks");
-    /// ```
-    pub fn named(mut self, name: impl Into<Arc<str>>) -> Self {
-        let name = name.into();
-        self.shared.set_name(name.clone());
-        self.name = Some(name);
-        self
-    }
-
     /// A handle that calls [`notify`](Self::notify) on this executor, to keep where the
     /// executor itself is not at hand (for example, after more layers were added around
     /// it). It does not keep the executor alive.

@@ -272,11 +272,11 @@ where
     /// ```
     /// use more_executors_core::prelude::*;
     /// use more_executors_poll::{PollDescriptor, PollExt, PollLayer};
-    /// let layer = PollLayer::new(|_: &mut [PollDescriptor<u8, u8, ()>]| Ok(None)).named("tasks");
+    /// let layer = PollLayer::new(|_: &mut [PollDescriptor<u8, u8, ()>]| Ok(None)).name("tasks");
     /// let exec = InlineExecutor::new().with_poll(layer);
     /// assert_eq!(exec.name(), "tasks");
     /// ```
-    pub fn named(mut self, name: impl Into<Arc<str>>) -> Self {
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
         self.name = Some(name.into());
         self
     }

@@ -35,8 +35,8 @@ pub(crate) struct Shared<I, T, E> {
     pub(crate) cancel: Option<CancelFn<I, E>>,
     pub(crate) timing: Timing,
     pub(crate) runtime: Runtime,
-    /// Not part of the synchronisation protocol (always the standard mutex).
-    ident: std::sync::Mutex<Ident>,
+    /// The executor's name and metrics, fixed at construction.
+    ident: Ident,
     /// Called when a stage future is dropped while still in the set ([`abandoned`]); a
     /// function pointer so the stage future's `Drop` needs no trait bounds.
     pub(crate) on_abandon: AbandonFn<I, T, E>,
@@ -130,7 +130,7 @@ impl<I, T, E> Shared<I, T, E> {
             cancel,
             timing,
             runtime,
-            ident: std::sync::Mutex::new(Ident::new(name)),
+            ident: Ident::new(name),
             on_abandon: abandoned::<I, T, E>,
         }
     }
@@ -210,16 +210,12 @@ impl<I, T, E> Shared<I, T, E> {
     }
 
     pub(crate) fn name(&self) -> Arc<str> {
-        self.ident().name
+        self.ident.name.clone()
     }
 
-    /// The name and metrics (read once per poll tick).
-    pub(crate) fn ident(&self) -> Ident {
-        self.ident.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    pub(crate) fn set_name(&self, name: Arc<str>) {
-        *self.ident.lock().unwrap_or_else(|p| p.into_inner()) = Ident::new(name);
+    /// The name and metrics.
+    pub(crate) fn ident(&self) -> &Ident {
+        &self.ident
     }
 
     /// Removes a future whose cancel was approved and resolves it to `Cancelled`. False

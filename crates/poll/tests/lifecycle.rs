@@ -155,7 +155,7 @@ async fn every_composition_surface_builds_the_same_executor() {
     };
     let a = tower::ServiceBuilder::new().layer(layer()).service(AsyncExecutor::new());
     let b = ExecutorBuilder::new().poll(layer()).concurrency_limit(2).unwrap().build(AsyncExecutor::new());
-    let c = AsyncExecutor::builder().name("inner").build().with_poll(layer().named("tasks"));
+    let c = AsyncExecutor::builder().name("inner").build().with_poll(layer().name("tasks"));
     let d = AsyncExecutor::builder().name("inner").build().with_poll(layer());
     assert_eq!(a.kind(), "poll");
     assert_eq!(c.name(), "tasks");

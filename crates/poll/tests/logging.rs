@@ -14,11 +14,13 @@ async fn ticks_failures_and_cancel_refusals_are_traced() {
     let _g = logs.install();
 
     // A debug event per tick, with the executor's name and the batch size.
-    let exec = exec(PollLayer::new(|ds: &mut [D]| {
-        resolve_all(ds);
-        Ok(None)
-    }))
-    .named("tasks");
+    let exec = exec(
+        PollLayer::new(|ds: &mut [D]| {
+            resolve_all(ds);
+            Ok(None)
+        })
+        .name("tasks"),
+    );
     submit(&exec, 1).await.unwrap();
     // An error event when the poll function fails.
     let failing = common::exec(PollLayer::new(|_: &mut [D]| Err("nope".to_string())));

@@ -32,7 +32,7 @@ async fn poll_calls_errors_and_time_are_counted() {
     let recorder = DebuggingRecorder::new();
     let snap = recorder.snapshotter();
     let exec = metrics::with_local_recorder(&recorder, || {
-        AsyncExecutor::new().with_poll(PollLayer::with_poller(OneSecond(AtomicUsize::new(0))).named("m-poll"))
+        AsyncExecutor::new().with_poll(PollLayer::with_poller(OneSecond(AtomicUsize::new(0))).name("m-poll"))
     });
     assert!(submit(&exec, 1).await.is_err());
     assert_eq!(submit(&exec, 2).await.unwrap(), "done-2");
