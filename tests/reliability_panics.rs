@@ -276,7 +276,7 @@ async fn a_panicking_per_job_timeout_function_fails_only_that_job_without_runnin
     }
     impl Executor<Job> for Run {
         type Future = std::future::Ready<Out>;
-        fn call(&self, (v, ran): Job, _: &more_executors::JobContext) -> Self::Future {
+        fn call(&self, (v, ran): Job, _: &more_executors::stage::JobContext) -> Self::Future {
             ran.fetch_add(1, SeqCst);
             std::future::ready(Ok(v))
         }

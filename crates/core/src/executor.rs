@@ -115,7 +115,7 @@ pub trait Executor<J>: Lifecycle {
 
     /// Builds the stage future for `job`. Used by layers; applications call
     /// [`submit`](Self::submit). The future must honour `ctx`'s cancel rules: a stage that
-    /// cannot be interrupted installs [`CancelGate::Refuse`](crate::CancelGate) while it runs.
+    /// cannot be interrupted installs [`CancelGate::Refuse`](crate::stage::CancelGate) while it runs.
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future;
 
     /// Submits `job` and returns its handle at once, without waiting.
@@ -182,7 +182,7 @@ impl<X, J> SubmitExecutor<J> for X where
 ///
 /// ```
 /// use more_executors_core::prelude::*;
-/// use more_executors_core::submit_stage;
+/// use more_executors_core::stage::submit_stage;
 ///
 /// # #[tokio::main] async fn main() {
 /// let exec = AsyncExecutor::new();

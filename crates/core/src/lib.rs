@@ -63,13 +63,10 @@ pub use base::{
 };
 pub use builder::ExecutorBuilder;
 pub use config::ConfigError;
-pub use error::{Error, JobResultExt, Panic, catch_panic};
-pub use executor::{ErrorOf, Executor, Lifecycle, OutputOf, SubmitExecutor, submit_stage};
+pub use error::{Error, JobResultExt};
+pub use executor::{ErrorOf, Executor, Lifecycle, OutputOf, SubmitExecutor};
 pub use ext::ExecutorExt;
-pub use handle::{
-    CancelDecision, CancelFuture, CancelGate, CancelHandle, CancelHook, GateGuard, Handle, JobContext,
-    SharedHandle,
-};
+pub use handle::{CancelHandle, Handle, SharedHandle};
 pub use runtime::Runtime;
 
 /// The traits and types most programs need: `use more_executors_core::prelude::*;`.

@@ -7,12 +7,13 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
+use more_executors_core::CancelHandle;
 use more_executors_core::combinators::{
     and, and_with, apply, as_completed, cancelled, failed, nocancel, or, or_with, ready, sequence, traverse,
     wait_first, zip, zip_all,
 };
 use more_executors_core::prelude::*;
-use more_executors_core::{CancelDecision, CancelGate, CancelHandle, submit_stage};
+use more_executors_core::stage::{CancelDecision, CancelGate, submit_stage};
 use tokio::sync::oneshot;
 
 const BIG: usize = 100_000;

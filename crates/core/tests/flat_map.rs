@@ -194,7 +194,7 @@ async fn blocking_first_step_then_inner_handle_cancel_reaches_inner() {
 /// waits for that decision instead of failing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outer_cancel_waits_for_an_async_inner_decision() {
-    use more_executors_core::{CancelDecision, CancelGate, submit_stage};
+    use more_executors_core::stage::{CancelDecision, CancelGate, submit_stage};
 
     let other = AsyncExecutor::new();
     let asked = Arc::new(AtomicBool::new(false));

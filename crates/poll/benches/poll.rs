@@ -20,8 +20,8 @@ use std::task::Context;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use more_executors_core::JobContext;
 use more_executors_core::prelude::*;
+use more_executors_core::stage::JobContext;
 use more_executors_poll::{PollDescriptor, PollExecutor, PollExt, PollLayer};
 
 type D = PollDescriptor<u64, u64, ()>;

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::sync::{Arc, Weak};
 
-use more_executors_core::{Executor, JobContext, Lifecycle};
+use more_executors_core::stage::JobContext;
+use more_executors_core::{Executor, Lifecycle};
 
 use crate::future::PollFuture;
 use crate::layer::PollLayer;
@@ -121,6 +122,17 @@ impl<S, I, T, E> PollExecutor<S, I, T, E> {
     /// ```
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The wrapped executor, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner executor. Jobs already submitted are unaffected: their stage
+    /// futures hold the poll set they are in.
+    pub fn into_inner(self) -> S {
+        self.inner
     }
 
     /// Asks for a poll now instead of at the scheduled time. If a poll is in progress,

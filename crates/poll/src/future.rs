@@ -6,7 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use more_executors_core::{CancelGate, Error, GateGuard, JobContext};
+use more_executors_core::Error;
+use more_executors_core::stage::{CancelGate, GateGuard, JobContext};
 use pin_project_lite::pin_project;
 
 use crate::descriptor::{DETACHED, Node};
@@ -24,7 +25,8 @@ pin_project! {
     /// use std::future::Future;
     /// use std::pin::pin;
     /// use std::task::Context;
-    /// use more_executors_core::{JobContext, prelude::*};
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_core::stage::JobContext;
     /// use more_executors_poll::{PollDescriptor, PollExt, PollLayer};
     ///
     /// # #[tokio::main] async fn main() {

@@ -15,7 +15,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use loom::thread;
-use more_executors_core::{CancelDecision, CancelHook, Error, Runtime};
+use more_executors_core::stage::{CancelDecision, CancelHook};
+use more_executors_core::{Error, Runtime};
 
 use crate::descriptor::{Node, PollDescriptor};
 use crate::future::PollFuture;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use more_executors_core::metrics::{Counter, Gauge};
-use more_executors_core::{CancelDecision, CancelHook, Error, Panic, Runtime, catch_panic};
+use more_executors_core::stage::{CancelDecision, CancelHook, Panic, catch_panic};
+use more_executors_core::{Error, Runtime};
 use slab::Slab;
 use tokio::sync::Notify;
 use tokio::time::Instant;

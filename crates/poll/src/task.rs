@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use more_executors_core::{Error, Panic};
+use more_executors_core::Error;
+use more_executors_core::stage::Panic;
 use tokio::time::Instant;
 
 use crate::descriptor::PollDescriptor;

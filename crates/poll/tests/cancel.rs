@@ -251,7 +251,7 @@ async fn a_future_dropped_while_in_the_poll_set_calls_the_cancel_function_once()
     let deletes = Arc::new(AtomicUsize::new(0));
     let sync_exec = exec(layer_with_cancel(&rec, &asked));
     let async_exec = exec(layer_with_async_cancel(&rec, &deletes));
-    let ctx = more_executors_core::JobContext::detached();
+    let ctx = more_executors_core::stage::JobContext::detached();
     let mut cx = Context::from_waker(futures::task::noop_waker_ref());
     {
         // What an outer timeout does on expiry: drop the inner stage future.

@@ -10,8 +10,8 @@ use std::pin::pin;
 use std::task::{Context, Poll};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use more_executors_core::JobContext;
 use more_executors_core::prelude::*;
+use more_executors_core::stage::JobContext;
 use more_executors_retry::{ExponentialBackoff, RetryBudget, RetryExt};
 
 fn poll_once<F: Future>(fut: F) -> F::Output {

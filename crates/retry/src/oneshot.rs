@@ -7,7 +7,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use more_executors_core::{Error, Executor, JobContext, Lifecycle, Panic, Runtime, catch_panic};
+use more_executors_core::stage::{JobContext, Panic, catch_panic};
+use more_executors_core::{Error, Executor, Lifecycle, Runtime};
 
 use crate::policy::RetryPolicy;
 use crate::retry::Retry;

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use more_executors_core::JobContext;
 use more_executors_core::prelude::*;
+use more_executors_core::stage::JobContext;
 use more_executors_retry::{
     Attempt, ExponentialBackoff, RetryBudget, RetryBuilderExt, RetryDecision, RetryExt, RetryLayer,
     RetryPolicy, Schedule,

@@ -10,8 +10,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use more_executors_core::JobContext;
 use more_executors_core::prelude::*;
+use more_executors_core::stage::JobContext;
 use more_executors_timeout::TimeoutExt;
 
 fn poll_ready<F: Future>(fut: F) -> F::Output {

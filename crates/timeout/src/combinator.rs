@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use more_executors_core::{CancelGate, Error, Handle, Lifecycle, Runtime, submit_stage};
+use more_executors_core::stage::{CancelGate, submit_stage};
+use more_executors_core::{Error, Handle, Lifecycle, Runtime};
 use tokio::time::Instant;
 
 /// Gives an existing handle a deadline: the returned handle resolves like `handle`, or to

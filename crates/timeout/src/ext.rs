@@ -4,9 +4,8 @@ use std::time::Duration;
 
 use more_executors_core::config::ConfigError;
 use more_executors_core::metrics::Counter;
-use more_executors_core::{
-    ErrorOf, ExecutorBuilder, Handle, Lifecycle, OutputOf, SubmitExecutor, submit_stage,
-};
+use more_executors_core::stage::submit_stage;
+use more_executors_core::{ErrorOf, ExecutorBuilder, Handle, Lifecycle, OutputOf, SubmitExecutor};
 use tokio::time::Instant;
 use tower_layer::Stack;
 

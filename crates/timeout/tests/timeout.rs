@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use more_executors_core::JobContext;
 use more_executors_core::prelude::*;
+use more_executors_core::stage::JobContext;
 use more_executors_retry::{ExponentialBackoff, RetryExt};
 use more_executors_timeout::{Timeout, TimeoutBuilderExt, TimeoutExt, TimeoutLayer, timeout};
 use tokio::time::Instant;

@@ -20,7 +20,7 @@ use tokio::task::{AbortHandle, JoinError, JoinHandle};
 use crate::error::{Error, Panic};
 use control::{Control, Phase};
 
-pub use crate::stage::{CancelDecision, CancelFuture, CancelGate, CancelHook, GateGuard, JobContext};
+pub(crate) use crate::stage::{CancelDecision, CancelGate, GateGuard, JobContext};
 pub use shared::SharedHandle;
 
 /// The eventual result of a job: eager, cancellable, awaitable, and waitable from
@@ -352,13 +352,14 @@ impl CancelHandle {
     }
 
     /// Requests cancellation without ever blocking the calling thread: what a
-    /// [`CancelHook`] forwarding a cancel to another handle should use, since hooks must not
+    /// [`CancelHook`](crate::stage::CancelHook) forwarding a cancel to another handle should use, since hooks must not
     /// block. [`CancelDecision::Now`] when decided at once; otherwise the stage decides
     /// asynchronously (awaited on `rt`) and [`CancelDecision::Later`]'s future resolves to
     /// the decision. Dropping that future does not withdraw the request.
     ///
     /// ```
-    /// use more_executors_core::{CancelDecision, Handle};
+    /// use more_executors_core::Handle;
+    /// use more_executors_core::stage::CancelDecision;
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let h: Handle<(), ()> = Handle::cancelled();

@@ -79,6 +79,11 @@ impl<X, J> ExecutorService<X, J> {
         &self.exec
     }
 
+    /// The wrapped executor, mutably.
+    pub fn get_mut(&mut self) -> &mut X {
+        &mut self.exec
+    }
+
     /// Unwraps the executor (a reserved slot is released).
     pub fn into_inner(self) -> X {
         self.exec

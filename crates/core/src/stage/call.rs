@@ -17,7 +17,7 @@ use crate::stage::JobContext;
 /// use std::sync::Arc;
 /// use more_executors_core::prelude::*;
 /// use more_executors_core::stage::{StageCaller, StageFuture};
-/// use more_executors_core::{JobContext, submit_stage};
+/// use more_executors_core::stage::{JobContext, submit_stage};
 ///
 /// fn caller<X, J>(exec: X) -> StageCaller<J, X::Future>
 /// where

@@ -13,7 +13,7 @@ use crate::handle::control::Control;
 /// ([`is_cancelled`](Self::is_cancelled)). Cloning it is cheap.
 ///
 /// ```
-/// use more_executors_core::{CancelGate, JobContext};
+/// use more_executors_core::stage::{CancelGate, JobContext};
 ///
 /// let ctx = JobContext::detached();
 /// {
@@ -96,7 +96,7 @@ impl JobContext {
     /// in between: a request that was accepted would have dropped the stage instead.
     ///
     /// ```
-    /// use more_executors_core::JobContext;
+    /// use more_executors_core::stage::JobContext;
     /// assert_eq!(JobContext::detached().cancel_requests(), 0);
     /// ```
     pub fn cancel_requests(&self) -> u64 {
@@ -113,7 +113,7 @@ impl JobContext {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use more_executors_core::JobContext;
+    /// use more_executors_core::stage::JobContext;
     ///
     /// let resource = Arc::new(());
     /// JobContext::detached().hold_while_running(resource.clone());

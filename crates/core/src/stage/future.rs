@@ -9,7 +9,7 @@ use crate::error::Error;
 ///
 /// Implemented for every such future. Bound a generic stage future by `StageFuture` and name
 /// its output types as `F::Ok` and `F::Err` rather than introducing free type parameters
-/// (see the [module docs](self) for why).
+/// (see the [module docs](crate::stage) for why).
 pub trait StageFuture:
     Future<Output = Result<<Self as StageFuture>::Ok, Error<<Self as StageFuture>::Err>>>
 {
@@ -32,7 +32,7 @@ where
 ///
 /// Implemented for every `FnOnce(T) -> U`; a layer bounds its function by `StageFn<T>` and
 /// names the result `M::Output` instead of a free type parameter `U` (see the
-/// [module docs](self)).
+/// [module docs](crate::stage)).
 pub trait StageFn<T> {
     /// What the function returns.
     type Output;

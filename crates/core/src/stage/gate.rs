@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 /// A stage's answer to "may this job be cancelled now?".
 ///
-/// A stage installs a gate with [`JobContext::set_gate`] while the job is in it; the gate of
+/// A stage installs a gate with [`JobContext::set_gate`](super::JobContext::set_gate) while the job is in it; the gate of
 /// the innermost active stage decides a cancel request.
 #[derive(Clone)]
 pub enum CancelGate {

@@ -8,7 +8,7 @@
 //! - [`StageFuture`] and [`StageFn`] name a stage's output and a user function's result.
 //! - [`CallStage`] / [`StageCaller`] hold an inner executor's `call` with its type erased.
 //! - [`submit_stage`] spawns a stage future as a job (for layers with submit variants of
-//!   their own); [`catch_panic`] turns a panic in user code into [`Error::Panicked`];
+//!   their own); [`catch_panic`] turns a panic in user code into [`Error::Panicked`](crate::Error::Panicked);
 //!   [`forward_lifecycle!`] writes a layer's forwarding [`Lifecycle`](crate::Lifecycle)
 //!   methods.
 //!
@@ -16,7 +16,8 @@
 //!
 //! # Keeping type-checking linear
 //!
-//! A layer's [`Executor`] impl and its stage future's [`Future`] impl
+//! A layer's [`Executor`](crate::Executor) impl and its stage future's
+//! `Future` impl
 //! should have no type parameter that is fixed only by a `where` clause (such as the `U`
 //! in `M: Fn(T) -> U`, or the `T` in `F: Future<Output = Result<T, Error<E>>>`). Each such
 //! parameter makes the compiler solve the inner stack's obligations afresh for every

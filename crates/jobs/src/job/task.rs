@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
-use more_executors_core::{Error, Panic, catch_panic};
+use more_executors_core::Error;
+use more_executors_core::stage::{Panic, catch_panic};
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 

@@ -14,7 +14,8 @@ use crate::scheduler::spawned::SpawnedJob;
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use more_executors_core::{Executor, JobContext};
+/// use more_executors_core::Executor;
+/// use more_executors_core::stage::JobContext;
 /// let pool = more_executors_jobs::WorkerPool::new(1, 8, |n: u8| async move { Ok::<_, String>(n) }).unwrap();
 /// let stage = pool.call(5, &JobContext::detached());
 /// assert_eq!(stage.await, Ok(5));

@@ -23,9 +23,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use more_executors_core::{
-    ConfigError, Error, Executor, Handle, JobContext, Lifecycle, Runtime, catch_panic,
-};
+use more_executors_core::stage::{JobContext, catch_panic};
+use more_executors_core::{ConfigError, Error, Executor, Handle, Lifecycle, Runtime};
 
 use crate::scheduler::{Close, CloseReport, Scheduler};
 
@@ -170,7 +169,7 @@ impl<W> WorkerPool<W> {
         };
         match self.scheduler.spawn(fut).await {
             Ok(job) => {
-                more_executors_core::submit_stage(self, move |_| PoolFuture::<Fut, T, E>::running(job))
+                more_executors_core::stage::submit_stage(self, move |_| PoolFuture::<Fut, T, E>::running(job))
             }
             Err(_) => Handle::from_error(Error::ShutDown),
         }

@@ -9,7 +9,8 @@ use std::task::{Context, Poll, ready};
 
 use tokio::sync::oneshot;
 
-use more_executors_core::{CancelDecision, CancelHook, Error, GateGuard};
+use more_executors_core::Error;
+use more_executors_core::stage::{CancelDecision, CancelHook, GateGuard};
 
 use super::shared::{Reply, Shared, Slot, SlotState};
 use crate::error::RemoteError;

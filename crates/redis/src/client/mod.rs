@@ -16,9 +16,8 @@ use std::sync::atomic::Ordering;
 use tokio::sync::oneshot;
 
 use more_executors_core::metrics::{Instrumented, StageMetrics};
-use more_executors_core::{
-    CancelGate, Error, Executor, Handle, JobContext, Lifecycle, Runtime, submit_stage,
-};
+use more_executors_core::stage::{CancelGate, JobContext, submit_stage};
+use more_executors_core::{Error, Executor, Handle, Lifecycle, Runtime};
 
 use crate::error::RemoteError;
 use crate::job::RemoteJob;

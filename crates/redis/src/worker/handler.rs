@@ -6,7 +6,8 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 
 use more_executors_core::stage::StageFuture;
-use more_executors_core::{CancelHandle, Error, Executor, Handle, catch_panic};
+use more_executors_core::stage::catch_panic;
+use more_executors_core::{CancelHandle, Error, Executor, Handle};
 
 use crate::job::RemoteJob;
 use crate::wire;

@@ -7,8 +7,9 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use more_executors_core::Error;
+use more_executors_core::stage::{JobContext, Panic, catch_panic};
 use more_executors_core::stage::{StageCaller, StageFuture};
-use more_executors_core::{Error, JobContext, Panic, catch_panic};
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use more_executors_core::metrics::{Counter, Gauge};
-use more_executors_core::{Executor, JobContext, Lifecycle};
+use more_executors_core::stage::JobContext;
+use more_executors_core::{Executor, Lifecycle};
 use tokio_util::sync::CancellationToken;
 
 use crate::budget::RetryBudget;

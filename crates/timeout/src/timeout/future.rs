@@ -5,8 +5,9 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use more_executors_core::metrics::Counter;
+use more_executors_core::stage::Panic;
 use more_executors_core::stage::StageFuture;
-use more_executors_core::{Error, Panic, Runtime};
+use more_executors_core::{Error, Runtime};
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 

@@ -12,9 +12,8 @@ use std::time::Duration;
 
 use more_executors_core::config::{ConfigError, nonzero_duration, secs_f64};
 use more_executors_core::metrics::Counter;
-use more_executors_core::{
-    ErrorOf, Executor, Handle, JobContext, Lifecycle, OutputOf, SubmitExecutor, catch_panic, submit_stage,
-};
+use more_executors_core::stage::{JobContext, catch_panic, submit_stage};
+use more_executors_core::{ErrorOf, Executor, Handle, Lifecycle, OutputOf, SubmitExecutor};
 use tokio::time::Instant;
 
 /// How long a job may take: a fixed [`Duration`], or a function of the job ([`PerJob`]).
@@ -154,7 +153,7 @@ impl<S: Lifecycle, F> Timeout<S, PerJob<F>> {
     /// use std::sync::Arc;
     /// use std::time::Duration;
     /// use more_executors_core::prelude::*;
-    /// use more_executors_core::JobContext;
+    /// use more_executors_core::stage::JobContext;
     /// use more_executors_timeout::Timeout;
     ///
     /// /// A request that says how long it may take.
