@@ -9,8 +9,8 @@ use std::task::{Context, Poll};
 
 use more_executors_core::{Error, Executor, JobContext, Lifecycle, Runtime, catch_panic};
 
+use crate::Retry;
 use crate::policy::RetryPolicy;
-use crate::retry::Retry;
 
 /// Calls `make` and awaits its future, again and again as `policy` decides: one retried
 /// call in one expression, with no executor (like `backon`'s `(|| fut).retry(backoff)`).
