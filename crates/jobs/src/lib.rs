@@ -41,7 +41,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod config;
 mod error;
 mod failure;
 mod job;
@@ -50,14 +49,14 @@ mod scheduler;
 #[cfg(feature = "web")]
 pub mod web;
 
-pub use config::{
-    DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT, DEFAULT_PENDING_LIMIT, DEFAULT_WAIT_TIMEOUT, SchedulerBuilder,
-};
 pub use error::{Closed, ClosedReason, TrySpawnError};
 pub use failure::{ErrorHandler, FailureCause, JobFailure};
 pub use job::{
     AlwaysOk, Job, JobClose, JobClosed, JobCtx, JobInfo, JobKind, JobState, Outcome, Wait, WaitFor, always_ok,
 };
 pub use pool::WorkerPool;
-pub use scheduler::{Close, CloseReport, ClosedJob, JobBuilder, Scheduler, Spawn, SpawnBlocking};
+pub use scheduler::{
+    Close, CloseReport, ClosedJob, DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT, DEFAULT_PENDING_LIMIT,
+    DEFAULT_WAIT_TIMEOUT, JobBuilder, Scheduler, SchedulerBuilder, Spawn, SpawnBlocking,
+};
 pub use tokio_util::sync::CancellationToken;
