@@ -46,6 +46,7 @@ mod failure;
 mod job;
 pub mod pool;
 mod scheduler;
+mod seam;
 #[cfg(feature = "web")]
 pub mod web;
 
