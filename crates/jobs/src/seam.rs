@@ -1,6 +1,6 @@
 //! The seam between a job's cell and the rest of the crate.
 //!
-//! A job lives in one [`Cell`](crate::job::cell::Cell), generic over its work `W` (a future
+//! A job lives in one [`Cell`], generic over its work `W` (a future
 //! or a blocking closure), its value `T` and its error `E`. Three parties use the cell
 //! without knowing all of these types, each through one trait object:
 //!

@@ -153,7 +153,7 @@ impl<'a> JobBuilder<'a> {
     }
 
     /// Spawns a future whose output is the job's value and which cannot fail; the short
-    /// form of `spawn(always_ok(fut))` (see [`always_ok`](crate::always_ok)).
+    /// form of `spawn(always_ok(fut))` (see [`always_ok`]).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
