@@ -91,9 +91,13 @@ pub(crate) struct Cell<W, T, E> {
     pub(crate) key: AtomicUsize,
     pub(crate) shared: Arc<Shared>,
     state: Mutex<St<W, T, E>>,
-    /// The task's waker (or, while the job is blocked, its spawner's).
+    /// The task's waker: a stop request wakes the task through it.
     pub(crate) waker: AtomicWaker,
     pub(crate) head: Head,
+    /// The waker of a spawner waiting for room in the queue: woken when the job is
+    /// admitted, started or rejected. Apart from the task's, so that a spawner polled after
+    /// its job's task has started cannot take the task's place.
+    pub(crate) spawner: AtomicWaker,
 }
 
 #[repr(C)]
@@ -148,6 +152,7 @@ impl<W, T, E> Cell<W, T, E> {
             stage: AtomicStage::new(Stage::Pending),
             key: AtomicUsize::new(usize::MAX),
             waker: AtomicWaker::new(),
+            spawner: AtomicWaker::new(),
             state: Mutex::new(St {
                 work: Some(work),
                 started_at: None,
@@ -396,7 +401,7 @@ where
         self.key.store(key, Ordering::Release);
         let prev = self.stage.swap(Stage::Active, Ordering::AcqRel);
         if prev == Stage::Blocked {
-            self.waker.wake();
+            self.spawner.wake();
         }
     }
 
@@ -406,12 +411,12 @@ where
 
     fn admit(&self) {
         self.stage.store(Stage::Pending, Ordering::Release);
-        self.waker.wake();
+        self.spawner.wake();
     }
 
     fn reject(&self) {
         self.stage.store(Stage::Rejected, Ordering::Release);
-        self.waker.wake();
+        self.spawner.wake();
     }
 
     fn drop_unrun(&self, why: Stop) {
