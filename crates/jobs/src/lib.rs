@@ -11,6 +11,14 @@
 //!
 //! See `docs/jobs.md` in the repository for the full semantics.
 //!
+//! # Layout
+//! `scheduler/` holds [`Scheduler`] (its builder in `builder.rs`, spawning in `spawn.rs`,
+//! its shared state in `shared.rs`, closing in `close.rs`); `job/` holds [`Job`] and the
+//! per-job cell its handle, its task and the scheduler share; `seam.rs` holds the traits
+//! through which they use the cell without knowing each other's types; `pool/` holds
+//! [`WorkerPool`]; `web/` the axum integration, whose `atomic` layer is laid out like every
+//! layer of the project (service in `mod.rs`, `layer.rs`, `future.rs`).
+//!
 //! ```
 //! use std::time::Duration;
 //! use more_executors_jobs::{Outcome, Scheduler};
