@@ -11,6 +11,14 @@
 //!
 //! See `docs/jobs.md` in the repository for the full semantics.
 //!
+//! # Layout
+//! `scheduler/` holds [`Scheduler`] (its builder in `builder.rs`, spawning in `spawn.rs`,
+//! its shared state in `shared.rs`, closing in `close.rs`); `job/` holds [`Job`] and the
+//! per-job cell its handle, its task and the scheduler share; `seam.rs` holds the traits
+//! through which they use the cell without knowing each other's types; `pool/` holds
+//! [`WorkerPool`]; `web/` the axum integration, whose `atomic` layer is laid out like every
+//! layer of the project (service in `mod.rs`, `layer.rs`, `future.rs`).
+//!
 //! ```
 //! use std::time::Duration;
 //! use more_executors_jobs::{Outcome, Scheduler};
@@ -41,23 +49,23 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod config;
 mod error;
 mod failure;
 mod job;
 pub mod pool;
 mod scheduler;
+mod seam;
 #[cfg(feature = "web")]
 pub mod web;
 
-pub use config::{
-    DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT, DEFAULT_PENDING_LIMIT, DEFAULT_WAIT_TIMEOUT, SchedulerBuilder,
-};
 pub use error::{Closed, ClosedReason, TrySpawnError};
 pub use failure::{ErrorHandler, FailureCause, JobFailure};
 pub use job::{
     AlwaysOk, Job, JobClose, JobClosed, JobCtx, JobInfo, JobKind, JobState, Outcome, Wait, WaitFor, always_ok,
 };
 pub use pool::WorkerPool;
-pub use scheduler::{Close, CloseReport, ClosedJob, JobBuilder, Scheduler, Spawn, SpawnBlocking};
+pub use scheduler::{
+    Close, CloseReport, ClosedJob, DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT, DEFAULT_PENDING_LIMIT,
+    DEFAULT_WAIT_TIMEOUT, JobBuilder, Scheduler, SchedulerBuilder, Spawn, SpawnBlocking,
+};
 pub use tokio_util::sync::CancellationToken;

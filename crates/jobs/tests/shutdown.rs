@@ -334,3 +334,20 @@ async fn a_job_finishing_at_close_time_is_not_lost() {
     assert!(report.total() <= 1);
     assert!(rec.seen().is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_job_that_waited_for_room_stops_at_once_when_closed() {
+    let (s, rec) =
+        scheduler(Scheduler::builder().limit(1).pending_limit(0).close_timeout(Duration::from_millis(20)));
+    let done = Arc::new(AtomicUsize::new(0));
+    let _first = s.spawn(sleeper(1, &done)).await.unwrap();
+    // No room in the queue: this spawner waits until the first job ends, and its job then
+    // takes the slot and starts at once.
+    let second = s.spawn(sleeper(60, &done)).await.unwrap();
+    assert_eq!(second.state(), JobState::Active);
+    let report = s.close().await;
+    assert_eq!((report.cancelled, report.aborted), (1, 0), "{report}");
+    assert!(rec.seen().is_empty(), "the job stopped within the close timeout: {:?}", rec.seen());
+    assert_eq!(second.outcome(), Some(Outcome::Cancelled));
+    assert_eq!(done.load(SeqCst), 1);
+}

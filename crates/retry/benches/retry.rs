@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use criterion::{Criterion, criterion_group, criterion_main};
 use more_executors_core::prelude::*;
 use more_executors_core::stage::JobContext;
-use more_executors_retry::{ExponentialBackoff, RetryBudget, RetryExt};
+use more_executors_retry::{ExponentialBackoff, RetryBudget, RetryExt, RetryLayer};
 
 fn poll_once<F: Future>(fut: F) -> F::Output {
     let mut cx = Context::from_waker(std::task::Waker::noop());
@@ -30,8 +30,8 @@ fn stage(c: &mut Criterion) {
 
     let bare = InlineExecutor::new();
     let retry = InlineExecutor::new().with_retry(ExponentialBackoff::new());
-    let budgeted =
-        InlineExecutor::new().with_retry(ExponentialBackoff::new()).with_budget(RetryBudget::new());
+    let budgeted = InlineExecutor::new()
+        .with_layer(RetryLayer::new(ExponentialBackoff::new()).budget(RetryBudget::new()));
 
     let mut g = c.benchmark_group("retry_stage_first_attempt_ok");
     // Reference: one read of tokio's clock, which the layer takes per job. Benches build tokio

@@ -3,7 +3,7 @@
 use more_executors_core::{ExecutorBuilder, Lifecycle};
 use tower_layer::Stack;
 
-use crate::retry::{Retry, RetryLayer};
+use crate::{Retry, RetryLayer};
 
 /// Adds [`retry`](Self::retry) to [`ExecutorBuilder`].
 ///

@@ -67,23 +67,245 @@
 //! # Requirements
 //! Jobs must be `Clone` (each attempt runs a clone); the job's error type must be `Debug` (it is
 //! logged with each retry).
+//!
+//! # Layout
+//! This crate is one layer, laid out like every layer module of `more-executors-core`
+//! (its `map` module, say): the crate root holds the executor, [`Retry`]; `layer.rs` its
+//! [`RetryLayer`]; `future.rs` its stage future, [`RetryFuture`]; and beside them what is
+//! particular to retrying: the [`policy`] module, the budget and the one-call [`retry`](fn@retry).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod budget;
 mod ext;
+mod future;
+mod layer;
 mod oneshot;
 pub mod policy;
-mod retry;
+mod shared;
 
 pub use budget::{RetryBudget, RetryBudgetBuilder};
 pub use ext::{RetryBuilderExt, RetryExt};
+pub use future::RetryFuture;
+pub use layer::RetryLayer;
 pub use oneshot::retry;
 pub use policy::{
     Attempt, DefaultRetryIf, ExponentialBackoff, ExponentialBackoffBuilder, RetryDecision, RetryIf,
     RetryPolicy, Schedule,
 };
-pub use retry::{Retry, RetryFuture, RetryLayer};
 
 #[doc(no_inline)]
 pub use more_executors_core::{Error, Lifecycle};
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use more_executors_core::Executor;
+use more_executors_core::stage::JobContext;
+
+use crate::shared::Shared;
+
+/// An executor that runs each job again, as its [`RetryPolicy`] decides, until the policy
+/// is done; the handle resolves to the last attempt's outcome.
+///
+/// See the [crate documentation](crate) for the rules (attempts, cancel, shutdown,
+/// budget). Jobs must be `Clone` (each attempt runs a clone); the inner executor is held
+/// in an `Arc` shared with the jobs in flight, so it need not be `Clone`. A budget or a
+/// name of its own is given when the executor is built, with [`RetryLayer`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+/// use std::time::Duration;
+/// use more_executors_core::prelude::*;
+/// use more_executors_retry::{ExponentialBackoff, RetryExt};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let policy = ExponentialBackoff::builder().sleep(Duration::from_millis(10)).build().unwrap();
+/// let exec = AsyncExecutor::new().with_retry(policy);
+/// let calls = Arc::new(AtomicU32::new(0));
+/// let c = calls.clone();
+/// let h = exec.submit(move || {
+///     let n = c.fetch_add(1, SeqCst) + 1;
+///     async move { if n < 3 { Err("flaky") } else { Ok(n) } }
+/// });
+/// assert_eq!(h.await, Ok(3), "the third attempt succeeded");
+/// # }
+/// ```
+pub struct Retry<S, P> {
+    inner: Arc<S>,
+    shared: Arc<Shared<P>>,
+    name: Option<Arc<str>>,
+}
+
+impl<S, P> Clone for Retry<S, P> {
+    fn clone(&self) -> Self {
+        Retry { inner: self.inner.clone(), shared: self.shared.clone(), name: self.name.clone() }
+    }
+}
+
+impl<S: fmt::Debug, P: fmt::Debug> fmt::Debug for Retry<S, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Retry")
+            .field("inner", &self.inner)
+            .field("policy", &self.shared.policy)
+            .field("budget", &self.shared.budget)
+            .field("waiting", &self.waiting())
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl<S: Lifecycle, P> Retry<S, P> {
+    /// Wraps `inner`, retrying by `policy`, with no budget and the inner executor's name.
+    /// (For a budget or a name of its own, build it with [`RetryLayer`].)
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_retry::{ExponentialBackoff, Retry};
+    ///
+    /// let exec = Retry::new(InlineExecutor::new(), ExponentialBackoff::new());
+    /// assert_eq!(exec.submit(|| Ok::<_, ()>(1)).wait(), Ok(1));
+    /// assert_eq!(exec.name(), "default", "named after the inner executor");
+    /// ```
+    pub fn new(inner: S, policy: P) -> Self {
+        Self::from_parts(Arc::new(inner), Arc::new(policy), None, None)
+    }
+
+    /// The executor [`RetryLayer`] builds: `name` labels its metrics and tracing when given,
+    /// else the inner executor's name does.
+    pub(crate) fn from_parts(
+        inner: Arc<S>,
+        policy: Arc<P>,
+        budget: Option<RetryBudget>,
+        name: Option<Arc<str>>,
+    ) -> Self {
+        let shared = Shared::new(policy, budget, name.as_deref().unwrap_or(inner.name()));
+        Retry { inner, shared: Arc::new(shared), name }
+    }
+}
+
+impl<S, P> Retry<S, P> {
+    /// The policy.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_retry::{ExponentialBackoff, RetryExt};
+    ///
+    /// let exec = InlineExecutor::new().with_retry(ExponentialBackoff::new());
+    /// assert_eq!(exec.policy().max_attempts(), 3);
+    /// ```
+    pub fn policy(&self) -> &P {
+        &self.shared.policy
+    }
+
+    /// The budget, if one was set.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_retry::{ExponentialBackoff, RetryBudget, RetryExt, RetryLayer};
+    ///
+    /// assert!(InlineExecutor::new().with_retry(ExponentialBackoff::new()).budget().is_none());
+    /// let layer = RetryLayer::new(ExponentialBackoff::new()).budget(RetryBudget::new());
+    /// assert!(InlineExecutor::new().with_layer(layer).budget().is_some());
+    /// ```
+    pub fn budget(&self) -> Option<&RetryBudget> {
+        self.shared.budget.as_ref()
+    }
+
+    /// How many jobs are waiting between two attempts now.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_retry::{ExponentialBackoff, RetryExt};
+    ///
+    /// let exec = InlineExecutor::new().with_retry(ExponentialBackoff::new());
+    /// assert_eq!(exec.waiting(), 0);
+    /// ```
+    pub fn waiting(&self) -> usize {
+        self.shared.waiting.load(Ordering::Acquire)
+    }
+
+    /// The wrapped executor.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_retry::{ExponentialBackoff, RetryExt};
+    ///
+    /// let exec = InlineExecutor::builder().name("here").build().with_retry(ExponentialBackoff::new());
+    /// assert_eq!(exec.get_ref().name(), "here");
+    /// ```
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped executor, mutably, when this `Retry` is its only holder: `None` while a
+    /// clone of this `Retry` or a job still in flight (which holds the inner executor to
+    /// start its next attempt) shares it.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_retry::{ExponentialBackoff, RetryExt};
+    ///
+    /// let mut exec = InlineExecutor::new().with_retry(ExponentialBackoff::new());
+    /// assert!(exec.get_mut().is_some());
+    /// let clone = exec.clone();
+    /// assert!(exec.get_mut().is_none(), "shared with the clone");
+    /// drop(clone);
+    /// assert!(exec.get_mut().is_some());
+    /// ```
+    pub fn get_mut(&mut self) -> Option<&mut S> {
+        Arc::get_mut(&mut self.inner)
+    }
+
+    /// Unwraps the inner executor when this `Retry` is its only holder; otherwise gives
+    /// `self` back unchanged (see [`get_mut`](Self::get_mut)). Unwrapping does not shut
+    /// the inner executor down.
+    ///
+    /// # Errors
+    /// `self`, when a clone of it or a job in flight still shares the inner executor.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_retry::{ExponentialBackoff, RetryExt};
+    ///
+    /// let exec = InlineExecutor::builder().name("here").build().with_retry(ExponentialBackoff::new());
+    /// let clone = exec.clone();
+    /// let exec = exec.into_inner().unwrap_err();
+    /// drop(clone);
+    /// let inner = exec.into_inner().unwrap();
+    /// assert_eq!(inner.name(), "here");
+    /// ```
+    pub fn into_inner(self) -> Result<S, Self> {
+        let Retry { inner, shared, name } = self;
+        Arc::try_unwrap(inner).map_err(|inner| Retry { inner, shared, name })
+    }
+}
+
+impl<S: Lifecycle, P: Send + Sync + 'static> Lifecycle for Retry<S, P> {
+    more_executors_core::forward_lifecycle!("retry", named, no_shutdown);
+
+    /// Ends every job waiting between attempts with [`Error::ShutDown`] (no further attempt
+    /// starts), then shuts the inner executor down. Attempts already running finish; if
+    /// their outcome would be retried, the job ends with the shut-down error instead.
+    fn shutdown(&self) {
+        let waiting = self.waiting();
+        self.shared.shutdown.cancel();
+        tracing::debug!(executor = self.name(), waiting, "retry layer shut down; waiting jobs end");
+        self.inner.shutdown();
+    }
+}
+
+impl<S, J, P> Executor<J> for Retry<S, P>
+where
+    S: Executor<J> + 'static,
+    J: Clone + Send + 'static,
+    P: Send + Sync + 'static,
+{
+    type Future = RetryFuture<S::Future, J, P>;
+
+    fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
+        RetryFuture::new(self.inner.clone(), job, ctx, self.shared.clone())
+    }
+}

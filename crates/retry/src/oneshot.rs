@@ -10,8 +10,8 @@ use std::task::{Context, Poll};
 use more_executors_core::stage::{JobContext, Panic, catch_panic};
 use more_executors_core::{Error, Executor, Lifecycle, Runtime};
 
+use crate::Retry;
 use crate::policy::RetryPolicy;
-use crate::retry::Retry;
 
 /// Calls `make` and awaits its future, again and again as `policy` decides: one retried
 /// call in one expression, with no executor (like `backon`'s `(|| fut).retry(backoff)`).

@@ -423,7 +423,7 @@ async fn shutdown_during_an_attempt_ends_the_job_instead_of_retrying() {
 #[tokio::test(start_paused = true)]
 async fn the_budget_caps_retries_across_the_executor() {
     let budget = RetryBudget::builder().ratio(0.5).min_per_sec(0).build().unwrap();
-    let exec = AsyncExecutor::new().with_retry(backoff(3)).with_budget(budget.clone());
+    let exec = AsyncExecutor::new().with_layer(RetryLayer::new(backoff(3)).budget(budget.clone()));
     let jobs: Vec<_> = (0..4).map(|_| Flaky::new(u32::MAX)).collect();
     let handles: Vec<_> = jobs.iter().map(|f| exec.submit(f.job())).collect();
     for h in handles {
@@ -488,7 +488,7 @@ async fn every_composition_surface_builds_the_same_layer() {
     let a = tower::ServiceBuilder::new().layer(RetryLayer::new(policy.clone())).service(AsyncExecutor::new());
     let b = ExecutorBuilder::new().retry(policy.clone()).build(AsyncExecutor::new());
     let c = AsyncExecutor::builder().name("svc").build().with_retry(policy.clone());
-    let d = tower::Layer::layer(&RetryLayer::new(policy).named("own"), AsyncExecutor::new());
+    let d = tower::Layer::layer(&RetryLayer::new(policy).name("own"), AsyncExecutor::new());
     assert_eq!((a.kind(), b.kind(), c.kind()), ("retry", "retry", "retry"));
     assert_eq!(c.name(), "svc", "the layer inherits the inner executor's name");
     assert_eq!(d.name(), "own");

@@ -9,7 +9,7 @@ use more_executors_core::{ErrorOf, ExecutorBuilder, Handle, Lifecycle, OutputOf,
 use tokio::time::Instant;
 use tower_layer::Stack;
 
-use crate::timeout::{PerJob, Timeout, TimeoutFuture, TimeoutLayer};
+use crate::{PerJob, Timeout, TimeoutFuture, TimeoutLayer};
 
 /// Adds [`timeout`](Self::timeout) and [`timeout_per_job`](Self::timeout_per_job) to
 /// [`ExecutorBuilder`].

@@ -11,7 +11,7 @@ use more_executors_core::{Error, Runtime};
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
-use crate::timeout::TimeoutFuture;
+use crate::TimeoutFuture;
 
 /// Awaits `future` for at most `duration`: the same argument order as
 /// `tokio::time::timeout`, and the same semantics as the timeout layer.

@@ -307,7 +307,7 @@ async fn every_composition_surface_builds_the_same_layer() {
         tower::ServiceBuilder::new().layer(TimeoutLayer::new(S(1)).unwrap()).service(AsyncExecutor::new());
     let b = ExecutorBuilder::new().timeout(S(1)).unwrap().build(AsyncExecutor::new());
     let c = AsyncExecutor::builder().name("svc").build().with_timeout(S(1)).unwrap();
-    let d = tower::Layer::layer(&TimeoutLayer::new(S(1)).unwrap().named("own"), AsyncExecutor::new());
+    let d = tower::Layer::layer(&TimeoutLayer::new(S(1)).unwrap().name("own"), AsyncExecutor::new());
     assert_eq!((a.kind(), b.kind(), c.kind(), d.kind()), ("timeout", "timeout", "timeout", "timeout"));
     assert_eq!((c.name(), d.name()), ("svc", "own"));
     for exec in [&a, &b, &c, &d] {

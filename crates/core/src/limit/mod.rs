@@ -165,14 +165,36 @@ impl<S> ConcurrencyLimit<S> {
 
     /// The wrapped executor, mutably; `None` while a clone of this limit or a queued job
     /// shares it.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    ///
+    /// let mut exec = InlineExecutor::new().with_concurrency_limit(2).unwrap();
+    /// let clone = exec.clone();
+    /// assert!(exec.get_mut().is_none(), "shared with the clone");
+    /// drop(clone);
+    /// assert!(exec.get_mut().is_some());
+    /// ```
     pub fn get_mut(&mut self) -> Option<&mut S> {
         Arc::get_mut(&mut self.inner)
     }
 
-    /// Unwraps the inner executor; `None` while a clone of this limit or a queued job shares
-    /// it.
-    pub fn into_inner(self) -> Option<S> {
-        Arc::into_inner(self.inner)
+    /// Unwraps the inner executor when this limit is its only holder; otherwise gives `self`
+    /// back unchanged (see [`get_mut`](Self::get_mut)). Unwrapping does not shut the inner
+    /// executor down.
+    ///
+    /// # Errors
+    /// `self`, when a clone of this limit or a queued job still shares the inner executor.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    ///
+    /// let exec = InlineExecutor::builder().name("here").build().with_concurrency_limit(2).unwrap();
+    /// assert_eq!(exec.into_inner().unwrap().name(), "here");
+    /// ```
+    pub fn into_inner(self) -> Result<S, Self> {
+        let ConcurrencyLimit { inner, shared, name } = self;
+        Arc::try_unwrap(inner).map_err(|inner| ConcurrencyLimit { inner, shared, name })
     }
 }
 

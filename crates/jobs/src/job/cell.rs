@@ -1,4 +1,5 @@
-//! The shared state of one job: its handle, its task and the scheduler meet here.
+//! The shared state of one job: its handle, its task and the scheduler meet here, each
+//! through one of the traits in [`seam`](crate::seam).
 //!
 //! Lock order: the scheduler's lock may be held while a cell's lock is taken, never the
 //! other way round. No user code (futures' destructors, the error handler, token
@@ -21,6 +22,7 @@ use super::{JobClosed, JobInfo, JobKind, JobState, Outcome};
 use crate::failure::{FailureValue, JobFailure};
 use crate::scheduler::ClosedJob;
 use crate::scheduler::shared::Shared;
+use crate::seam::{AtomicStage, Entry, JobApi, Stage, Stop, Stopper, Work};
 
 /// A stop was requested: the outcome is decided; the task stops at its next poll (no
 /// token) or after the token's grace period.
@@ -30,40 +32,7 @@ pub(crate) const FORCE: u8 = 2;
 /// The job did not stop within the close timeout; the overrun was reported.
 pub(crate) const OVERRUN: u8 = 4;
 
-/// Where the job is, as seen by the scheduler.
-pub(crate) mod stage {
-    /// Its spawner waits for room in the pending queue.
-    pub(crate) const BLOCKED: u8 = 0;
-    pub(crate) const PENDING: u8 = 1;
-    pub(crate) const ACTIVE: u8 = 2;
-    pub(crate) const CLOSED: u8 = 3;
-    /// The scheduler closed while the spawner waited; the spawner takes the work back.
-    pub(crate) const REJECTED: u8 = 4;
-}
-
-/// Why a job is being stopped from outside.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Stop {
-    Cancel,
-    Timeout(Duration),
-}
-
-impl Stop {
-    fn outcome(self) -> Outcome {
-        match self {
-            Stop::Cancel => Outcome::Cancelled,
-            Stop::Timeout(_) => Outcome::TimedOut,
-        }
-    }
-
-    fn error<E>(self) -> Error<E> {
-        match self {
-            Stop::Cancel => Error::Cancelled,
-            Stop::Timeout(d) => Error::TimedOut(d),
-        }
-    }
-}
-
+/// The outcome a task's result decides, when nothing decided it first.
 pub(crate) fn outcome_of<T, E>(r: &Result<T, Error<E>>) -> Outcome {
     match r {
         Ok(_) => Outcome::Completed,
@@ -111,26 +80,24 @@ impl Head {
     }
 }
 
-/// The body of a job: a future, or a blocking closure.
-pub(crate) trait Work<T, E>: Send + Sized + 'static {
-    /// Starts the job's task on `shared`'s runtime. The task must end with [`Cell::finish`].
-    fn launch(self, cell: Arc<Cell<Self, T, E>>, shared: &Shared);
-}
-
 // Laid out by hand: what starting a queued job touches (the flags, the stage, the key, the
 // lock and the work) comes first, next to the reference counts, so a cell that waited in a
 // long queue costs as few cache misses as possible when it starts.
 #[repr(C)]
 pub(crate) struct Cell<W, T, E> {
     pub(crate) flags: AtomicU8,
-    pub(crate) stage: AtomicU8,
+    pub(crate) stage: AtomicStage,
     /// The job's key in the scheduler's table of live jobs, once active.
     pub(crate) key: AtomicUsize,
     pub(crate) shared: Arc<Shared>,
     state: Mutex<St<W, T, E>>,
-    /// The task's waker (or, while the job is blocked, its spawner's).
+    /// The task's waker: a stop request wakes the task through it.
     pub(crate) waker: AtomicWaker,
     pub(crate) head: Head,
+    /// The waker of a spawner waiting for room in the queue: woken when the job is
+    /// admitted, started or rejected. Apart from the task's, so that a spawner polled after
+    /// its job's task has started cannot take the task's place.
+    pub(crate) spawner: AtomicWaker,
 }
 
 #[repr(C)]
@@ -148,75 +115,44 @@ struct St<W, T, E> {
     stop_waiters: Vec<Waker>,
 }
 
-/// What the scheduler does with a job without knowing its types.
-pub(crate) trait Entry: Send + Sync + 'static {
-    /// Marks the job active in slot `key`. Called under the scheduler's lock.
-    fn activate(&self, key: usize);
-    /// Starts the task of a job activated from the queue. Called without locks.
-    fn launch(self: Arc<Self>, shared: &Shared);
-    /// The pending queue has room for this blocked spawner's job now.
-    fn admit(&self);
-    /// The scheduler closed while this job's spawner waited.
-    fn reject(&self);
-    /// Removes a pending job unrun.
-    fn drop_unrun(&self, why: Stop);
-    /// Stops an active job; see [`Cell::stop_active`].
-    fn stop(&self, why: Stop) -> bool;
-    /// Drops the job's future at its next poll, and reports the overrun.
-    fn force(&self);
-    /// The job as listed in a close report.
-    fn closed_job(&self, fate: JobClosed) -> ClosedJob;
-    fn info(&self) -> JobInfo;
-}
-
-/// What a [`Job`](super::Job) does with its job without knowing the work's type.
-pub(crate) trait JobApi<T, E>: Send + Sync {
-    fn head(&self) -> &Head;
-    fn scheduler(&self) -> &Arc<Shared>;
-    fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, Error<E>>>;
-    fn leave(&self);
-    fn stop(&self, why: Stop) -> bool;
-    fn state(&self) -> (JobState, Option<Outcome>);
-    fn info(&self) -> JobInfo;
-    fn as_stopper(self: Arc<Self>) -> Arc<dyn Stopper>;
-    /// A running blocking job was asked to stop: it cannot be interrupted, so an overrun is
-    /// reported if it still runs when the close timeout expires.
-    fn watch_overrun(self: Arc<Self>);
-}
-
-/// Waiting for a job's task to end (for [`JobClose`](super::JobClose)).
-pub(crate) trait Stopper: Send + Sync + 'static {
-    fn poll_stopped(&self, cx: &mut Context<'_>) -> Poll<()>;
-    /// How long a close waits for the job to stop: `None` for async jobs (they are
-    /// aborted at the end of the grace period anyway), the close timeout for blocking jobs.
-    fn stop_deadline(&self) -> Option<Duration>;
-    /// The job overran its close timeout (it was aborted or, blocking, detached).
-    fn overran(&self) -> bool;
-    /// The job had started running (false for a job removed from the queue unrun).
-    fn started(&self) -> bool;
-    /// The close timeout expired while the job still ran: report the overrun (once).
-    fn report_overrun(&self);
-}
-
 fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
     // No user code runs under this lock, so a poisoned lock is still consistent.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl<W, T, E> Cell<W, T, E>
-where
-    W: Work<T, E>,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+/// Where a failure (a job error or a panic) goes, decided with the outcome.
+enum Route {
+    /// A caller awaits the job: the failure is its result.
+    Waiter,
+    /// Nobody awaits the job: the error handler gets the failure (and a caller who awaits
+    /// the job later still gets it as the result).
+    Handler,
+    /// The outcome was decided first (closed or timed out): the error handler gets the
+    /// failure as late, and nobody else sees it.
+    Late,
+}
+
+/// A task's result on its way to the job's waiter, after [`Cell::route`].
+enum Ending<T, E> {
+    /// A success, or a cancellation of the task: [`Cell::publish`] decides the outcome
+    /// unless a close or a timeout decided it first (then the result is dropped).
+    Open(Result<T, Error<E>>),
+    /// A failure that decided the outcome: [`Cell::publish`] hands it to the waiter.
+    Decided(Result<T, Error<E>>),
+    /// A late failure, already reported: nothing to publish.
+    Nothing,
+}
+
+impl<W, T, E> Cell<W, T, E> {
     pub(crate) fn new(head: Head, shared: Arc<Shared>, work: W) -> Arc<Self> {
         Arc::new(Cell {
             head,
             shared,
             flags: AtomicU8::new(0),
-            stage: AtomicU8::new(stage::PENDING),
+            stage: AtomicStage::new(Stage::Pending),
             key: AtomicUsize::new(usize::MAX),
             waker: AtomicWaker::new(),
+            spawner: AtomicWaker::new(),
             state: Mutex::new(St {
                 work: Some(work),
                 started_at: None,
@@ -238,99 +174,6 @@ where
         self.lock().work.take()
     }
 
-    /// Starts the job's task now.
-    pub(crate) fn launch_at(self: Arc<Self>, started_at: Instant, shared: &Shared) {
-        let work = {
-            let mut st = self.lock();
-            st.started_at = Some(started_at);
-            st.work.take()
-        };
-        if let Some(work) = work {
-            work.launch(self, shared);
-        }
-    }
-
-    /// Records the end of the job's task: decides the outcome if still open, routes a
-    /// failure to the waiter or the error handler, frees the job's slot (starting the next
-    /// queued job when `start_next`), then publishes the result.
-    pub(crate) fn finish(self: &Arc<Self>, result: Result<T, Error<E>>, aborted: bool, start_next: bool) {
-        let failure = matches!(result, Err(Error::Job(_) | Error::Panicked(_)));
-        if failure {
-            self.shared.metrics.failed.increment(1);
-        }
-        let mut result = Some(result);
-        let mut decided = false;
-        if failure {
-            let (report, late) = {
-                let mut st = self.lock();
-                if st.outcome.is_none() {
-                    st.outcome = result.as_ref().map(outcome_of);
-                    decided = true;
-                    if st.waiting {
-                        st.to_waiter = true;
-                        (false, false)
-                    } else {
-                        (true, false)
-                    }
-                } else {
-                    (true, true)
-                }
-            };
-            if report {
-                if let Some(Err(e)) = &result {
-                    self.report(e, late);
-                }
-            }
-            if late {
-                result = None;
-            }
-        }
-        let aborted = aborted || self.flags.load(Ordering::Acquire) & FORCE != 0;
-        let key = self.key.load(Ordering::Acquire);
-        self.shared.release(key, self.head.kind != JobKind::Shield, aborted, start_next);
-        if !failure && Arc::strong_count(self) == 1 {
-            // Detached and out of the scheduler's tables: no `Job`, `JobClose` or snapshot
-            // can observe this cell any more, so there is nothing to publish.
-            return;
-        }
-
-        let mut discard = None;
-        let mut report_now = None;
-        let (waker, stops) = {
-            let mut st = self.lock();
-            self.stage.store(stage::CLOSED, Ordering::Release);
-            let mut waker = None;
-            if let Some(r) = result {
-                if !decided && st.outcome.is_none() {
-                    st.outcome = Some(outcome_of(&r));
-                    decided = true;
-                }
-                if !decided {
-                    discard = Some(r);
-                } else if st.to_waiter && !st.waiting {
-                    // The waiter left between the decision and now.
-                    st.to_waiter = false;
-                    report_now = Some(r);
-                } else {
-                    st.result = Some(r);
-                    waker = st.waiter.take();
-                }
-            }
-            (waker, mem::take(&mut st.stop_waiters))
-        };
-        if let Some(Err(e)) = &report_now {
-            self.report(e, false);
-        }
-        drop(discard);
-        drop(report_now);
-        if let Some(w) = waker {
-            w.wake();
-        }
-        for w in stops {
-            w.wake();
-        }
-    }
-
     /// The job did not stop within the close timeout after it was asked to: reports the
     /// overrun to the error handler, once.
     pub(crate) fn overrun(&self) {
@@ -345,24 +188,6 @@ where
             location: self.head.location,
             error: FailureValue::Overrun(self.shared.cfg.close_timeout),
             late: false,
-        };
-        crate::failure::report(&self.shared.cfg.handler, &failure);
-    }
-
-    fn report(&self, err: &Error<E>, late: bool) {
-        let error = match err {
-            Error::Job(e) => FailureValue::Error { display: e, any: e },
-            Error::Panicked(m) => FailureValue::Panic(m),
-            _ => return,
-        };
-        let name = self.head.name();
-        let failure = JobFailure {
-            id: self.head.id,
-            name: &name,
-            kind: self.head.kind,
-            location: self.head.location,
-            error,
-            late,
         };
         crate::failure::report(&self.shared.cfg.handler, &failure);
     }
@@ -393,11 +218,176 @@ where
     }
 
     fn state_now(&self) -> JobState {
-        match self.stage.load(Ordering::Acquire) {
-            stage::BLOCKED | stage::PENDING => JobState::Pending,
-            stage::ACTIVE => JobState::Active,
-            _ => JobState::Closed,
+        self.stage.load(Ordering::Acquire).state()
+    }
+
+    /// A snapshot of the job.
+    fn snapshot(&self) -> JobInfo {
+        let (outcome, started_at) = {
+            let st = self.lock();
+            (st.outcome, st.started_at)
+        };
+        JobInfo {
+            id: self.head.id,
+            name: self.head.name(),
+            kind: self.head.kind,
+            state: self.state_now(),
+            outcome,
+            spawned_at: self.head.spawned_at,
+            started_at,
+            location: self.head.location,
         }
+    }
+}
+
+impl<W: Work<T, E>, T, E> Cell<W, T, E> {
+    /// Starts the job's task now.
+    pub(crate) fn launch_at(self: Arc<Self>, started_at: Instant, shared: &Shared) {
+        let work = {
+            let mut st = self.lock();
+            st.started_at = Some(started_at);
+            st.work.take()
+        };
+        if let Some(work) = work {
+            work.launch(self, shared);
+        }
+    }
+}
+
+impl<W, T, E: fmt::Display + 'static> Cell<W, T, E> {
+    /// Records the end of the job's task, in four steps: [`decide`](Self::decide) the
+    /// outcome of a failure and [`route`](Self::route) it to the waiter or the error
+    /// handler, [`release`](Self::release) the job's slot, then [`publish`](Self::publish)
+    /// the result and wake whoever waits.
+    ///
+    /// `aborted` says the job was dropped rather than stopped; `start_next` is false only
+    /// when the runtime is shutting down (a queued job started there would be dropped too).
+    pub(crate) fn finish(self: &Arc<Self>, result: Result<T, Error<E>>, aborted: bool, start_next: bool) {
+        let ending = if matches!(result, Err(Error::Job(_) | Error::Panicked(_))) {
+            self.shared.metrics.failed.increment(1);
+            let route = self.decide(&result);
+            self.route(result, route)
+        } else {
+            Ending::Open(result)
+        };
+        self.release(aborted, start_next);
+        if matches!(ending, Ending::Open(_)) && Arc::strong_count(self) == 1 {
+            // Detached and out of the scheduler's tables: no `Job`, `JobClose` or snapshot
+            // can observe this cell any more, so there is nothing to publish.
+            return;
+        }
+        self.publish(ending);
+    }
+
+    /// Decides the outcome from a failed result, unless a close or a timeout decided it
+    /// first, and says where the failure goes: to the waiter when a caller awaits the job
+    /// now, else to the error handler (late, when the outcome was already decided).
+    fn decide(&self, failure: &Result<T, Error<E>>) -> Route {
+        let mut st = self.lock();
+        if st.outcome.is_some() {
+            return Route::Late;
+        }
+        st.outcome = Some(outcome_of(failure));
+        if st.waiting {
+            st.to_waiter = true;
+            Route::Waiter
+        } else {
+            Route::Handler
+        }
+    }
+
+    /// Reports a failure to the error handler when [`decide`](Self::decide) sent it there
+    /// (without locks held), and says what is left for [`publish`](Self::publish).
+    fn route(&self, failure: Result<T, Error<E>>, route: Route) -> Ending<T, E> {
+        match route {
+            Route::Waiter => Ending::Decided(failure),
+            Route::Handler => {
+                if let Err(e) = &failure {
+                    self.report(e, false);
+                }
+                Ending::Decided(failure)
+            }
+            Route::Late => {
+                if let Err(e) = &failure {
+                    self.report(e, true);
+                }
+                Ending::Nothing
+            }
+        }
+    }
+
+    /// Frees the job's slot in the scheduler (recording it in a close under way), and
+    /// starts the next queued job when `start_next`.
+    fn release(&self, aborted: bool, start_next: bool) {
+        let aborted = aborted || self.flags.load(Ordering::Acquire) & FORCE != 0;
+        let key = self.key.load(Ordering::Acquire);
+        self.shared.release(key, self.head.kind != JobKind::Shield, aborted, start_next);
+    }
+
+    /// Marks the job closed, decides the outcome of an [`Ending::Open`] result if it is
+    /// still open, hands the result to the waiter (or to the error handler, if the waiter
+    /// a failure was routed to has left since), and wakes the waiter and every
+    /// [`JobClose`](super::JobClose). Values dropped here are dropped without locks held.
+    fn publish(&self, ending: Ending<T, E>) {
+        let mut discard = None;
+        let mut report_now = None;
+        let (waker, stops) = {
+            let mut st = self.lock();
+            self.stage.store(Stage::Closed, Ordering::Release);
+            let deliver = match ending {
+                Ending::Open(r) if st.outcome.is_none() => {
+                    st.outcome = Some(outcome_of(&r));
+                    Some(r)
+                }
+                Ending::Open(r) => {
+                    discard = Some(r);
+                    None
+                }
+                Ending::Decided(r) => Some(r),
+                Ending::Nothing => None,
+            };
+            let mut waker = None;
+            if let Some(r) = deliver {
+                if st.to_waiter && !st.waiting {
+                    // The waiter left between the decision and now.
+                    st.to_waiter = false;
+                    report_now = Some(r);
+                } else {
+                    st.result = Some(r);
+                    waker = st.waiter.take();
+                }
+            }
+            (waker, mem::take(&mut st.stop_waiters))
+        };
+        if let Some(Err(e)) = &report_now {
+            self.report(e, false);
+        }
+        drop(discard);
+        drop(report_now);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        for w in stops {
+            w.wake();
+        }
+    }
+
+    fn report(&self, err: &Error<E>, late: bool) {
+        let error = match err {
+            Error::Job(e) => FailureValue::Error { display: e, any: e },
+            Error::Panicked(m) => FailureValue::Panic(m),
+            _ => return,
+        };
+        let name = self.head.name();
+        let failure = JobFailure {
+            id: self.head.id,
+            name: &name,
+            kind: self.head.kind,
+            location: self.head.location,
+            error,
+            late,
+        };
+        crate::failure::report(&self.shared.cfg.handler, &failure);
     }
 }
 
@@ -405,13 +395,13 @@ impl<W, T, E> Entry for Cell<W, T, E>
 where
     W: Work<T, E>,
     T: Send + 'static,
-    E: fmt::Display + Send + 'static,
+    E: Send + 'static,
 {
     fn activate(&self, key: usize) {
         self.key.store(key, Ordering::Release);
-        let prev = self.stage.swap(stage::ACTIVE, Ordering::AcqRel);
-        if prev == stage::BLOCKED {
-            self.waker.wake();
+        let prev = self.stage.swap(Stage::Active, Ordering::AcqRel);
+        if prev == Stage::Blocked {
+            self.spawner.wake();
         }
     }
 
@@ -420,13 +410,13 @@ where
     }
 
     fn admit(&self) {
-        self.stage.store(stage::PENDING, Ordering::Release);
-        self.waker.wake();
+        self.stage.store(Stage::Pending, Ordering::Release);
+        self.spawner.wake();
     }
 
     fn reject(&self) {
-        self.stage.store(stage::REJECTED, Ordering::Release);
-        self.waker.wake();
+        self.stage.store(Stage::Rejected, Ordering::Release);
+        self.spawner.wake();
     }
 
     fn drop_unrun(&self, why: Stop) {
@@ -436,7 +426,7 @@ where
                 st.outcome = Some(why.outcome());
                 st.result = Some(Err(why.error()));
             }
-            self.stage.store(stage::CLOSED, Ordering::Release);
+            self.stage.store(Stage::Closed, Ordering::Release);
             (st.work.take(), st.waiter.take(), mem::take(&mut st.stop_waiters))
         };
         tracing::debug!(job_id = self.head.id, reason = ?why, "queued job removed unrun");
@@ -464,20 +454,7 @@ where
     }
 
     fn info(&self) -> JobInfo {
-        let (outcome, started_at) = {
-            let st = self.lock();
-            (st.outcome, st.started_at)
-        };
-        JobInfo {
-            id: self.head.id,
-            name: self.head.name(),
-            kind: self.head.kind,
-            state: self.state_now(),
-            outcome,
-            spawned_at: self.head.spawned_at,
-            started_at,
-            location: self.head.location,
-        }
+        self.snapshot()
     }
 }
 
@@ -530,14 +507,14 @@ where
 
     fn stop(&self, why: Stop) -> bool {
         let s = self.stage.load(Ordering::Acquire);
-        if s == stage::PENDING || s == stage::BLOCKED {
+        if s == Stage::Pending || s == Stage::Blocked {
             let me = self as *const Self as *const ();
             if let Some(entry) = self.shared.remove_pending(me) {
                 entry.drop_unrun(why);
                 return true;
             }
         }
-        if self.stage.load(Ordering::Acquire) == stage::CLOSED {
+        if self.stage.load(Ordering::Acquire) == Stage::Closed {
             let st = self.lock();
             return matches!(st.outcome, Some(Outcome::Cancelled | Outcome::TimedOut));
         }
@@ -550,7 +527,7 @@ where
     }
 
     fn info(&self) -> JobInfo {
-        Entry::info(self)
+        self.snapshot()
     }
 
     fn as_stopper(self: Arc<Self>) -> Arc<dyn Stopper> {
@@ -558,14 +535,14 @@ where
     }
 
     fn watch_overrun(self: Arc<Self>) {
-        if self.head.kind != JobKind::Blocking || self.stage.load(Ordering::Acquire) != stage::ACTIVE {
+        if self.head.kind != JobKind::Blocking || self.stage.load(Ordering::Acquire) != Stage::Active {
             return;
         }
         let timeout = self.shared.cfg.close_timeout;
         let rt = self.shared.rt().handle().clone();
         drop(rt.spawn(async move {
             tokio::time::sleep(timeout).await;
-            if self.stage.load(Ordering::Acquire) != stage::CLOSED {
+            if self.stage.load(Ordering::Acquire) != Stage::Closed {
                 self.overrun();
             }
         }));
@@ -574,13 +551,13 @@ where
 
 impl<W, T, E> Stopper for Cell<W, T, E>
 where
-    W: Work<T, E>,
+    W: Send + 'static,
     T: Send + 'static,
-    E: fmt::Display + Send + 'static,
+    E: Send + 'static,
 {
     fn poll_stopped(&self, cx: &mut Context<'_>) -> Poll<()> {
         let mut st = self.lock();
-        if self.stage.load(Ordering::Acquire) == stage::CLOSED {
+        if self.stage.load(Ordering::Acquire) == Stage::Closed {
             return Poll::Ready(());
         }
         if !st.stop_waiters.iter().any(|w| w.will_wake(cx.waker())) {
@@ -608,21 +585,15 @@ where
 
 /// Ends a job's task exactly once: explicitly with [`finish`](Self::finish), or, if the
 /// task is dropped first (its runtime shut down), as cancelled.
-pub(crate) struct Finisher<W, T, E>
-where
-    W: Work<T, E>,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+///
+/// With the task that holds it ([`JobTask`](super::task::JobTask)), the only struct of the
+/// crate with a bound: its `Drop` finishes the job, which may report the job's error
+/// (`E: Display`), and a `Drop` impl must have exactly its struct's bounds.
+pub(crate) struct Finisher<W, T, E: fmt::Display + 'static> {
     cell: Option<Arc<Cell<W, T, E>>>,
 }
 
-impl<W, T, E> Finisher<W, T, E>
-where
-    W: Work<T, E>,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+impl<W, T, E: fmt::Display + 'static> Finisher<W, T, E> {
     pub(crate) fn new(cell: Arc<Cell<W, T, E>>) -> Self {
         Finisher { cell: Some(cell) }
     }
@@ -638,12 +609,7 @@ where
     }
 }
 
-impl<W, T, E> Drop for Finisher<W, T, E>
-where
-    W: Work<T, E>,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+impl<W, T, E: fmt::Display + 'static> Drop for Finisher<W, T, E> {
     fn drop(&mut self) {
         if let Some(cell) = self.cell.take() {
             if std::thread::panicking() {

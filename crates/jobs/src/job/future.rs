@@ -12,7 +12,7 @@ use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
 use super::Job;
-use super::cell::Stopper;
+use crate::seam::Stopper;
 
 pin_project! {
     /// The future of [`Job::wait`]: the job's result, or [`Error::TimedOut`] once the

@@ -29,7 +29,7 @@ use more_executors_core::Error;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use cell::{JobApi, Stop};
+use crate::seam::{JobApi, Stop};
 
 /// Where a job is in its life: pending, active, closed (see [`Job`]).
 ///

@@ -12,8 +12,9 @@ use more_executors_core::stage::{Panic, catch_panic};
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
-use super::cell::{Cell, FORCE, Finisher, STOP, Work};
+use super::cell::{Cell, FORCE, Finisher, STOP};
 use crate::scheduler::shared::Shared;
+use crate::seam::Work;
 
 /// A job's future.
 pub(crate) struct AsyncWork<F>(pub(crate) F);
@@ -70,15 +71,10 @@ where
 
 pin_project! {
     /// The task of an async job: polls the job's future, watching for stop requests.
+    /// (The bound on `E` is its [`Finisher`]'s.)
     pub(crate) struct JobTask<F, T, E>
     where
-        F: Future<Output = Result<T, E>>,
-        F: Send,
-        F: 'static,
-        T: Send,
-        T: 'static,
         E: fmt::Display,
-        E: Send,
         E: 'static,
     {
         #[pin]

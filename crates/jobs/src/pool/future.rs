@@ -21,44 +21,23 @@ use crate::scheduler::spawned::SpawnedJob;
 /// assert_eq!(stage.await, Ok(5));
 /// # }
 /// ```
-pub struct PoolFuture<Fut, T, E>
-where
-    Fut: Future<Output = Result<T, E>> + Send + 'static,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+pub struct PoolFuture<Fut, T, E> {
     job: SpawnedJob<Fut, T, E>,
     /// Set when the item failed before it could be spawned.
     failed: Option<Error<E>>,
 }
 
 // Nothing is pinned: the spawn future and the job handle are moved freely.
-impl<Fut, T, E> Unpin for PoolFuture<Fut, T, E>
-where
-    Fut: Future<Output = Result<T, E>> + Send + 'static,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
-}
+impl<Fut, T, E> Unpin for PoolFuture<Fut, T, E> {}
 
-impl<Fut, T, E> fmt::Debug for PoolFuture<Fut, T, E>
-where
-    Fut: Future<Output = Result<T, E>> + Send + 'static,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+impl<Fut, T, E> fmt::Debug for PoolFuture<Fut, T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = if self.failed.is_some() { "failed" } else { self.job.describe() };
         f.debug_struct("PoolFuture").field("state", &state).finish()
     }
 }
 
-impl<Fut, T, E> PoolFuture<Fut, T, E>
-where
-    Fut: Future<Output = Result<T, E>> + Send + 'static,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+impl<Fut, T, E> PoolFuture<Fut, T, E> {
     pub(super) fn spawning(spawn: Spawn<Fut, T, E>) -> Self {
         PoolFuture { job: SpawnedJob::Spawning(spawn), failed: None }
     }
@@ -89,12 +68,7 @@ where
     }
 }
 
-impl<Fut, T, E> Drop for PoolFuture<Fut, T, E>
-where
-    Fut: Future<Output = Result<T, E>> + Send + 'static,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+impl<Fut, T, E> Drop for PoolFuture<Fut, T, E> {
     fn drop(&mut self) {
         if let Some(job) = self.job.job() {
             // The item's handle was cancelled (its driver dropped us): close the job too.

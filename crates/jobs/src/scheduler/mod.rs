@@ -1,11 +1,15 @@
 //! [`Scheduler`]: a container of spawned jobs with a concurrency limit, a FIFO queue, error
 //! routing and graceful shutdown.
 
+mod builder;
 pub(crate) mod close;
 pub(crate) mod shared;
 mod spawn;
 pub(crate) mod spawned;
 
+pub use builder::{
+    DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT, DEFAULT_PENDING_LIMIT, DEFAULT_WAIT_TIMEOUT, SchedulerBuilder,
+};
 pub use close::{Close, CloseReport, ClosedJob};
 pub use spawn::{JobBuilder, Spawn, SpawnBlocking};
 
@@ -18,7 +22,6 @@ use std::time::Duration;
 use more_executors_core::ConfigError;
 use more_executors_core::config::nonzero;
 
-use crate::config::SchedulerBuilder;
 use crate::error::{Closed, TrySpawnError};
 use crate::job::{AlwaysOk, Job, JobCtx, JobInfo};
 use shared::Shared;

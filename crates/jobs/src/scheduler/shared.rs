@@ -13,8 +13,9 @@ use tokio::sync::{Notify, oneshot, watch};
 
 use super::close::CloseReport;
 use crate::failure::ErrorHandler;
-use crate::job::cell::{Cell, Entry, Stop, Work, stage};
+use crate::job::cell::Cell;
 use crate::job::{JobClosed, JobInfo};
+use crate::seam::{Entry, Stage, Stop, Work};
 
 pub(crate) struct Config {
     pub(crate) name: Arc<str>,
@@ -232,7 +233,7 @@ impl Shared {
     where
         W: Work<T, E>,
         T: Send + 'static,
-        E: fmt::Display + Send + 'static,
+        E: Send + 'static,
     {
         self.rt();
         if self.runtime_gone() {
@@ -257,20 +258,20 @@ impl Shared {
             self.metrics.total.increment(1);
             let key = st.live.insert(cell.clone());
             cell.key.store(key, Ordering::Release);
-            cell.stage.store(stage::ACTIVE, Ordering::Release);
+            cell.stage.store(Stage::Active, Ordering::Release);
             drop(st);
             cell.clone().launch_at(cell.head.spawned_at, self);
             return Entered::Started;
         }
         if st.queue.len() < self.cfg.pending_limit {
             self.metrics.total.increment(1);
-            cell.stage.store(stage::PENDING, Ordering::Release);
+            cell.stage.store(Stage::Pending, Ordering::Release);
             st.queue.push_back(cell.clone());
             st.admitted += 1;
             Entered::Queued
         } else if mode == Mode::Wait {
             self.metrics.total.increment(1);
-            cell.stage.store(stage::BLOCKED, Ordering::Release);
+            cell.stage.store(Stage::Blocked, Ordering::Release);
             st.queue.push_back(cell.clone());
             Entered::Blocked
         } else {

@@ -15,9 +15,10 @@ use tokio_util::sync::CancellationToken;
 use super::Scheduler;
 use super::shared::{Entered, Mode, Shared};
 use crate::error::{Closed, ClosedReason, TrySpawnError};
-use crate::job::cell::{Cell, Head, Work, stage};
+use crate::job::cell::{Cell, Head};
 use crate::job::task::{AsyncWork, BlockingWork};
 use crate::job::{AlwaysOk, Job, JobCtx, JobKind, always_ok};
+use crate::seam::{Stage, Work};
 
 /// Options for one job: a name and a cancellation token. Obtained from
 /// [`Scheduler::job`]; finish with one of the spawning methods.
@@ -152,7 +153,7 @@ impl<'a> JobBuilder<'a> {
     }
 
     /// Spawns a future whose output is the job's value and which cannot fail; the short
-    /// form of `spawn(always_ok(fut))` (see [`always_ok`](crate::always_ok)).
+    /// form of `spawn(always_ok(fut))` (see [`always_ok`]).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -272,12 +273,7 @@ fn map_try<W, F>(e: TrySpawnError<W>, f: impl FnOnce(W) -> F) -> TrySpawnError<F
     }
 }
 
-fn new_cell<W, T, E>(shared: Arc<Shared>, work: W, opts: Opts) -> Arc<Cell<W, T, E>>
-where
-    W: Work<T, E>,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+fn new_cell<W, T, E>(shared: Arc<Shared>, work: W, opts: Opts) -> Arc<Cell<W, T, E>> {
     let id = opts.id.unwrap_or_else(|| shared.next_id());
     let head = Head::new(id, opts.name, opts.kind, opts.location, Instant::now(), opts.token);
     Cell::new(head, shared, work)
@@ -308,12 +304,7 @@ where
 }
 
 /// The state machine behind [`Spawn`] and [`SpawnBlocking`].
-struct SpawnInner<W, T, E>
-where
-    W: Work<T, E>,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+struct SpawnInner<W, T, E> {
     state: State<W, T, E>,
 }
 
@@ -324,12 +315,12 @@ enum State<W, T, E> {
 }
 
 // The work is moved, never pinned.
-impl<W, T, E> Unpin for SpawnInner<W, T, E>
-where
-    W: Work<T, E>,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+impl<W, T, E> Unpin for SpawnInner<W, T, E> {}
+
+impl<W, T, E> SpawnInner<W, T, E> {
+    fn new(shared: Arc<Shared>, work: W, opts: Opts) -> Self {
+        SpawnInner { state: State::Init { shared, work, opts } }
+    }
 }
 
 impl<W, T, E> SpawnInner<W, T, E>
@@ -338,10 +329,6 @@ where
     T: Send + 'static,
     E: fmt::Display + Send + 'static,
 {
-    fn new(shared: Arc<Shared>, work: W, opts: Opts) -> Self {
-        SpawnInner { state: State::Init { shared, work, opts } }
-    }
-
     fn poll_spawn(&mut self, cx: &mut Context<'_>) -> Poll<Result<Job<T, E>, Closed<W>>> {
         if let State::Init { .. } = self.state {
             let State::Init { shared, work, opts } = std::mem::replace(&mut self.state, State::Done) else {
@@ -365,10 +352,10 @@ where
         let State::Blocked { cell } = &self.state else {
             panic!("a spawn future was polled after it completed");
         };
-        cell.waker.register(cx.waker());
+        cell.spawner.register(cx.waker());
         match cell.stage.load(Ordering::Acquire) {
-            stage::BLOCKED => Poll::Pending,
-            stage::REJECTED => {
+            Stage::Blocked => Poll::Pending,
+            Stage::Rejected => {
                 let work = cell.take_work().expect("the work is still in the cell");
                 self.state = State::Done;
                 Poll::Ready(Err(Closed::new(work, ClosedReason::Closed)))
@@ -383,15 +370,10 @@ where
     }
 }
 
-impl<W, T, E> Drop for SpawnInner<W, T, E>
-where
-    W: Work<T, E>,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+impl<W, T, E> Drop for SpawnInner<W, T, E> {
     fn drop(&mut self) {
         if let State::Blocked { cell } = &self.state {
-            if cell.stage.load(Ordering::Acquire) == stage::BLOCKED {
+            if cell.stage.load(Ordering::Acquire) == Stage::Blocked {
                 // Not admitted yet: nothing is spawned. Admitted meanwhile: it stays, detached.
                 cell.shared.cancel_blocked(Arc::as_ptr(cell) as *const ());
             }
@@ -414,21 +396,11 @@ where
 /// # }
 /// ```
 #[must_use = "nothing is spawned until this is awaited"]
-pub struct Spawn<F, T, E>
-where
-    F: Future<Output = Result<T, E>> + Send + 'static,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+pub struct Spawn<F, T, E> {
     inner: SpawnInner<AsyncWork<F>, T, E>,
 }
 
-impl<F, T, E> fmt::Debug for Spawn<F, T, E>
-where
-    F: Future<Output = Result<T, E>> + Send + 'static,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+impl<F, T, E> fmt::Debug for Spawn<F, T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Spawn")
     }
@@ -462,21 +434,11 @@ where
 /// # }
 /// ```
 #[must_use = "nothing is spawned until this is awaited"]
-pub struct SpawnBlocking<F, T, E>
-where
-    F: FnOnce() -> Result<T, E> + Send + 'static,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+pub struct SpawnBlocking<F, T, E> {
     inner: SpawnInner<BlockingWork<F>, T, E>,
 }
 
-impl<F, T, E> fmt::Debug for SpawnBlocking<F, T, E>
-where
-    F: FnOnce() -> Result<T, E> + Send + 'static,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+impl<F, T, E> fmt::Debug for SpawnBlocking<F, T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SpawnBlocking")
     }

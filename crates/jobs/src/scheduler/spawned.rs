@@ -14,23 +14,13 @@ use crate::job::Job;
 /// The scheduler was closed before it accepted the job.
 pub(crate) struct Refused;
 
-pub(crate) enum SpawnedJob<F, T, E>
-where
-    F: Future<Output = Result<T, E>> + Send + 'static,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+pub(crate) enum SpawnedJob<F, T, E> {
     Spawning(Spawn<F, T, E>),
     Running(Job<T, E>),
     Done,
 }
 
-impl<F, T, E> SpawnedJob<F, T, E>
-where
-    F: Future<Output = Result<T, E>> + Send + 'static,
-    T: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+impl<F, T, E> SpawnedJob<F, T, E> {
     /// The job, once the scheduler accepted it and until it resolved.
     pub(crate) fn job(&self) -> Option<&Job<T, E>> {
         match self {
@@ -47,7 +37,14 @@ where
             SpawnedJob::Done => "done",
         }
     }
+}
 
+impl<F, T, E> SpawnedJob<F, T, E>
+where
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
     /// Polls the spawn, then the job. Nothing is pinned (the spawn future and the job
     /// handle are `Unpin`), so `&mut self` is enough.
     pub(crate) fn poll_job(&mut self, cx: &mut Context<'_>) -> Poll<Result<Result<T, Error<E>>, Refused>> {

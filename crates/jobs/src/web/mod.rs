@@ -3,7 +3,9 @@
 //! - [`AtomicLayer`]: a tower layer that runs a handler as a job of the [`Scheduler`], so
 //!   a client that disconnects does not cancel work that must land (aiojobs' `atomic`).
 //!   The handler counts toward the scheduler's limit and may wait in its queue; when the
-//!   scheduler is closed, requests get `503 Service Unavailable`.
+//!   scheduler is closed, requests get `503 Service Unavailable`. Its module, [`atomic`],
+//!   is laid out like every layer: the service [`Atomic`] in `mod.rs`, the layer in
+//!   `layer.rs`, the response future [`AtomicFuture`] in `future.rs`.
 //! - The [`Scheduler`] is an axum extractor: it is read from the request extensions,
 //!   where [`AtomicLayer`] puts it, or add `axum::Extension(scheduler)` as a layer for
 //!   the whole router. (With `State`, implement `FromRef` for your state as usual.)
@@ -34,13 +36,11 @@
 //! # Ok(()) }
 //! ```
 
+pub mod atomic;
 mod extract;
-mod future;
-mod layer;
 
+pub use atomic::{Atomic, AtomicFuture, AtomicLayer};
 pub use extract::MissingScheduler;
-pub use future::AtomicFuture;
-pub use layer::{Atomic, AtomicLayer};
 
 use std::future::Future;
 

@@ -6,7 +6,7 @@ use more_executors_core::Lifecycle;
 use more_executors_core::config::{ConfigError, secs_f64};
 use tower_layer::Layer;
 
-use super::{PerJob, Timeout, check};
+use crate::{PerJob, Timeout, check};
 
 /// Layer producing [`Timeout`]: works with `tower::ServiceBuilder` and
 /// [`ExecutorBuilder::layer`](more_executors_core::ExecutorBuilder::layer).
@@ -80,8 +80,20 @@ impl<F> TimeoutLayer<PerJob<F>> {
 }
 
 impl<D> TimeoutLayer<D> {
-    /// Names the executors this layer builds (default: the inner executor's name).
-    pub fn named(mut self, name: impl Into<Arc<str>>) -> Self {
+    /// Names the executors this layer builds (default: the inner executor's name). The
+    /// name labels their metrics and tracing events; it is set when the executor is built.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_timeout::TimeoutLayer;
+    ///
+    /// let layer = TimeoutLayer::new(Duration::from_secs(1)).unwrap().name("deadline");
+    /// let exec = InlineExecutor::builder().name("inner").build().with_layer(layer);
+    /// assert_eq!(exec.name(), "deadline");
+    /// assert_eq!(exec.get_ref().name(), "inner");
+    /// ```
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
         self.name = Some(name.into());
         self
     }

@@ -14,11 +14,11 @@ use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
-use super::Shared;
 use crate::policy::{Attempt, RetryDecision, RetryPolicy};
+use crate::shared::Shared;
 
 pin_project! {
-    /// Stage future of [`Retry`](super::Retry): runs an attempt as the inner stage future,
+    /// Stage future of [`Retry`](crate::Retry): runs an attempt as the inner stage future,
     /// asks the policy, waits (a timer inside this future; no task), and runs the next
     /// attempt, until the policy is done.
     pub struct RetryFuture<F, J, P> {

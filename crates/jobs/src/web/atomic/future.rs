@@ -24,41 +24,20 @@ use crate::scheduler::spawned::SpawnedJob;
 /// assert_eq!(response.status(), 200);
 /// # }
 /// ```
-pub struct AtomicFuture<F, R, E>
-where
-    F: Future<Output = Result<R, E>> + Send + 'static,
-    R: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+pub struct AtomicFuture<F, R, E> {
     job: SpawnedJob<F, R, E>,
 }
 
 // Nothing is pinned: the spawn future and the job handle are moved freely.
-impl<F, R, E> Unpin for AtomicFuture<F, R, E>
-where
-    F: Future<Output = Result<R, E>> + Send + 'static,
-    R: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
-}
+impl<F, R, E> Unpin for AtomicFuture<F, R, E> {}
 
-impl<F, R, E> fmt::Debug for AtomicFuture<F, R, E>
-where
-    F: Future<Output = Result<R, E>> + Send + 'static,
-    R: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+impl<F, R, E> fmt::Debug for AtomicFuture<F, R, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AtomicFuture").field("state", &self.job.describe()).finish()
     }
 }
 
-impl<F, R, E> AtomicFuture<F, R, E>
-where
-    F: Future<Output = Result<R, E>> + Send + 'static,
-    R: Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+impl<F, R, E> AtomicFuture<F, R, E> {
     pub(super) fn new(spawn: Spawn<F, R, E>) -> Self {
         AtomicFuture { job: SpawnedJob::Spawning(spawn) }
     }

@@ -9,7 +9,7 @@
 //!   baseline (the spawner waits for a free slot).
 //! - `scheduler_awaited`: every `Job` awaited, in batches of 1,000.
 //!
-//! `cargo bench -p more-executors-jobs --bench spawn`
+//! `cargo bench -p more-executors-jobs --bench jobs`
 
 use std::convert::Infallible;
 use std::hint::black_box;

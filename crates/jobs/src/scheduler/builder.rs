@@ -7,9 +7,9 @@ use std::time::Duration;
 use more_executors_core::config::nonzero;
 use more_executors_core::{ConfigError, Runtime};
 
+use super::Scheduler;
+use super::shared::{Config, Shared};
 use crate::failure::{ErrorHandler, JobFailure, default_handler};
-use crate::scheduler::Scheduler;
-use crate::scheduler::shared::{Config, Shared};
 
 /// Default [`limit`](SchedulerBuilder::limit): 100 jobs running at once.
 ///

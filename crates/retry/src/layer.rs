@@ -4,14 +4,15 @@ use std::sync::Arc;
 use more_executors_core::Lifecycle;
 use tower_layer::Layer;
 
-use super::Retry;
+use crate::Retry;
 use crate::budget::RetryBudget;
 
 /// Layer producing [`Retry`]: works with `tower::ServiceBuilder` and
 /// [`ExecutorBuilder::layer`](more_executors_core::ExecutorBuilder::layer).
 ///
 /// Every executor this layer builds shares its policy and its budget (if any); each has
-/// its own shutdown.
+/// its own shutdown. The layer is also how a [`Retry`] gets a budget or a name of its own:
+/// both are set when the executor is built.
 ///
 /// ```
 /// use std::time::Duration;
@@ -49,19 +50,50 @@ impl<P: fmt::Debug> fmt::Debug for RetryLayer<P> {
 }
 
 impl<P> RetryLayer<P> {
-    /// A layer retrying by `policy`.
+    /// A layer retrying by `policy`, with no budget; its executors take the inner
+    /// executor's name.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_retry::{ExponentialBackoff, RetryLayer};
+    ///
+    /// let exec = InlineExecutor::new().with_layer(RetryLayer::new(ExponentialBackoff::new()));
+    /// assert_eq!(exec.submit(|| Ok::<_, ()>(1)).wait(), Ok(1));
+    /// ```
     pub fn new(policy: P) -> Self {
         RetryLayer { policy: Arc::new(policy), budget: None, name: None }
     }
 
-    /// Limits retries with `budget`, shared by every executor this layer builds.
-    pub fn with_budget(mut self, budget: RetryBudget) -> Self {
+    /// Limits retries with `budget`, shared by every executor this layer builds (and by
+    /// every other holder of a clone of it).
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_retry::{ExponentialBackoff, RetryBudget, RetryLayer};
+    ///
+    /// let layer = RetryLayer::new(ExponentialBackoff::new()).budget(RetryBudget::new());
+    /// let exec = InlineExecutor::new().with_layer(layer);
+    /// assert!(exec.budget().is_some());
+    /// assert_eq!(exec.submit(|| Ok::<_, ()>(1)).wait(), Ok(1));
+    /// ```
+    pub fn budget(mut self, budget: RetryBudget) -> Self {
         self.budget = Some(budget);
         self
     }
 
-    /// Names the executors this layer builds (default: the inner executor's name).
-    pub fn named(mut self, name: impl Into<Arc<str>>) -> Self {
+    /// Names the executors this layer builds (default: the inner executor's name). The
+    /// name labels their metrics and tracing events.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// use more_executors_retry::{ExponentialBackoff, RetryLayer};
+    ///
+    /// let exec = InlineExecutor::builder().name("inner").build()
+    ///     .with_layer(RetryLayer::new(ExponentialBackoff::new()).name("retrying"));
+    /// assert_eq!(exec.name(), "retrying");
+    /// assert_eq!(exec.get_ref().name(), "inner");
+    /// ```
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
         self.name = Some(name.into());
         self
     }

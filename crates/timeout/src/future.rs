@@ -12,7 +12,7 @@ use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
 pin_project! {
-    /// Stage future of [`Timeout`](super::Timeout): the inner stage future raced against
+    /// Stage future of [`Timeout`](crate::Timeout): the inner stage future raced against
     /// the job's deadline.
     ///
     /// The inner stage is polled first, so a job that is ready never registers a timer;
