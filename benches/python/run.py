@@ -122,7 +122,8 @@ def scan(python, row, args):
             log(f"    n = {n:>9}: {stop['reason']}")
             break
         steps.append(r)
-        log(f"    n = {n:>9}: {r['seconds']:7.2f} s, {r['us_per_item']:9.2f} us/item, peak RSS {r['peak_rss_bytes'] / 2**20:.0f} MiB")
+        log(f"    n = {n:>9}: {r['seconds']:7.2f} s, {r['us_per_item']:9.2f} us/item ({r['cpu_us_per_item']:.2f} cpu), "
+            f"peak RSS {r['peak_rss_bytes'] / 2**20:.0f} MiB")
         nxt = n * args.factor
         if args.max_n and nxt > args.max_n:
             stop = {"n": nxt, "reason": f"not run: above --max-n {args.max_n}"}
@@ -148,7 +149,7 @@ def run_rust(row, rust_id, n, bench_dir, rounds):
     match = [r for r in doc["rows"] if r["workload"] == rust_id and r["n"] == n]
     if not match:
         raise RuntimeError(f"no row {rust_id} at n = {n} in {out}")
-    return match[0]["project_ns_per_op"] / 1000.0
+    return match[0]["project_ns_per_op"] / 1000.0, match[0]["project_cpu_ns_per_op"] / 1000.0
 
 
 def main():
@@ -174,6 +175,7 @@ def main():
     vers = versions(python)
     log(f"Python {vers['python']}, more-executors {vers['more-executors']}, aiojobs {vers['aiojobs']}")
 
+    load_start = os.getloadavg()
     results = []
     for row in rows:
         what, rust_id, target = ROWS[row]
@@ -184,38 +186,45 @@ def main():
             results.append({"row": row, "what": what, "target": target, **s})
             continue
         first, last = s["steps"][0], s["steps"][-1]
-        rust_us = None if args.no_rust else run_rust(row, rust_id, last["n"], bench_dir, args.rounds)
+        rust_us, rust_cpu_us = (None, None) if args.no_rust else run_rust(row, rust_id, last["n"], bench_dir, args.rounds)
         ratio = last["us_per_item"] / rust_us if rust_us else None
+        cpu_ratio = last["cpu_us_per_item"] / rust_cpu_us if rust_cpu_us else None
         results.append({
             "row": row, "what": what, "rust_row": rust_id, "target": target, **s,
             "n": last["n"], "python_us_per_item": last["us_per_item"], "rust_us_per_item": rust_us,
-            "ratio": ratio, "pass": None if ratio is None else ratio >= target,
+            "python_cpu_us_per_item": last["cpu_us_per_item"], "rust_cpu_us_per_item": rust_cpu_us,
+            "ratio": ratio, "cpu_ratio": cpu_ratio, "pass": None if ratio is None else ratio >= target,
             "python_growth": last["us_per_item"] / first["us_per_item"],
             "growth_from_n": first["n"],
         })
 
     doc = {"versions": vers, "limit_seconds": args.limit, "start": args.start, "factor": args.factor,
-           "cpus": os.cpu_count(), "loadavg": os.getloadavg(), "rows": results}
+           "cpus": os.cpu_count(), "loadavg_start": load_start, "loadavg_end": os.getloadavg(), "rows": results}
     (bench_dir / "python-compare.json").write_text(json.dumps(doc, indent=2))
 
     print()
-    print(f"{'row':<4} {'workload':<58} {'n':>9} {'Python us':>10} {'Rust us':>9} {'ratio':>8} {'target':>7} {'pass':<5} Python growth")
-    print("-" * 140)
+    print(f"{'row':<4} {'workload':<58} {'n':>9} {'Python us':>10} {'Rust us':>9} {'ratio':>8} {'target':>7} {'pass':<5} "
+          f"{'cpu ratio':>9}  Python growth")
+    print("-" * 150)
     for r in results:
         if "n" not in r:
             print(f"{r['row']:<4} {r['what']:<58} no Python run finished within {args.limit:.0f} s")
             continue
         rust = f"{r['rust_us_per_item']:.3f}" if r["rust_us_per_item"] else "-"
         ratio = f"{r['ratio']:.0f}x" if r["ratio"] else "-"
+        cpu_ratio = f"{r['cpu_ratio']:.0f}x" if r["cpu_ratio"] else "-"
         ok = {True: "PASS", False: "MISS", None: "-"}[r["pass"]]
         print(f"{r['row']:<4} {r['what']:<58} {r['n']:>9} {r['python_us_per_item']:>10.1f} {rust:>9} {ratio:>8} "
-              f"{'>= %.0fx' % r['target']:>7} {ok:<5} {r['python_growth']:.2f}x from n = {r['growth_from_n']}")
+              f"{'>= %.0fx' % r['target']:>7} {ok:<5} {cpu_ratio:>9}  {r['python_growth']:.2f}x from n = {r['growth_from_n']}")
         print(f"{'':<4} Python us/item by n: " + ", ".join(f"{s['n']}: {s['us_per_item']:.1f}" for s in r["steps"])
               + f"; stops at n = {r['stop']['n']}: {r['stop']['reason']}"
               + (f"; thread pool of {r['workers']}" if r["workers"] else ""))
     print()
     print("Python us = seconds per item of one run at the largest n that finished; Rust us = the")
-    print("harness's median over its rounds at the same n; ratio = Python / Rust (higher is better).")
+    print("harness's median over its rounds at the same n; ratio = Python / Rust (higher is better);")
+    print("cpu ratio = the same from the CPU time of all threads of each process (less moved by")
+    print("other programs on the cores). Python growth = its time per item at the largest n over")
+    print("that at the smallest (1.0 = linear).")
     print(f"wrote {bench_dir / 'python-compare.json'}")
 
 

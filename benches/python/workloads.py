@@ -4,8 +4,8 @@
 
 ROW is one of 2, 3, 4, 5, 7 (the ids of the Rust harness); N is the number of jobs. The
 run prints one JSON line: the row, n, the wall-clock seconds from the first submission to
-the last result, the seconds per item, the process's peak resident memory, and the checked
-sum of the outputs.
+the last result, the seconds per item, the CPU time of all the process's threads over the
+same span, the process's peak resident memory, and the checked sum of the outputs.
 
 Each workload mirrors its Rust counterpart: the same job body, the same layer order
 (outermost first in the Rust builder, last `with_*` call here), the same n semantics
@@ -50,11 +50,13 @@ def row2(n, workers):
         .with_map(lambda x: x + 1)
     )
     start = time.perf_counter()
+    cpu0 = time.process_time()
     futures = [exec_.submit(one) for _ in range(n)]
     total = sum(f.result() for f in futures)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu0
     exec_.shutdown(wait=False)
-    return elapsed, total, 2 * n
+    return elapsed, cpu, total, 2 * n
 
 
 def row3(n, workers):
@@ -69,6 +71,7 @@ def row3(n, workers):
 
     exec_ = base(workers).with_poll(poll_fn, default_interval=HOUR)
     start = time.perf_counter()
+    cpu0 = time.process_time()
     futures = [exec_.submit(one) for _ in range(n)]
     # Wait until every inner job is done and its future is in the poll set (the Rust side
     # waits on `pending()`; the Python executor has no public equivalent).
@@ -78,8 +81,9 @@ def row3(n, workers):
     exec_.notify()
     total = sum(f.result() for f in futures)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu0
     exec_.shutdown(wait=False)
-    return elapsed, total, n
+    return elapsed, cpu, total, n
 
 
 def row4(n, workers):
@@ -95,11 +99,13 @@ def row4(n, workers):
 
     exec_ = base(workers).with_poll(poll_fn)
     start = time.perf_counter()
+    cpu0 = time.process_time()
     futures = [exec_.submit(lambda: [0]) for _ in range(n)]
     total = sum(f.result() for f in futures)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu0
     exec_.shutdown(wait=False)
-    return elapsed, total, n
+    return elapsed, cpu, total, n
 
 
 class FailOnce:
@@ -120,11 +126,13 @@ def row5(n, workers):
     policy = ExceptionRetryPolicy(max_attempts=3, sleep=0.0)
     exec_ = base(workers).with_retry(policy)
     start = time.perf_counter()
+    cpu0 = time.process_time()
     futures = [exec_.submit(FailOnce()) for _ in range(n)]
     total = sum(f.result() for f in futures)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu0
     exec_.shutdown(wait=False)
-    return elapsed, total, n
+    return elapsed, cpu, total, n
 
 
 async def job():
@@ -137,6 +145,7 @@ async def row7_main(n):
     # limit 100, unbounded pending queue (aiojobs: pending_limit=0), like the Rust row.
     scheduler = aiojobs.Scheduler(limit=100, pending_limit=0)
     start = time.perf_counter()
+    cpu0 = time.process_time()
     jobs = []
     for _ in range(n):
         jobs.append(await scheduler.spawn(job()))
@@ -144,8 +153,9 @@ async def row7_main(n):
     for j in jobs:
         total += await j.wait()
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu0
     await scheduler.close()
-    return elapsed, total, n
+    return elapsed, cpu, total, n
 
 
 def row7(n, _workers):
@@ -162,7 +172,7 @@ def main():
     parser.add_argument("n", type=int)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    elapsed, total, expected = ROWS[args.row](args.n, args.workers)
+    elapsed, cpu, total, expected = ROWS[args.row](args.n, args.workers)
     if total != expected:
         print(f"row {args.row}: sum {total}, expected {expected}", file=sys.stderr)
         sys.exit(2)
@@ -175,6 +185,8 @@ def main():
                 "workers": args.workers,
                 "seconds": elapsed,
                 "us_per_item": elapsed / args.n * 1e6,
+                "cpu_seconds": cpu,
+                "cpu_us_per_item": cpu / args.n * 1e6,
                 "peak_rss_bytes": peak_kib * 1024,
                 "sum": total,
             }
