@@ -99,12 +99,13 @@ def run_python(python, row, n, workers, limit):
 
 
 def pick_workers(python, row, n):
-    best = None
+    best = (WORKER_CHOICES[0], float("inf"))
     for w in WORKER_CHOICES:
         r, _ = run_python(python, row, n, w, 60)
-        log(f"    workers {w}: {r['us_per_item']:.1f} us/item at n = {n}")
-        if best is None or r["us_per_item"] < best[1]:
-            best = (w, r["us_per_item"])
+        us = r["us_per_item"] if r else float("inf")
+        log(f"    workers {w}: {us:.1f} us/item at n = {n}")
+        if us < best[1]:
+            best = (w, us)
     return best[0]
 
 
