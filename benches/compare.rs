@@ -652,7 +652,10 @@ fn w3s_poll_scale(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>
     // overhead, which the counting allocator does not see, and for the poll call's slice).
     let (warm, warm_bytes) = scale_run(rt, &exec, &release, small);
     let warm_ns = warm.wall.as_nanos() as f64 / small as f64;
-    eprintln!("    warm-up, n = {small:>9}: {warm_ns:>7.1} ns/future wall, {warm_bytes:.0} B/future");
+    let warm_cpu = warm.cpu_ns as f64 / small as f64;
+    eprintln!(
+        "    warm-up, n = {small:>9}: {warm_ns:>7.1} ns/future wall, {warm_cpu:.1} cpu, {warm_bytes:.0} B/future"
+    );
     let available = mem_available();
     let per_future_need = warm_bytes * 1.5;
     let fits = (available as f64 * 0.8 / per_future_need) as usize;
@@ -701,8 +704,9 @@ fn w3s_poll_scale(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>
             }
             let (t, b) = scale_run(rt, &exec, &release, n);
             eprintln!(
-                "    round {round}, n = {n:>9}: {:>7.1} ns/future wall, {b:.0} B/future",
-                t.wall.as_nanos() as f64 / n as f64
+                "    round {round}, n = {n:>9}: {:>7.1} ns/future wall, {:.1} cpu, {b:.0} B/future",
+                t.wall.as_nanos() as f64 / n as f64,
+                t.cpu_ns as f64 / n as f64
             );
             if round > 0 {
                 wall[i].push(t.wall.as_nanos() as f64 / n as f64);
@@ -730,10 +734,12 @@ fn w3s_poll_scale(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>
     );
     note.push_str(&format!(
         "; first run at each n, the poll set's table growth included: {:.0} / {:.0} B per future; the first run at \
-         n = {small} (fresh heap, not in the medians) took {warm_ns:.0} ns per future; peak RSS of the process {:.1} \
-         GiB",
+         n = {small} (fresh heap, not in the medians) took {warm_ns:.0} ns ({warm_cpu:.0} ns cpu) per future, the \
+         large n's median over it {:.3} ({:.3} cpu); peak RSS of the process {:.1} GiB",
         first_bytes[1],
         first_bytes[0],
+        m_large.wall / warm_ns,
+        m_large.cpu / warm_cpu,
         peak_rss() as f64 / (1u64 << 30) as f64
     ));
     rows.push(
