@@ -647,17 +647,21 @@ fn w3s_poll_scale(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>
     let release = std::sync::Arc::new(AtomicBool::new(false));
     let exec = gated_poll(rt, release.clone());
 
-    // The warm-up round at the small n tells how much the large n needs; the machine's
-    // available memory decides whether it fits (with headroom for the allocator's own
-    // overhead, which the counting allocator does not see, and for the poll call's slice).
+    // The warm-up round at the small n tells how much the large n needs: the larger of the
+    // counted bytes with half again for the allocator's own overhead, and the growth of the
+    // resident set (which sees glibc's per-chunk overhead and the memory it keeps) with a
+    // quarter again. The machine's available memory decides whether the large n fits.
+    let rss_before = rss();
     let (warm, warm_bytes) = scale_run(rt, &exec, &release, small);
+    let rss_per_future = peak_rss().saturating_sub(rss_before) as f64 / small as f64;
     let warm_ns = warm.wall.as_nanos() as f64 / small as f64;
     let warm_cpu = warm.cpu_ns as f64 / small as f64;
     eprintln!(
-        "    warm-up, n = {small:>9}: {warm_ns:>7.1} ns/future wall, {warm_cpu:.1} cpu, {warm_bytes:.0} B/future"
+        "    warm-up, n = {small:>9}: {warm_ns:>7.1} ns/future wall, {warm_cpu:.1} cpu, {warm_bytes:.0} B/future \
+         ({rss_per_future:.0} B/future resident)"
     );
     let available = mem_available();
-    let per_future_need = warm_bytes * 1.5;
+    let per_future_need = (warm_bytes * 1.5).max(rss_per_future * 1.25);
     let fits = (available as f64 * 0.8 / per_future_need) as usize;
     let large = if asked <= fits { asked } else { fits / small * small };
     let mut note = format!(
@@ -667,8 +671,8 @@ fn w3s_poll_scale(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>
     );
     if large < asked {
         note.push_str(&format!(
-            "; n = {asked} needs about {:.1} GiB at {warm_bytes:.0} B per future plus allocator overhead, so the \
-             largest n that fits ran instead",
+            "; n = {asked} needs about {:.1} GiB ({per_future_need:.0} B per future from the first run at n = \
+             {small}), so the largest n that fits ran instead",
             asked as f64 * per_future_need / (1u64 << 30) as f64
         ));
     }
@@ -796,6 +800,11 @@ fn mem_available() -> u64 {
 /// The process's peak resident set (`VmHWM`), in bytes (0 when unknown).
 fn peak_rss() -> u64 {
     meminfo_kib("/proc/self/status", "VmHWM:") * 1024
+}
+
+/// The process's resident set now (`VmRSS`), in bytes (0 when unknown).
+fn rss() -> u64 {
+    meminfo_kib("/proc/self/status", "VmRSS:") * 1024
 }
 
 fn meminfo_kib(file: &str, key: &str) -> u64 {
