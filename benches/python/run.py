@@ -223,8 +223,8 @@ def main():
     print()
     print("Python us = seconds per item of one run at the largest n that finished; Rust us = the")
     print("harness's median over its rounds at the same n; ratio = Python / Rust (higher is better);")
-    print("cpu ratio = the same from the CPU time of all threads of each process (less moved by")
-    print("other programs on the cores). Python growth = its time per item at the largest n over")
+    print("cpu ratio = the same from the CPU time of all threads of each process (it leaves out")
+    print("time spent waiting for a core). Python growth = its time per item at the largest n over")
     print("that at the smallest (1.0 = linear).")
     print(f"wrote {bench_dir / 'python-compare.json'}")
 
