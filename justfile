@@ -17,6 +17,11 @@ doc:
 bench:
     cargo bench --bench compare -- --quick
 
+# Side by side with the Python originals (more-executors, aiojobs from PyPI into a local
+# virtual environment under target/bench/): 10-25 minutes; not run by CI.
+bench-python:
+    python3 benches/python/run.py
+
 # Run the flagship example.
 run:
     cargo run --example remote_tasks

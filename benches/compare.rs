@@ -5,13 +5,21 @@
 //! cargo bench --bench compare -- --quick       # smaller n, well under a minute on 2 cores
 //! cargo bench --bench compare -- --only 1,8    # some workloads only (ids or name fragments)
 //! cargo bench --bench compare -- --only 1 --variant project   # one side only, for profiling
+//! cargo bench --bench compare -- --only 3,7 --n 20000 --json /tmp/rows.json  # every selected row at n
+//! cargo bench --bench compare -- --scale --only 3s   # 10,000,000 outstanding poll futures against 1,000,000
 //! ```
 //!
 //! Each workload runs the project and its baseline(s) in this one process, interleaved
 //! (A B A B ..., after one discarded warm-up round), and reports the median time per
 //! operation of each side and the ratio project / baseline (lower is better). Everything
 //! runs on one tokio multi-thread runtime with **2 worker threads** and at most 4 blocking
-//! threads. A table is printed and `target/bench/compare.json` is written.
+//! threads. A table is printed and `target/bench/compare.json` (or the `--json` path) is
+//! written.
+//!
+//! `--n N` runs every selected workload at `N` items instead of its own sizes (the Python
+//! comparison in `benches/python/` uses it to run each row at the n the Python side reached).
+//! `--scale` (ignored in quick mode) adds workload 3s: 10,000,000 outstanding poll futures
+//! against 1,000,000 in the same run, bytes and time per future (`--n` replaces the 10,000,000).
 //!
 //! Memory per outstanding item is measured with a counting global allocator (the `cap`
 //! crate's wrapper around the system allocator): bytes still allocated while `n` items
@@ -49,11 +57,25 @@ struct Opts {
     only: Vec<String>,
     /// Runs only the variants whose name contains this (for profiling one side).
     variant: Option<String>,
+    /// Every selected workload runs at this n (`--n`) instead of its own sizes.
+    n_override: Option<usize>,
+    /// Where the JSON report goes (`--json`), instead of `target/bench/compare.json`.
+    json: Option<std::path::PathBuf>,
+    /// Adds the 10,000,000-future poll workload (`--scale`; not in quick mode).
+    scale: bool,
 }
 
 impl Opts {
     fn parse() -> Opts {
-        let mut opts = Opts { quick: false, rounds: 5, only: Vec::new(), variant: None };
+        let mut opts = Opts {
+            quick: false,
+            rounds: 5,
+            only: Vec::new(),
+            variant: None,
+            n_override: None,
+            json: None,
+            scale: false,
+        };
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
             match a.as_str() {
@@ -65,15 +87,31 @@ impl Opts {
                     opts.only.extend(args.next().unwrap_or_default().split(',').map(|s| s.trim().to_string()))
                 }
                 "--variant" => opts.variant = args.next(),
+                "--n" => {
+                    let n = args.next().unwrap_or_default();
+                    match n.replace('_', "").parse::<usize>() {
+                        Ok(n) if n >= 1 => opts.n_override = Some(n),
+                        _ => {
+                            eprintln!("--n takes a positive number of items, got {n:?}");
+                            std::process::exit(2);
+                        }
+                    }
+                }
+                "--json" => opts.json = args.next().map(Into::into),
+                "--scale" => opts.scale = true,
                 _ => {} // cargo passes `--bench`; anything else is ignored
             }
         }
         opts
     }
 
-    /// `quick` when in quick mode, else `full`.
+    /// The `--n` override if given, else `quick` in quick mode and `full` otherwise.
     fn n(&self, full: usize, quick: usize) -> usize {
-        if self.quick { quick } else { full }
+        match self.n_override {
+            Some(n) => n,
+            None if self.quick => quick,
+            None => full,
+        }
     }
 
     fn wants(&self, id: &str, name: &str) -> bool {
@@ -596,10 +634,195 @@ fn w3_memory(
     (project, baseline)
 }
 
+/// Workload 3s (`--scale`): `large` (10,000,000 unless `--n`) outstanding poll futures
+/// against 1,000,000 in the same run, interleaved. Each run is row 3's project side with its
+/// memory measured on the way: submit `n` jobs to the gated poll executor holding every
+/// handle, wait until all `n` are in the poll set (bytes per future counted there), then one
+/// poll call resolves them all and every handle is awaited. Time per future is that whole
+/// run divided by `n`; the target is on its growth from 1,000,000 to the large n.
+fn w3s_poll_scale(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
+    let small = 1_000_000;
+    let asked = opts.n_override.unwrap_or(10_000_000);
+    eprintln!("[3s] poll at scale: {asked} outstanding poll futures against {small}, interleaved");
+    let release = std::sync::Arc::new(AtomicBool::new(false));
+    let exec = gated_poll(rt, release.clone());
+
+    // The warm-up round at the small n tells how much the large n needs: the larger of the
+    // counted bytes with half again for the allocator's own overhead, and the growth of the
+    // resident set (which sees glibc's per-chunk overhead and the memory it keeps) times 1.6
+    // (a 10,000,000 run peaked at 1.6 times the warm-up's resident bytes per future). The
+    // machine's available memory decides whether the large n fits.
+    let rss_before = rss();
+    let (warm, warm_bytes) = scale_run(rt, &exec, &release, small);
+    let rss_per_future = peak_rss().saturating_sub(rss_before) as f64 / small as f64;
+    let warm_ns = warm.wall.as_nanos() as f64 / small as f64;
+    let warm_cpu = warm.cpu_ns as f64 / small as f64;
+    eprintln!(
+        "    warm-up, n = {small:>9}: {warm_ns:>7.1} ns/future wall, {warm_cpu:.1} cpu, {warm_bytes:.0} B/future \
+         ({rss_per_future:.0} B/future resident)"
+    );
+    let available = mem_available();
+    let per_future_need = (warm_bytes * 1.5).max(rss_per_future * 1.6);
+    let fits = (available as f64 * 0.8 / per_future_need) as usize;
+    let large = if asked <= fits { asked } else { fits / small * small };
+    let mut note = format!(
+        "per-future time and bytes at n = {large} (project columns) and n = {small} (base columns); memory \
+         available before the run {:.1} GiB",
+        available as f64 / (1u64 << 30) as f64
+    );
+    if large < asked {
+        note.push_str(&format!(
+            "; n = {asked} needs about {:.1} GiB ({per_future_need:.0} B per future from the first run at n = \
+             {small}), so the largest n that fits ran instead",
+            asked as f64 * per_future_need / (1u64 << 30) as f64
+        ));
+    }
+    if large <= small {
+        eprintln!("    skipped: not enough memory for more than {small} outstanding poll futures");
+        rows.push(
+            Row::ratio(
+                "3s",
+                "poll at scale",
+                &format!("same at {small}"),
+                large,
+                Median { wall: f64::NAN, cpu: f64::NAN },
+                Median { wall: f64::NAN, cpu: f64::NAN },
+                None,
+            )
+            .note(note),
+        );
+        return;
+    }
+
+    let sizes = [small, large];
+    let mut wall = [Vec::new(), Vec::new()];
+    let mut cpu = [Vec::new(), Vec::new()];
+    let mut bytes = [Vec::new(), Vec::new()];
+    // The first run at each n also counts the poll set's own table growing to hold n
+    // entries; later runs reuse it, as row 3's measurement does.
+    let mut first_bytes = [warm_bytes, f64::NAN];
+    for round in 0..=opts.rounds {
+        for (i, &n) in sizes.iter().enumerate() {
+            // The warm-up round has already run the small n.
+            if round == 0 && i == 0 {
+                continue;
+            }
+            let (t, b) = scale_run(rt, &exec, &release, n);
+            eprintln!(
+                "    round {round}, n = {n:>9}: {:>7.1} ns/future wall, {:.1} cpu, {b:.0} B/future",
+                t.wall.as_nanos() as f64 / n as f64,
+                t.cpu_ns as f64 / n as f64
+            );
+            if round > 0 {
+                wall[i].push(t.wall.as_nanos() as f64 / n as f64);
+                cpu[i].push(t.cpu_ns as f64 / n as f64);
+                bytes[i].push(b);
+            } else {
+                first_bytes[i] = b;
+            }
+        }
+    }
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        median(v)
+    };
+    let m_small = Median { wall: med(&mut wall[0]), cpu: med(&mut cpu[0]) };
+    let m_large = Median { wall: med(&mut wall[1]), cpu: med(&mut cpu[1]) };
+    let (b_small, b_large) = (med(&mut bytes[0]), med(&mut bytes[1]));
+    eprintln!(
+        "    median: n = {small}: {:.1} ns/future, {b_small:.0} B; n = {large}: {:.1} ns/future, {b_large:.0} B; \
+         ratio {:.3}; peak RSS {:.1} GiB",
+        m_small.wall,
+        m_large.wall,
+        m_large.wall / m_small.wall,
+        peak_rss() as f64 / (1u64 << 30) as f64
+    );
+    note.push_str(&format!(
+        "; first run at each n, the poll set's table growth included: {:.0} / {:.0} B per future; the first run at \
+         n = {small} (fresh heap, not in the medians) took {warm_ns:.0} ns ({warm_cpu:.0} ns cpu) per future, the \
+         large n's median over it {:.3} ({:.3} cpu); peak RSS of the process {:.1} GiB",
+        first_bytes[1],
+        first_bytes[0],
+        m_large.wall / warm_ns,
+        m_large.cpu / warm_cpu,
+        peak_rss() as f64 / (1u64 << 30) as f64
+    ));
+    rows.push(
+        Row::ratio(
+            "3s",
+            "poll at scale: n outstanding",
+            &format!("same at n = {small}"),
+            large,
+            m_large,
+            m_small,
+            Some(1.3),
+        )
+        .memory(b_large, b_small)
+        .note(note),
+    );
+}
+
+/// One run of workload 3s at `n`: the sample and the bytes per outstanding future (handle,
+/// driver task, poll-set entry, the handle's slot in the held `Vec`).
+fn scale_run(
+    rt: &tokio::runtime::Runtime,
+    exec: &GatedPoll,
+    release: &std::sync::Arc<AtomicBool>,
+    n: usize,
+) -> (Sample, f64) {
+    let e = exec.clone();
+    let release = release.clone();
+    release.store(false, Ordering::Release);
+    let bytes = std::sync::Arc::new(AtomicUsize::new(0));
+    let b = bytes.clone();
+    let sample = timed(rt, async move {
+        let before = allocated();
+        let mut hs = Vec::with_capacity(n);
+        for _ in 0..n {
+            hs.push(e.submit(|| async { Ok::<u64, ()>(1) }));
+        }
+        wait_pending(&e, n).await;
+        b.store(allocated().saturating_sub(before), Ordering::Release);
+        let polls = e.poll_count();
+        release.store(true, Ordering::Release);
+        e.notify();
+        let sum = sum_outputs(hs, |r| r.unwrap()).await;
+        assert_eq!(sum, n as u64);
+        assert_eq!(e.poll_count(), polls + 1, "one poll call resolved them all");
+    });
+    (sample, bytes.load(Ordering::Acquire) as f64 / n as f64)
+}
+
+/// `MemAvailable` of `/proc/meminfo`, in bytes (0 when unknown).
+fn mem_available() -> u64 {
+    meminfo_kib("/proc/meminfo", "MemAvailable:") * 1024
+}
+
+/// The process's peak resident set (`VmHWM`), in bytes (0 when unknown).
+fn peak_rss() -> u64 {
+    meminfo_kib("/proc/self/status", "VmHWM:") * 1024
+}
+
+/// The process's resident set now (`VmRSS`), in bytes (0 when unknown).
+fn rss() -> u64 {
+    meminfo_kib("/proc/self/status", "VmRSS:") * 1024
+}
+
+fn meminfo_kib(file: &str, key: &str) -> u64 {
+    std::fs::read_to_string(file)
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with(key))?.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Poll futures that resolve on their third sighting, polled back to back while jobs keep
 /// arriving: the cost per future must not grow with n.
 fn w4_realistic_poll(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
-    let sizes: Vec<usize> = if opts.quick { vec![10_000, 100_000] } else { vec![10_000, 100_000, 1_000_000] };
+    let sizes: Vec<usize> = match opts.n_override {
+        Some(n) => vec![n],
+        None if opts.quick => vec![10_000, 100_000],
+        None => vec![10_000, 100_000, 1_000_000],
+    };
     eprintln!("[4] realistic poll: each future resolved on its third sighting, n = {sizes:?}");
     let layer = PollLayer::new(|ds: &mut [PollDescriptor<AtomicU8, u64, ()>]| {
         for d in ds.iter_mut() {
@@ -1076,10 +1299,11 @@ fn print_table(rows: &[Row]) {
 }
 
 fn write_json(opts: &Opts, rows: &[Row], total: Duration) {
-    let dir = target_dir().join("bench");
-    let path = dir.join("compare.json");
+    let path = opts.json.clone().unwrap_or_else(|| target_dir().join("bench").join("compare.json"));
+    let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
     let doc = serde_json::json!({
         "mode": if opts.quick { "quick" } else { "full" },
+        "n_override": opts.n_override,
         "rounds": opts.rounds,
         "tokio_worker_threads": WORKERS,
         "max_blocking_threads": MAX_BLOCKING,
@@ -1147,6 +1371,11 @@ fn main() {
     }
     if opts.wants("3", "poll") {
         w3_poll(&rt, &opts, &mut rows);
+    }
+    if opts.scale && opts.quick {
+        eprintln!("--scale is ignored in quick mode");
+    } else if opts.scale && (opts.only.is_empty() || opts.only.iter().any(|o| o == "3s" || o == "scale")) {
+        w3s_poll_scale(&rt, &opts, &mut rows);
     }
     if opts.wants("4", "realistic") {
         w4_realistic_poll(&rt, &opts, &mut rows);
