@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::{Latch, MyErr};
 use more_executors_core::prelude::*;
+use more_executors_test_support::quiet_expected_panics;
 
 #[tokio::test]
 async fn job_error_is_typed_and_matchable_on_every_base_executor() {
@@ -63,7 +64,7 @@ async fn map_err_transforms_only_job_errors() {
 
 #[tokio::test]
 async fn cancelled_panicked_and_shut_down_are_produced() {
-    common::quiet_expected_panics();
+    quiet_expected_panics();
     let exec = AsyncExecutor::new();
     let h = exec.submit(std::future::pending::<Result<(), MyErr>>);
     h.cancel();

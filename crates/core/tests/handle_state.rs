@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use common::{Gate, Latch, quiet_expected_panics};
+use common::{Gate, Latch};
+use more_executors_test_support::quiet_expected_panics;
 use more_executors_core::prelude::*;
 
 #[tokio::test(start_paused = true)]

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 
 use common::{Gate, MyErr};
 use more_executors_core::prelude::*;
+use more_executors_test_support::quiet_expected_panics;
 
 fn panicked<T: std::fmt::Debug>(r: Result<T, Error<MyErr>>, expected: &str) {
     match r {
@@ -19,7 +20,7 @@ fn panicked<T: std::fmt::Debug>(r: Result<T, Error<MyErr>>, expected: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn job_panics_fail_only_that_handle() {
-    common::quiet_expected_panics();
+    quiet_expected_panics();
     let a = AsyncExecutor::new();
     let gate = Gate::new();
     let g = gate.clone();
@@ -48,7 +49,7 @@ async fn job_panics_fail_only_that_handle() {
 
 #[tokio::test]
 async fn map_function_panic_fails_only_that_handle() {
-    common::quiet_expected_panics();
+    quiet_expected_panics();
     let exec =
         AsyncExecutor::new().with_map(|n: u32| if n == 0 { panic!("boom: map of zero") } else { n * 2 });
     let good = exec.submit(|| async { Ok::<u32, MyErr>(4) });
@@ -66,7 +67,7 @@ async fn map_function_panic_fails_only_that_handle() {
 /// refused and must not turn the panic into a cancel.
 #[tokio::test]
 async fn cancel_after_a_map_panic_is_refused() {
-    common::quiet_expected_panics();
+    quiet_expected_panics();
     let exec = AsyncExecutor::new().with_map(|_: u32| -> u32 { panic!("boom: map") });
     let h = exec.submit(|| async { Ok::<u32, MyErr>(1) });
     for _ in 0..100 {
@@ -83,7 +84,7 @@ async fn cancel_after_a_map_panic_is_refused() {
 
 #[test]
 fn map_panic_with_inline_executor_does_not_panic_the_submitter() {
-    common::quiet_expected_panics();
+    quiet_expected_panics();
     let exec = InlineExecutor::new().with_map(|_: u32| -> u32 { panic!("boom: inline map") });
     let h = exec.submit(|| Ok::<u32, MyErr>(1)); // must not unwind into the caller
     assert!(h.is_done());
@@ -104,7 +105,7 @@ fn map_panic_with_inline_executor_does_not_panic_the_submitter() {
 
 #[tokio::test]
 async fn flat_map_function_panic_fails_only_that_handle() {
-    common::quiet_expected_panics();
+    quiet_expected_panics();
     let other = AsyncExecutor::new();
     let exec = AsyncExecutor::new().with_flat_map(move |n: u32| {
         if n == 0 {
@@ -126,7 +127,7 @@ async fn flat_map_function_panic_fails_only_that_handle() {
 
 #[tokio::test]
 async fn dynamic_limit_panic_fails_only_that_handle() {
-    common::quiet_expected_panics();
+    quiet_expected_panics();
     let explode = Arc::new(AtomicBool::new(false));
     let e = explode.clone();
     let exec = AsyncExecutor::new()
@@ -162,7 +163,7 @@ async fn dynamic_limit_panic_fails_only_that_handle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_panics_do_not_take_the_executor_down() {
-    common::quiet_expected_panics();
+    quiet_expected_panics();
     let limit = AsyncExecutor::new().with_concurrency_limit(4).unwrap();
     let exec = limit.clone().with_map(|n: u32| if n % 3 == 0 { panic!("boom {n}") } else { n });
     let served = Arc::new(AtomicUsize::new(0));

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
-use common::Concurrency;
+use more_executors_test_support::{Concurrency, quiet_expected_panics};
 use more_executors_core::Runtime;
 use more_executors_core::boxed::BoxCloneExecutor;
 use more_executors_core::prelude::*;
@@ -410,7 +410,7 @@ proptest! {
 
     #[test]
     fn random_stacks_resolve_exactly_once_and_consistently(case in case_strategy()) {
-        common::quiet_expected_panics();
+        quiet_expected_panics();
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(run_case(case))?;
     }

@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{Concurrency, Gate, MyErr};
+use common::{Gate, MyErr};
+use more_executors_test_support::Concurrency;
 use more_executors_core::cancel_on_shutdown::{CancelOnShutdown, CancelOnShutdownLayer};
 use more_executors_core::flat_map::FlatMapLayer;
 use more_executors_core::limit::{ConcurrencyLimit, ConcurrencyLimitLayer};
