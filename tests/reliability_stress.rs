@@ -25,7 +25,8 @@ use more_executors::timeout::TimeoutBuilderExt;
 use more_executors::{CancelHandle, Error};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use reliability_common::{Concurrency, alive_tasks, ms, quiet_expected_panics};
+use more_executors_test_support::{Concurrency, quiet_expected_panics};
+use reliability_common::{alive_tasks, ms};
 
 const ROOTS: u64 = 500;
 const MAX_JOBS: u64 = 2_000;
