@@ -39,8 +39,8 @@ use more_executors::poll::{PollDescriptor, PollExt, PollLayer};
 use more_executors::prelude::*;
 use more_executors::retry::{ExponentialBackoff, RetryExt};
 use more_executors::timeout::TimeoutExt;
-use proptest::prelude::*;
 use more_executors_test_support::{Concurrency, quiet_expected_panics};
+use proptest::prelude::*;
 use reliability_common::{Erased, bounded, drain_tasks, erase, ms, paused_runtime};
 
 type Ex<J> = Erased<J, u64, u64>;

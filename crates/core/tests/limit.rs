@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{Counter, Gate, Latch, MyErr};
-use more_executors_test_support::{Concurrency, settle};
 use more_executors_core::limit::{ConcurrencyLimit, ConcurrencyLimitLayer};
 use more_executors_core::prelude::*;
+use more_executors_test_support::{Concurrency, settle};
 
 /// Checks FIFO start order for a limit of `limit`: when job `j` starts, every earlier job
 /// has been given its slot; at most `limit - 1` of those may not have started yet (they

@@ -1,5 +1,6 @@
 //! A panic in user code (a job, a map function, a flat_map function, a dynamic limit)
 //! fails only that handle, with the panic message, and the executor keeps serving jobs.
+//! (Panics of map functions over the async executor and the pool: `map.rs`.)
 #![cfg(not(loom))]
 
 mod common;
@@ -7,16 +8,9 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 
-use common::{Gate, MyErr};
+use common::{Gate, MyErr, assert_panicked as panicked};
 use more_executors_core::prelude::*;
 use more_executors_test_support::quiet_expected_panics;
-
-fn panicked<T: std::fmt::Debug>(r: Result<T, Error<MyErr>>, expected: &str) {
-    match r {
-        Err(Error::Panicked(msg)) => assert!(msg.contains(expected), "message {msg:?} lacks {expected:?}"),
-        other => panic!("expected a panic error, got {other:?}"),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn job_panics_fail_only_that_handle() {
@@ -45,41 +39,6 @@ async fn job_panics_fail_only_that_handle() {
     let i = InlineExecutor::new();
     panicked(i.submit(|| -> Result<(), MyErr> { panic!("boom inline") }).await, "boom inline");
     assert_eq!(i.submit(|| Ok::<_, MyErr>(3)).await, Ok(3));
-}
-
-#[tokio::test]
-async fn map_function_panic_fails_only_that_handle() {
-    quiet_expected_panics();
-    let exec =
-        AsyncExecutor::new().with_map(|n: u32| if n == 0 { panic!("boom: map of zero") } else { n * 2 });
-    let good = exec.submit(|| async { Ok::<u32, MyErr>(4) });
-    let bad = exec.submit(|| async { Ok::<u32, MyErr>(0) });
-    panicked(bad.await, "boom: map of zero");
-    assert_eq!(good.await, Ok(8));
-    assert_eq!(exec.submit(|| async { Ok::<u32, MyErr>(5) }).await, Ok(10));
-
-    let exec = BlockingPool::new(1).unwrap().with_map_err(|_e: MyErr| -> MyErr { panic!("boom: map_err") });
-    panicked(exec.submit(|| Err::<u32, _>(MyErr::NotFound)).await, "boom: map_err");
-    assert_eq!(exec.submit(|| Ok::<u32, MyErr>(1)).await, Ok(1));
-}
-
-/// A handle whose map function panicked has finished: cancelling it afterwards must be
-/// refused and must not turn the panic into a cancel.
-#[tokio::test]
-async fn cancel_after_a_map_panic_is_refused() {
-    quiet_expected_panics();
-    let exec = AsyncExecutor::new().with_map(|_: u32| -> u32 { panic!("boom: map") });
-    let h = exec.submit(|| async { Ok::<u32, MyErr>(1) });
-    for _ in 0..100 {
-        if h.is_done() {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    assert!(h.is_done());
-    assert!(!h.cancel(), "the job is finished (failed): cancel must return false");
-    assert!(!h.is_cancelled());
-    panicked(h.await, "boom: map");
 }
 
 #[test]

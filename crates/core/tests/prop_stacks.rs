@@ -27,11 +27,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
-use more_executors_test_support::{Concurrency, quiet_expected_panics};
 use more_executors_core::Runtime;
 use more_executors_core::boxed::BoxCloneExecutor;
 use more_executors_core::prelude::*;
 use more_executors_core::stage::StageFuture;
+use more_executors_test_support::{Concurrency, quiet_expected_panics};
 use proptest::prelude::*;
 
 // ---------------------------------------------------------------------------------------

@@ -10,12 +10,12 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use common::{DropFlag, Gate, MyErr};
-use more_executors_test_support::{Concurrency, settle};
 use futures::FutureExt;
 use more_executors_core::boxed::{BoxCloneExecutor, BoxExecutor};
 use more_executors_core::limit::ConcurrencyLimitLayer;
 use more_executors_core::prelude::*;
 use more_executors_core::service::{ExecutorServiceLayer, ServiceExecutor, ServiceExecutorLayer};
+use more_executors_test_support::{Concurrency, settle};
 use tower::{Service, ServiceBuilder, ServiceExt};
 
 /// A service that is ready only while its gate is open, counting calls.

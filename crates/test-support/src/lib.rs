@@ -21,4 +21,4 @@ pub use concurrency::{Concurrency, Running};
 pub use panics::{EXPECTED_PANIC_MARKER, quiet_expected_panics};
 pub use poll_counted::PollCounted;
 pub use settle::settle;
-pub use threads::{thread_count, this_thread};
+pub use threads::{this_thread, thread_count};

@@ -1,10 +1,12 @@
-//! Helpers shared by the core integration tests: a job error type, gates to hold jobs still,
+//! Helpers shared by the core integration tests: a job error type and a panic assertion, gates to hold jobs still,
 //! drop flags and a counter. Helpers shared with other crates' tests (the concurrency
 //! tracker, panic-hook silencing) are in `more-executors-test-support`.
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex};
+
+use more_executors_core::Error;
 
 /// A job's own error type, to check that it survives every layer intact.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +25,14 @@ impl std::fmt::Display for MyErr {
 }
 
 impl std::error::Error for MyErr {}
+
+/// Asserts that `r` is a panic error whose message contains `expected`.
+pub fn assert_panicked<T: std::fmt::Debug>(r: Result<T, Error<MyErr>>, expected: &str) {
+    match r {
+        Err(Error::Panicked(msg)) => assert!(msg.contains(expected), "message {msg:?} lacks {expected:?}"),
+        other => panic!("expected a panic error, got {other:?}"),
+    }
+}
 
 /// A one-way gate for blocking code (threads): `wait` blocks until `open`.
 #[derive(Clone, Default)]
