@@ -1,27 +1,12 @@
-//! Helpers shared by the `reliability_*` test binaries: type erasure (so a stack can be
-//! chosen at run time), paused-time runtimes and task counting. Helpers shared with the
-//! crates' tests (the concurrency tracker, panic-hook silencing) are in
-//! `more-executors-test-support`.
+//! Helpers shared by the `reliability_*` test binaries: paused-time runtimes, task counting
+//! and bounded waits. Helpers shared with the crates' tests (the concurrency tracker,
+//! panic-hook silencing) are in `more-executors-test-support`.
 #![allow(dead_code, unreachable_pub)]
 
 use std::future::Future;
 use std::time::Duration;
 
-use more_executors::boxed::BoxCloneExecutor;
-use more_executors::{ErrorOf, ExecutorExt, OutputOf, SubmitExecutor};
 use more_executors_test_support::settle;
-
-/// A type-erased executor of jobs `J` with output `T` and error `E` (the library's
-/// boxed executor), so layers can be chosen at run time.
-pub type Erased<J, T, E> = BoxCloneExecutor<J, T, E>;
-
-/// Erases `x`.
-pub fn erase<J, X>(x: X) -> Erased<J, OutputOf<X, J>, ErrorOf<X, J>>
-where
-    X: SubmitExecutor<J> + 'static,
-{
-    x.boxed_clone()
-}
 
 /// A current-thread runtime with paused time (timers fire when the runtime is idle).
 pub fn paused_runtime() -> tokio::runtime::Runtime {
