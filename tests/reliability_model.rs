@@ -40,7 +40,7 @@ use more_executors::poll::{PollDescriptor, PollExt, PollLayer};
 use more_executors::prelude::*;
 use more_executors::retry::{ExponentialBackoff, RetryExt};
 use more_executors::timeout::TimeoutExt;
-use more_executors_test_support::{Concurrency, quiet_expected_panics};
+use more_executors_test_support::{Concurrency, proptest_cases, quiet_expected_panics};
 use proptest::prelude::*;
 use reliability_common::{bounded, drain_tasks, ms, paused_runtime};
 
@@ -655,12 +655,8 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
     })
 }
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    #![proptest_config(ProptestConfig::with_cases(proptest_cases(1_000)))]
 
     #[test]
     fn every_handle_resolves_exactly_once_through_random_stacks(case in case()) {

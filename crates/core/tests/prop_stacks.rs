@@ -30,7 +30,7 @@ use std::time::Duration;
 use more_executors_core::Runtime;
 use more_executors_core::boxed::BoxCloneExecutor;
 use more_executors_core::prelude::*;
-use more_executors_test_support::{Concurrency, quiet_expected_panics};
+use more_executors_test_support::{Concurrency, proptest_cases, quiet_expected_panics};
 use proptest::prelude::*;
 
 // ---------------------------------------------------------------------------------------
@@ -400,12 +400,8 @@ async fn run_case(case: Case) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: proptest_cases(1_000), ..ProptestConfig::default() })]
 
     #[test]
     fn random_stacks_resolve_exactly_once_and_consistently(case in case_strategy()) {

@@ -7,6 +7,7 @@
 //! - [`Concurrency`]: how many job bodies run at once, and the peak.
 //! - [`PollCounted`]: how many times a future is polled.
 //! - [`quiet_expected_panics`]: keeps panics provoked on purpose out of the test output.
+//! - [`proptest_cases`]: how many cases a property test runs.
 //! - [`settle`]: lets woken tasks run without letting (paused) time pass.
 //! - [`thread_count`] and [`this_thread`]: the process's threads, from Linux `/proc`.
 #![forbid(unsafe_code)]
@@ -14,11 +15,13 @@
 mod concurrency;
 mod panics;
 mod poll_counted;
+mod proptest_cases;
 mod settle;
 mod threads;
 
 pub use concurrency::{Concurrency, Running};
 pub use panics::{EXPECTED_PANIC_MARKER, quiet_expected_panics};
 pub use poll_counted::PollCounted;
+pub use proptest_cases::proptest_cases;
 pub use settle::settle;
 pub use threads::{this_thread, thread_count};
