@@ -17,19 +17,16 @@ use more_executors::poll::{PollBuilderExt, PollDescriptor, PollLayer};
 use more_executors::prelude::*;
 use more_executors::retry::{Attempt, RetryBuilderExt, RetryDecision};
 use more_executors::timeout::TimeoutBuilderExt;
+use more_executors_test_support::thread_count;
 use reliability_common::{alive_tasks, ms};
 
 const N: usize = 400;
-
-fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task").map(|d| d.count()).expect("Linux /proc is needed for this test")
-}
 
 #[test]
 fn every_layer_together_costs_one_task_per_job_and_no_thread() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
-        let threads_before = threads();
+        let threads_before = thread_count();
         let tasks_before = alive_tasks();
         let release = Arc::new(AtomicBool::new(false));
         let rel = release.clone();
@@ -79,7 +76,7 @@ fn every_layer_together_costs_one_task_per_job_and_no_thread() {
         tokio::time::sleep(ms(50)).await;
         assert!(handles.iter().all(|h| !h.is_done()), "every job is pending in some stage");
 
-        assert_eq!(threads(), threads_before, "no layer started a thread");
+        assert_eq!(thread_count(), threads_before, "no layer started a thread");
         assert_eq!(alive_tasks() - tasks_before, N + 1, "one driver task per job, one poll task");
 
         exec.shutdown();
@@ -94,6 +91,6 @@ fn every_layer_together_costs_one_task_per_job_and_no_thread() {
             tokio::time::sleep(ms(1)).await;
         }
         assert_eq!(alive_tasks(), tasks_before, "every task ended after shutdown");
-        assert_eq!(threads(), threads_before);
+        assert_eq!(thread_count(), threads_before);
     });
 }

@@ -21,7 +21,8 @@ use more_executors::poll::{PollBuilderExt, PollDescriptor, PollLayer};
 use more_executors::prelude::*;
 use more_executors::retry::{ExponentialBackoff, RetryBuilderExt};
 use more_executors::timeout::TimeoutBuilderExt;
-use reliability_common::{alive_tasks, ms, paused_runtime, quiet_expected_panics};
+use more_executors_test_support::{quiet_expected_panics, this_thread};
+use reliability_common::{alive_tasks, ms, paused_runtime};
 
 /// Counts live heap bytes of this test binary.
 #[global_allocator]
@@ -110,11 +111,6 @@ async fn drain(baseline: usize, real: Duration) -> usize {
         }
         tokio::time::sleep(ms(1)).await;
     }
-}
-
-/// The `/proc` entry of the calling thread (Linux), to check later that it has exited.
-fn this_thread() -> Option<std::path::PathBuf> {
-    std::fs::read_link("/proc/thread-self").ok().map(|p| std::path::Path::new("/proc").join(p))
 }
 
 /// Makes each of the pool's `n` threads report its `/proc` entry (a barrier of `n` jobs

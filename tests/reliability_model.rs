@@ -35,16 +35,17 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use more_executors::Error;
+use more_executors::boxed::BoxCloneExecutor;
 use more_executors::poll::{PollDescriptor, PollExt, PollLayer};
 use more_executors::prelude::*;
 use more_executors::retry::{ExponentialBackoff, RetryExt};
 use more_executors::timeout::TimeoutExt;
+use more_executors_test_support::{Concurrency, proptest_cases, quiet_expected_panics};
 use proptest::prelude::*;
-use reliability_common::{
-    Concurrency, Erased, bounded, drain_tasks, erase, ms, paused_runtime, quiet_expected_panics,
-};
+use reliability_common::{bounded, drain_tasks, ms, paused_runtime};
 
-type Ex<J> = Erased<J, u64, u64>;
+/// The library's boxed executor, so a stack can be chosen at run time.
+type Ex<J> = BoxCloneExecutor<J, u64, u64>;
 type JobFut = Pin<Box<dyn Future<Output = Result<u64, u64>> + Send>>;
 type Out = Result<u64, Error<u64>>;
 
@@ -338,26 +339,27 @@ fn build<J: Clone + Send + 'static>(base: Ex<J>, layers: &[LayerSpec]) -> Ex<J> 
         exec = match l {
             LayerSpec::Map(k) => {
                 let k = *k;
-                erase(exec.with_map(move |v: u64| map_fn(k, v)))
+                exec.with_map(move |v: u64| map_fn(k, v)).boxed_clone()
             }
             LayerSpec::FlatMap { add, delay_ms } => {
                 let (add, delay) = (*add, u64::from(*delay_ms));
-                erase(exec.with_flat_map(move |v: u64| async move {
+                exec.with_flat_map(move |v: u64| async move {
                     if delay > 0 {
                         tokio::time::sleep(ms(delay)).await;
                     }
                     Ok::<u64, Error<u64>>(flat_fn(add, v))
-                }))
+                })
+                .boxed_clone()
             }
-            LayerSpec::Limit(n) => erase(exec.with_concurrency_limit(*n).unwrap()),
+            LayerSpec::Limit(n) => exec.with_concurrency_limit(*n).unwrap().boxed_clone(),
             LayerSpec::DynLimit(n) => {
                 let (n, calls) = (*n, AtomicUsize::new(0));
-                erase(
-                    exec.with_dynamic_concurrency_limit(move || 1 + calls.fetch_add(1, SeqCst) % n).unwrap(),
-                )
+                exec.with_dynamic_concurrency_limit(move || 1 + calls.fetch_add(1, SeqCst) % n)
+                    .unwrap()
+                    .boxed_clone()
             }
-            LayerSpec::CancelOnShutdown => erase(exec.with_cancel_on_shutdown()),
-            LayerSpec::Poll(spec) => erase(exec.with_poll(poll_layer(spec))),
+            LayerSpec::CancelOnShutdown => exec.with_cancel_on_shutdown().boxed_clone(),
+            LayerSpec::Poll(spec) => exec.with_poll(poll_layer(spec)).boxed_clone(),
             LayerSpec::Retry { attempts, sleep_ms } => {
                 let policy = ExponentialBackoff::builder()
                     .max_attempts(*attempts)
@@ -365,9 +367,9 @@ fn build<J: Clone + Send + 'static>(base: Ex<J>, layers: &[LayerSpec]) -> Ex<J> 
                     .max_sleep(ms(8))
                     .build()
                     .unwrap();
-                erase(exec.with_retry(policy))
+                exec.with_retry(policy).boxed_clone()
             }
-            LayerSpec::Timeout(t) => erase(exec.with_timeout(ms(u64::from(*t))).unwrap()),
+            LayerSpec::Timeout(t) => exec.with_timeout(ms(u64::from(*t))).unwrap().boxed_clone(),
         };
     }
     exec
@@ -639,21 +641,22 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
     let rt = paused_runtime();
     rt.block_on(async {
         match case.base {
-            Base::Async => run_case(case, build(erase(AsyncExecutor::new()), &case.layers), async_job).await,
-            Base::Blocking(n) => {
-                run_case(case, build(erase(BlockingPool::new(n).unwrap()), &case.layers), sync_job).await
+            Base::Async => {
+                run_case(case, build(AsyncExecutor::new().boxed_clone(), &case.layers), async_job).await
             }
-            Base::Inline => run_case(case, build(erase(InlineExecutor::new()), &case.layers), sync_job).await,
+            Base::Blocking(n) => {
+                run_case(case, build(BlockingPool::new(n).unwrap().boxed_clone(), &case.layers), sync_job)
+                    .await
+            }
+            Base::Inline => {
+                run_case(case, build(InlineExecutor::new().boxed_clone(), &case.layers), sync_job).await
+            }
         }
     })
 }
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    #![proptest_config(ProptestConfig::with_cases(proptest_cases(1_000)))]
 
     #[test]
     fn every_handle_resolves_exactly_once_through_random_stacks(case in case()) {

@@ -18,7 +18,8 @@ use more_executors::poll::{PollDescriptor, PollExt, PollLayer, Poller};
 use more_executors::prelude::*;
 use more_executors::retry::{Attempt, RetryDecision, RetryExt, RetryPolicy};
 use more_executors::timeout::TimeoutExt;
-use reliability_common::{ms, quiet_expected_panics};
+use more_executors_test_support::quiet_expected_panics;
+use reliability_common::ms;
 
 type Out = Result<u64, Error<u64>>;
 

@@ -15,6 +15,7 @@ use more_executors::prelude::*;
 use more_executors::retry::{Attempt, RetryBuilderExt, RetryDecision};
 use more_executors::timeout::TimeoutBuilderExt;
 use more_executors::{Error, Lifecycle};
+use more_executors_test_support::{settle, this_thread};
 use reliability_common::{alive_tasks, drain_tasks, ms};
 
 type Out = Result<u64, Error<u64>>;
@@ -40,13 +41,6 @@ fn poll_below_100() -> PollLayer<u64, u64, u64> {
     .first_poll_delay(Duration::ZERO)
 }
 
-/// Lets tasks run without letting (paused) time pass.
-async fn settle() {
-    for _ in 0..50 {
-        tokio::task::yield_now().await;
-    }
-}
-
 /// The stages of one stack, outermost first: [cancel on shutdown] → retry → timeout →
 /// poll → limit(2) → async executor. Returns the handles of:
 /// (waiting to retry, in the poll set, running ×2, queued in the limit).
@@ -55,11 +49,11 @@ macro_rules! every_stage {
         let exec = &$exec;
         let retrying = exec.submit(|| async { Err::<u64, u64>(7) });
         let polled = exec.submit(|| async { Ok::<u64, u64>(150) });
-        settle().await;
+        settle(50).await;
         let run1 = exec.submit($running);
         let run2 = exec.submit($running);
         let queued = exec.submit(|| async { Ok::<u64, u64>(1) });
-        settle().await;
+        settle(50).await;
         (retrying, polled, run1, run2, queued)
     }};
 }
@@ -116,7 +110,7 @@ async fn a_refused_cancel_in_the_poll_set_still_resolves_at_shutdown() {
         .poll(poll_below_100().cancel_fn(|_: &u64| Ok(false)))
         .build(AsyncExecutor::new());
     let polled = exec.submit(|| async { Ok::<u64, u64>(150) });
-    settle().await;
+    settle(50).await;
     assert!(!polled.cancel(), "the cancel function refuses");
     exec.shutdown();
     let out = tokio::select! {
@@ -145,7 +139,7 @@ async fn without_cancel_on_shutdown_running_jobs_finish_and_everything_resolves(
     let (retrying, polled, run1, run2, queued) = every_stage!(exec, slow);
     let t0 = tokio::time::Instant::now();
     exec.shutdown();
-    settle().await;
+    settle(50).await;
     // Work that only a timer or the poll would finish is resolved by the shutdown at once.
     assert_eq!(t0.elapsed(), Duration::ZERO);
     assert!(retrying.is_done() && polled.is_done(), "retry wait and poll set end at shutdown");
@@ -166,11 +160,6 @@ async fn without_cancel_on_shutdown_running_jobs_finish_and_everything_resolves(
     assert_eq!(&results[2..], [Err(Error::ShutDown), Err(Error::ShutDown), Err(Error::ShutDown)]);
     drop(exec);
     assert_eq!(drain_tasks(baseline, Duration::from_secs(1)).await, baseline, "every task ended");
-}
-
-/// The `/proc` entry of the calling thread (Linux), to check later that it has exited.
-fn this_thread() -> Option<std::path::PathBuf> {
-    std::fs::read_link("/proc/thread-self").ok().map(|p| std::path::Path::new("/proc").join(p))
 }
 
 // Real time: a paused clock would run ahead while the runtime waits for the pool thread.

@@ -23,9 +23,10 @@ use more_executors::prelude::*;
 use more_executors::retry::{ExponentialBackoff, RetryBuilderExt};
 use more_executors::timeout::TimeoutBuilderExt;
 use more_executors::{CancelHandle, Error};
+use more_executors_test_support::{Concurrency, quiet_expected_panics};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use reliability_common::{Concurrency, alive_tasks, ms, quiet_expected_panics};
+use reliability_common::{alive_tasks, ms};
 
 const ROOTS: u64 = 500;
 const MAX_JOBS: u64 = 2_000;

@@ -1,79 +1,12 @@
-//! Helpers shared by the `reliability_*` test binaries: type erasure (so a stack can be
-//! chosen at run time), a concurrency tracker, paused-time runtimes and task counting.
+//! Helpers shared by the `reliability_*` test binaries: paused-time runtimes, task counting
+//! and bounded waits. Helpers shared with the crates' tests (the concurrency tracker,
+//! panic-hook silencing) are in `more-executors-test-support`.
 #![allow(dead_code, unreachable_pub)]
 
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
-use more_executors::boxed::BoxCloneExecutor;
-use more_executors::{ErrorOf, ExecutorExt, OutputOf, SubmitExecutor};
-
-/// A type-erased executor of jobs `J` with output `T` and error `E` (the library's
-/// boxed executor), so layers can be chosen at run time.
-pub type Erased<J, T, E> = BoxCloneExecutor<J, T, E>;
-
-/// Erases `x`.
-pub fn erase<J, X>(x: X) -> Erased<J, OutputOf<X, J>, ErrorOf<X, J>>
-where
-    X: SubmitExecutor<J> + 'static,
-{
-    x.boxed_clone()
-}
-
-/// Counts job bodies running at once and remembers the peak.
-#[derive(Clone, Default)]
-pub struct Concurrency {
-    now: Arc<AtomicUsize>,
-    peak: Arc<AtomicUsize>,
-}
-
-/// Held while a job body runs.
-pub struct Running(Arc<AtomicUsize>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, SeqCst);
-    }
-}
-
-impl Concurrency {
-    pub fn new() -> Self {
-        Self::default()
-    }
-    pub fn enter(&self) -> Running {
-        let now = self.now.fetch_add(1, SeqCst) + 1;
-        self.peak.fetch_max(now, SeqCst);
-        Running(self.now.clone())
-    }
-    pub fn peak(&self) -> usize {
-        self.peak.load(SeqCst)
-    }
-    pub fn now(&self) -> usize {
-        self.now.load(SeqCst)
-    }
-}
-
-/// Silences the default panic hook for panics the tests provoke on purpose (messages
-/// containing "boom"), keeping real failures visible.
-pub fn quiet_expected_panics() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let msg = info
-                .payload()
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| info.payload().downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            if !msg.contains("boom") {
-                default(info);
-            }
-        }));
-    });
-}
+use more_executors_test_support::settle;
 
 /// A current-thread runtime with paused time (timers fire when the runtime is idle).
 pub fn paused_runtime() -> tokio::runtime::Runtime {
@@ -92,9 +25,7 @@ pub async fn drain_tasks(baseline: usize, budget: Duration) -> usize {
     let mut waited = Duration::ZERO;
     loop {
         // Let tasks woken at this instant finish before looking.
-        for _ in 0..8 {
-            tokio::task::yield_now().await;
-        }
+        settle(8).await;
         let alive = alive_tasks();
         if alive <= baseline || waited >= budget {
             return alive;

@@ -14,6 +14,7 @@ use more_executors_core::combinators::{
 };
 use more_executors_core::prelude::*;
 use more_executors_core::stage::{CancelDecision, CancelGate, submit_stage};
+use more_executors_test_support::PollCounted;
 use tokio::sync::oneshot;
 
 const BIG: usize = 100_000;
@@ -884,23 +885,6 @@ fn wait_first_wait_from_plain_code() {
     assert_eq!(held.wait(), Ok("held"));
 }
 
-/// Counts the polls of the future it wraps.
-struct Counted<F> {
-    inner: F,
-    polls: Arc<AtomicUsize>,
-}
-
-impl<F: Future + Unpin> Future for Counted<F> {
-    type Output = F::Output;
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<F::Output> {
-        self.polls.fetch_add(1, SeqCst);
-        std::pin::Pin::new(&mut self.inner).poll(cx)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inputs_are_polled_a_bounded_number_of_times_even_past_the_task_budget() {
     // Inside a spawned task, tokio's per-task budget runs out after some polls; the
@@ -909,10 +893,7 @@ async fn inputs_are_polled_a_bounded_number_of_times_even_past_the_task_budget()
     let exec = AsyncExecutor::new();
     let polls = Arc::new(AtomicUsize::new(0));
     let inputs: Vec<_> = (0..BIG)
-        .map(|i| Counted {
-            inner: exec.submit(move || async move { Ok::<_, String>(i) }),
-            polls: polls.clone(),
-        })
+        .map(|i| PollCounted::new(exec.submit(move || async move { Ok::<_, String>(i) }), polls.clone()))
         .collect();
     let n = tokio::spawn(async move { as_completed(inputs).count().await }).await.unwrap();
     assert_eq!(n, BIG);

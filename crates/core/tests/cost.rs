@@ -11,10 +11,7 @@ use std::time::Duration;
 
 use common::{Gate, MyErr};
 use more_executors_core::prelude::*;
-
-fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task").map(|d| d.count()).expect("Linux /proc is needed for this test")
-}
+use more_executors_test_support::thread_count;
 
 const N: usize = 200;
 
@@ -23,7 +20,7 @@ fn cost_model() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let metrics = rt.handle().metrics();
     rt.block_on(async {
-        let threads_before = threads();
+        let threads_before = thread_count();
         let tasks_before = metrics.num_alive_tasks();
 
         // A deep stack of every core layer over the async executor.
@@ -42,7 +39,7 @@ fn cost_model() {
             .with_map_err(|e: MyErr| e)
             .with_concurrency_limit(N * 2)
             .unwrap();
-        assert_eq!(threads(), threads_before, "building layers started no thread");
+        assert_eq!(thread_count(), threads_before, "building layers started no thread");
 
         let handles: Vec<_> = (0..N)
             .map(|i| {
@@ -60,7 +57,7 @@ fn cost_model() {
         let alive = metrics.num_alive_tasks() - tasks_before;
         assert_eq!(alive, N, "one task per job, whatever the depth of the stack (half of them queued)");
         assert_eq!(exec.runtime().task_count(), N);
-        assert_eq!(threads(), threads_before, "no layer started a thread");
+        assert_eq!(thread_count(), threads_before, "no layer started a thread");
 
         gate.open();
         for (i, h) in handles.into_iter().enumerate() {
@@ -79,11 +76,11 @@ fn cost_model() {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         assert_eq!(metrics.num_alive_tasks(), tasks_before, "no task of the library is left alive");
-        assert_eq!(threads(), threads_before);
+        assert_eq!(thread_count(), threads_before);
 
         // A stack over a blocking pool: the pool's own threads, plus nothing per layer or job.
         let pool = BlockingPool::new(3).unwrap();
-        let with_pool = threads();
+        let with_pool = thread_count();
         assert_eq!(with_pool, threads_before + 3, "the pool starts exactly its threads");
         let exec = pool.with_concurrency_limit(2).unwrap().with_map(|n: usize| n).with_cancel_on_shutdown();
         let handles: Vec<_> = (0..N).map(|i| exec.submit(move || Ok::<_, MyErr>(i))).collect();
@@ -91,7 +88,7 @@ fn cost_model() {
         for (i, h) in handles.into_iter().enumerate() {
             assert_eq!(h.await, Ok(i));
         }
-        assert_eq!(threads(), with_pool);
+        assert_eq!(thread_count(), with_pool);
 
         // A stack over the inline executor resolves ready jobs without any task.
         let exec = InlineExecutor::new().with_map(|n: usize| n).with_cancel_on_shutdown();

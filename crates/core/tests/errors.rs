@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::{Latch, MyErr};
 use more_executors_core::prelude::*;
+use more_executors_test_support::quiet_expected_panics;
 
 #[tokio::test]
 async fn job_error_is_typed_and_matchable_on_every_base_executor() {
@@ -47,23 +48,8 @@ async fn flat_map_step_error_fails_the_handle_with_its_error() {
 }
 
 #[tokio::test]
-async fn map_err_transforms_only_job_errors() {
-    let exec = AsyncExecutor::new().with_map_err(|e: MyErr| format!("wrapped: {e}"));
-    let err = exec.submit(|| async { Err::<(), _>(MyErr::Code(2)) }).await.unwrap_err();
-    assert_eq!(err, Error::Job("wrapped: code 2".to_string()));
-    assert_eq!(err.to_string(), "wrapped: code 2");
-
-    let h = exec.submit(std::future::pending::<Result<(), MyErr>>);
-    assert!(h.cancel());
-    assert_eq!(h.await, Err(Error::Cancelled), "library errors pass unchanged");
-
-    exec.shutdown();
-    assert_eq!(exec.submit(|| async { Ok::<(), MyErr>(()) }).await, Err(Error::ShutDown));
-}
-
-#[tokio::test]
 async fn cancelled_panicked_and_shut_down_are_produced() {
-    common::quiet_expected_panics();
+    quiet_expected_panics();
     let exec = AsyncExecutor::new();
     let h = exec.submit(std::future::pending::<Result<(), MyErr>>);
     h.cancel();

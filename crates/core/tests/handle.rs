@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use common::{Counter, DropFlag, Gate, Latch, MyErr};
 use more_executors_core::prelude::*;
+use more_executors_test_support::quiet_expected_panics;
 
 // ---------------------------------------------------------------------------------------
 // wait / wait_timeout
@@ -86,7 +87,7 @@ async fn wait_inside_multi_thread_runtime_panics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_inside_a_task_fails_that_task_with_the_message() {
-    common::quiet_expected_panics();
+    quiet_expected_panics();
     let exec = AsyncExecutor::new();
     let h = exec.submit(std::future::pending::<Result<(), MyErr>>);
     let c = h.canceller();

@@ -5,8 +5,9 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 
-use common::{Gate, Latch, MyErr, quiet_expected_panics};
+use common::{Gate, Latch, MyErr};
 use more_executors_core::prelude::*;
+use more_executors_test_support::quiet_expected_panics;
 
 fn gated(exec: &AsyncExecutor, gate: &Gate, value: u32) -> Handle<u32, MyErr> {
     let g = gate.clone();

@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use common::{Gate, Latch, quiet_expected_panics};
+use common::{Gate, Latch};
 use more_executors_core::prelude::*;
+use more_executors_test_support::quiet_expected_panics;
 
 #[tokio::test(start_paused = true)]
 async fn an_async_job_runs_from_its_first_poll_until_it_resolves() {

@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Concurrency, Counter, Gate, Latch, MyErr};
+use common::{Counter, Gate, Latch, MyErr};
 use more_executors_core::limit::{ConcurrencyLimit, ConcurrencyLimitLayer};
 use more_executors_core::prelude::*;
+use more_executors_test_support::{Concurrency, settle};
 
 /// Checks FIFO start order for a limit of `limit`: when job `j` starts, every earlier job
 /// has been given its slot; at most `limit - 1` of those may not have started yet (they
@@ -180,13 +181,13 @@ async fn dynamic_limit_raised_and_lowered() {
         })
     };
     let mut handles: Vec<_> = (0..6).map(submit).collect();
-    settle().await;
+    settle(20).await;
     assert_eq!(started.get(), 1);
 
     // Raised: consulted when the next job asks for a slot, queued jobs start at once.
     wanted.store(3, SeqCst);
     handles.push(submit(6));
-    settle().await;
+    settle(20).await;
     assert_eq!(started.get(), 3, "raising the limit started queued jobs");
     assert_eq!(exec.limit(), 3);
     assert_eq!(conc.now(), 3);
@@ -195,14 +196,14 @@ async fn dynamic_limit_raised_and_lowered() {
     // would be running.
     wanted.store(1, SeqCst);
     gates[0].open();
-    settle().await;
+    settle(20).await;
     assert_eq!(started.get(), 3, "a freed slot is retired while above the new limit");
     gates[1].open();
-    settle().await;
+    settle(20).await;
     assert_eq!(started.get(), 3);
     assert_eq!(conc.now(), 1);
     gates[2].open();
-    settle().await;
+    settle(20).await;
     assert_eq!(started.get(), 4, "back under the limit: the next job starts");
     assert_eq!(conc.now(), 1);
     assert!(conc.peak() <= 3);
@@ -234,12 +235,6 @@ async fn dynamic_limit_of_zero_is_treated_as_one() {
         assert_eq!(h.await, Ok(i), "the queue never stalls");
     }
     assert_eq!(conc.peak(), 1);
-}
-
-async fn settle() {
-    for _ in 0..20 {
-        tokio::task::yield_now().await;
-    }
 }
 
 #[tokio::test(start_paused = true)]

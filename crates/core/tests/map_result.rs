@@ -5,9 +5,10 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
-use common::{Gate, MyErr, quiet_expected_panics};
+use common::{Gate, MyErr};
 use more_executors_core::map_result::{AndThenLayer, MapResultLayer, OrElseLayer};
 use more_executors_core::prelude::*;
+use more_executors_test_support::quiet_expected_panics;
 
 #[test]
 fn and_then_may_fail_and_or_else_recovers() {

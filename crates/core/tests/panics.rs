@@ -1,5 +1,6 @@
 //! A panic in user code (a job, a map function, a flat_map function, a dynamic limit)
 //! fails only that handle, with the panic message, and the executor keeps serving jobs.
+//! (Panics of map functions over the async executor and the pool: `map.rs`.)
 #![cfg(not(loom))]
 
 mod common;
@@ -7,19 +8,13 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 
-use common::{Gate, MyErr};
+use common::{Gate, MyErr, assert_panicked as panicked};
 use more_executors_core::prelude::*;
-
-fn panicked<T: std::fmt::Debug>(r: Result<T, Error<MyErr>>, expected: &str) {
-    match r {
-        Err(Error::Panicked(msg)) => assert!(msg.contains(expected), "message {msg:?} lacks {expected:?}"),
-        other => panic!("expected a panic error, got {other:?}"),
-    }
-}
+use more_executors_test_support::quiet_expected_panics;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn job_panics_fail_only_that_handle() {
-    common::quiet_expected_panics();
+    quiet_expected_panics();
     let a = AsyncExecutor::new();
     let gate = Gate::new();
     let g = gate.clone();
@@ -46,44 +41,9 @@ async fn job_panics_fail_only_that_handle() {
     assert_eq!(i.submit(|| Ok::<_, MyErr>(3)).await, Ok(3));
 }
 
-#[tokio::test]
-async fn map_function_panic_fails_only_that_handle() {
-    common::quiet_expected_panics();
-    let exec =
-        AsyncExecutor::new().with_map(|n: u32| if n == 0 { panic!("boom: map of zero") } else { n * 2 });
-    let good = exec.submit(|| async { Ok::<u32, MyErr>(4) });
-    let bad = exec.submit(|| async { Ok::<u32, MyErr>(0) });
-    panicked(bad.await, "boom: map of zero");
-    assert_eq!(good.await, Ok(8));
-    assert_eq!(exec.submit(|| async { Ok::<u32, MyErr>(5) }).await, Ok(10));
-
-    let exec = BlockingPool::new(1).unwrap().with_map_err(|_e: MyErr| -> MyErr { panic!("boom: map_err") });
-    panicked(exec.submit(|| Err::<u32, _>(MyErr::NotFound)).await, "boom: map_err");
-    assert_eq!(exec.submit(|| Ok::<u32, MyErr>(1)).await, Ok(1));
-}
-
-/// A handle whose map function panicked has finished: cancelling it afterwards must be
-/// refused and must not turn the panic into a cancel.
-#[tokio::test]
-async fn cancel_after_a_map_panic_is_refused() {
-    common::quiet_expected_panics();
-    let exec = AsyncExecutor::new().with_map(|_: u32| -> u32 { panic!("boom: map") });
-    let h = exec.submit(|| async { Ok::<u32, MyErr>(1) });
-    for _ in 0..100 {
-        if h.is_done() {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    assert!(h.is_done());
-    assert!(!h.cancel(), "the job is finished (failed): cancel must return false");
-    assert!(!h.is_cancelled());
-    panicked(h.await, "boom: map");
-}
-
 #[test]
 fn map_panic_with_inline_executor_does_not_panic_the_submitter() {
-    common::quiet_expected_panics();
+    quiet_expected_panics();
     let exec = InlineExecutor::new().with_map(|_: u32| -> u32 { panic!("boom: inline map") });
     let h = exec.submit(|| Ok::<u32, MyErr>(1)); // must not unwind into the caller
     assert!(h.is_done());
@@ -104,7 +64,7 @@ fn map_panic_with_inline_executor_does_not_panic_the_submitter() {
 
 #[tokio::test]
 async fn flat_map_function_panic_fails_only_that_handle() {
-    common::quiet_expected_panics();
+    quiet_expected_panics();
     let other = AsyncExecutor::new();
     let exec = AsyncExecutor::new().with_flat_map(move |n: u32| {
         if n == 0 {
@@ -126,7 +86,7 @@ async fn flat_map_function_panic_fails_only_that_handle() {
 
 #[tokio::test]
 async fn dynamic_limit_panic_fails_only_that_handle() {
-    common::quiet_expected_panics();
+    quiet_expected_panics();
     let explode = Arc::new(AtomicBool::new(false));
     let e = explode.clone();
     let exec = AsyncExecutor::new()
@@ -162,7 +122,7 @@ async fn dynamic_limit_panic_fails_only_that_handle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_panics_do_not_take_the_executor_down() {
-    common::quiet_expected_panics();
+    quiet_expected_panics();
     let limit = AsyncExecutor::new().with_concurrency_limit(4).unwrap();
     let exec = limit.clone().with_map(|n: u32| if n % 3 == 0 { panic!("boom {n}") } else { n });
     let served = Arc::new(AtomicUsize::new(0));

@@ -27,11 +27,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
-use common::Concurrency;
 use more_executors_core::Runtime;
 use more_executors_core::boxed::BoxCloneExecutor;
 use more_executors_core::prelude::*;
-use more_executors_core::stage::StageFuture;
+use more_executors_test_support::{Concurrency, proptest_cases, quiet_expected_panics};
 use proptest::prelude::*;
 
 // ---------------------------------------------------------------------------------------
@@ -44,13 +43,6 @@ type SyncJob = Box<dyn FnOnce() -> Result<u64, u64> + Send>;
 
 /// The library's boxed executor, so a stack can be chosen at run time.
 type Erased<J> = BoxCloneExecutor<J, u64, u64>;
-
-fn erase<J, X>(x: X) -> Erased<J>
-where
-    X: Executor<J, Future: StageFuture<Ok = u64, Err = u64>> + 'static,
-{
-    x.boxed_clone()
-}
 
 // ---------------------------------------------------------------------------------------
 // The model
@@ -190,33 +182,36 @@ fn stack<J: Send + 'static>(base: Erased<J>, layers: &[LayerSpec], other: &Async
     let mut exec = base;
     for l in layers {
         exec = match *l {
-            LayerSpec::Map(k) => erase(exec.with_map(move |v: u64| v + k)),
-            LayerSpec::MapErr(k) => erase(exec.with_map_err(move |e: u64| e + k)),
-            LayerSpec::FlatMapFuture { add, work } => erase(exec.with_flat_map(move |v: u64| async move {
-                for _ in 0..work {
-                    tokio::task::yield_now().await;
-                }
-                Ok::<u64, Error<u64>>(v + add)
-            })),
+            LayerSpec::Map(k) => exec.with_map(move |v: u64| v + k).boxed_clone(),
+            LayerSpec::MapErr(k) => exec.with_map_err(move |e: u64| e + k).boxed_clone(),
+            LayerSpec::FlatMapFuture { add, work } => exec
+                .with_flat_map(move |v: u64| async move {
+                    for _ in 0..work {
+                        tokio::task::yield_now().await;
+                    }
+                    Ok::<u64, Error<u64>>(v + add)
+                })
+                .boxed_clone(),
             LayerSpec::FlatMapHandle { add, work } => {
                 let other = other.clone();
-                erase(exec.with_flat_map(move |v: u64| {
+                exec.with_flat_map(move |v: u64| {
                     other.submit(move || async move {
                         for _ in 0..work {
                             tokio::task::yield_now().await;
                         }
                         Ok::<u64, u64>(v + add)
                     })
-                }))
+                })
+                .boxed_clone()
             }
-            LayerSpec::Limit(n) => erase(exec.with_concurrency_limit(n).unwrap()),
+            LayerSpec::Limit(n) => exec.with_concurrency_limit(n).unwrap().boxed_clone(),
             LayerSpec::DynamicLimit(n) => {
                 let calls = Arc::new(AtomicUsize::new(0));
-                erase(
-                    exec.with_dynamic_concurrency_limit(move || 1 + calls.fetch_add(1, SeqCst) % n).unwrap(),
-                )
+                exec.with_dynamic_concurrency_limit(move || 1 + calls.fetch_add(1, SeqCst) % n)
+                    .unwrap()
+                    .boxed_clone()
             }
-            LayerSpec::CancelOnShutdown => erase(exec.with_cancel_on_shutdown()),
+            LayerSpec::CancelOnShutdown => exec.with_cancel_on_shutdown().boxed_clone(),
         };
     }
     exec
@@ -295,11 +290,15 @@ struct Record {
 async fn run_case(case: Case) -> Result<(), TestCaseError> {
     let other = AsyncExecutor::new();
     let exec: Box<dyn Submit> = match case.base {
-        BaseSpec::Async => Box::new(stack(erase::<AsyncJob, _>(AsyncExecutor::new()), &case.layers, &other)),
-        BaseSpec::Blocking(n) => {
-            Box::new(stack(erase::<SyncJob, _>(BlockingPool::new(n).unwrap()), &case.layers, &other))
+        BaseSpec::Async => {
+            Box::new(stack(AsyncExecutor::new().boxed_clone::<AsyncJob>(), &case.layers, &other))
         }
-        BaseSpec::Inline => Box::new(stack(erase::<SyncJob, _>(InlineExecutor::new()), &case.layers, &other)),
+        BaseSpec::Blocking(n) => {
+            Box::new(stack(BlockingPool::new(n).unwrap().boxed_clone::<SyncJob>(), &case.layers, &other))
+        }
+        BaseSpec::Inline => {
+            Box::new(stack(InlineExecutor::new().boxed_clone::<SyncJob>(), &case.layers, &other))
+        }
     };
     let conc = Concurrency::new();
     let mut records: Vec<Record> = case
@@ -401,16 +400,12 @@ async fn run_case(case: Case) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: proptest_cases(1_000), ..ProptestConfig::default() })]
 
     #[test]
     fn random_stacks_resolve_exactly_once_and_consistently(case in case_strategy()) {
-        common::quiet_expected_panics();
+        quiet_expected_panics();
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(run_case(case))?;
     }

@@ -4,12 +4,13 @@
 
 mod common;
 
-use common::{Concurrency, Gate, MyErr};
+use common::{Gate, MyErr};
 use more_executors_core::cancel_on_shutdown::{CancelOnShutdown, CancelOnShutdownLayer};
 use more_executors_core::flat_map::FlatMapLayer;
 use more_executors_core::limit::{ConcurrencyLimit, ConcurrencyLimitLayer};
 use more_executors_core::map::{Map, MapErr, MapErrLayer, MapLayer};
 use more_executors_core::prelude::*;
+use more_executors_test_support::Concurrency;
 
 type Double = fn(u32) -> u32;
 type Wrap = fn(MyErr) -> String;

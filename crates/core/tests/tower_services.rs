@@ -9,12 +9,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use common::{Concurrency, DropFlag, Gate, MyErr};
+use common::{DropFlag, Gate, MyErr};
 use futures::FutureExt;
 use more_executors_core::boxed::{BoxCloneExecutor, BoxExecutor};
 use more_executors_core::limit::ConcurrencyLimitLayer;
 use more_executors_core::prelude::*;
 use more_executors_core::service::{ExecutorServiceLayer, ServiceExecutor, ServiceExecutorLayer};
+use more_executors_test_support::{Concurrency, settle};
 use tower::{Service, ServiceBuilder, ServiceExt};
 
 /// A service that is ready only while its gate is open, counting calls.
@@ -58,18 +59,12 @@ macro_rules! futures_util_poll {
     }};
 }
 
-async fn settle() {
-    for _ in 0..20 {
-        tokio::task::yield_now().await;
-    }
-}
-
 #[tokio::test]
 async fn a_service_is_a_base_executor_and_its_readiness_is_respected() {
     let svc = Gated::new();
     let exec = ServiceExecutor::new(svc.clone()).with_map(|n: u32| n + 1);
     let h = exec.submit(4);
-    settle().await;
+    settle(20).await;
     assert!(!h.is_done(), "the job waits on poll_ready");
     assert_eq!(svc.calls.load(SeqCst), 0, "the service is not called before it is ready");
     svc.open();
@@ -82,11 +77,11 @@ async fn cancelling_a_job_waiting_for_readiness_never_calls_the_service() {
     let svc = Gated::new();
     let exec = ServiceExecutor::new(svc.clone());
     let h = exec.submit(1);
-    settle().await;
+    settle(20).await;
     assert!(h.cancel());
     assert_eq!(h.await, Err(Error::Cancelled));
     svc.open();
-    settle().await;
+    settle(20).await;
     assert_eq!(svc.calls.load(SeqCst), 0);
 }
 
@@ -106,7 +101,7 @@ async fn tower_back_pressure_below_the_stack_bounds_concurrency() {
     }));
     let exec = ServiceExecutor::new(inner);
     let handles: Vec<_> = (0..6).map(|i| exec.submit(i)).collect();
-    settle().await;
+    settle(20).await;
     assert_eq!(conc.now(), 2);
     gate.open();
     for (i, h) in (0..6).zip(handles) {
@@ -166,12 +161,12 @@ async fn poll_ready_reserves_a_slot_of_the_limit_so_nothing_queues_behind_ready(
     // Another submitter now finds no slot and queues ...
     let flag = Arc::new(AtomicBool::new(false));
     let queued = exec.submit(pending_job(&flag));
-    settle().await;
+    settle(20).await;
     assert_eq!(exec.queued(), 1);
     // ... but the call after Ready runs in the reserved slot at once.
     let response = svc.call(value_job(5));
     assert_eq!(response.await, Ok(6));
-    settle().await;
+    settle(20).await;
     assert_eq!(exec.queued(), 0, "the queued job got the slot after the reserved one was freed");
     assert!(queued.cancel());
 }
@@ -181,11 +176,11 @@ async fn poll_ready_waits_while_the_limit_is_full() {
     let exec = AsyncExecutor::new().with_concurrency_limit(2).unwrap();
     let flags: Vec<_> = (0..2).map(|_| Arc::new(AtomicBool::new(false))).collect();
     let running: Vec<_> = flags.iter().map(|f| exec.submit(pending_job(f))).collect();
-    settle().await;
+    settle(20).await;
     let mut svc = exec.clone().into_service();
     assert!(futures_util_poll!(svc.ready()).is_pending(), "no free slot: not ready");
     assert!(running[0].cancel());
-    settle().await;
+    settle(20).await;
     svc.ready().await.unwrap();
     assert_eq!(svc.call(value_job(3)).await, Ok(3));
     assert_eq!(exec.queued(), 0);
@@ -219,10 +214,10 @@ async fn dropping_the_response_future_cancels_the_job() {
     let flag = Arc::new(AtomicBool::new(false));
     svc.ready().await.unwrap();
     let response = svc.call(pending_job(&flag));
-    settle().await;
+    settle(20).await;
     assert_eq!(exec.in_flight(), 1);
     drop(response);
-    settle().await;
+    settle(20).await;
     assert!(flag.load(SeqCst), "the job's future was dropped");
     assert_eq!(exec.in_flight(), 0, "its slot was freed");
 }
@@ -248,7 +243,7 @@ async fn tower_timeout_over_a_stack_cancels_the_job() {
     let flag = Arc::new(AtomicBool::new(false));
     let err = svc.clone().oneshot(pending_job(&flag)).await.unwrap_err();
     assert!(err.is::<tower::timeout::error::Elapsed>(), "{err}");
-    settle().await;
+    settle(20).await;
     assert!(flag.load(SeqCst), "tower's timeout dropped the response: the job was cancelled");
     assert_eq!(exec.in_flight(), 0);
     assert_eq!(svc.oneshot(value_job(2)).await.unwrap(), 2);
@@ -259,13 +254,13 @@ async fn tower_load_shed_over_a_stack_sheds_when_the_limit_is_full() {
     let exec = AsyncExecutor::new().with_concurrency_limit(1).unwrap();
     let flag = Arc::new(AtomicBool::new(false));
     let busy = exec.submit(pending_job(&flag));
-    settle().await;
+    settle(20).await;
     let svc = ServiceBuilder::new().load_shed().service(exec.clone().into_service());
     let err = svc.clone().oneshot(value_job(1)).await.unwrap_err();
     assert!(err.is::<tower::load_shed::error::Overloaded>(), "{err}");
     assert_eq!(exec.queued(), 0, "shed, not queued");
     assert!(busy.cancel());
-    settle().await;
+    settle(20).await;
     assert_eq!(svc.oneshot(value_job(1)).await.unwrap(), 1);
 }
 
@@ -285,7 +280,7 @@ async fn tower_buffer_over_a_stack_shares_it_between_callers() {
             }))
         })
         .collect();
-    settle().await;
+    settle(20).await;
     assert_eq!(conc.now(), 3);
     assert_eq!(exec.queued(), 0, "the buffer waits on readiness; the limit queues nothing");
     gate.open();
@@ -391,7 +386,7 @@ async fn a_boxed_clone_stack_cancels_and_shuts_down_through_the_box() {
     let h2 = other.submit(pending_job(&Arc::new(AtomicBool::new(false))));
     assert!(h.cancel());
     assert_eq!(h.await, Err(Error::Cancelled));
-    settle().await;
+    settle(20).await;
     assert!(flag.load(SeqCst));
     exec.shutdown();
     assert!(other.is_shut_down());

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
-use common::{gated, scheduler, settle};
+use common::{gated, scheduler};
 use more_executors_core::Error;
 use more_executors_jobs::{JobFailure, Scheduler};
+use more_executors_test_support::settle;
 
 #[tokio::test(start_paused = true)]
 async fn an_unobserved_error_goes_to_the_handler() {
@@ -46,7 +47,7 @@ async fn a_waiting_caller_gets_the_error_and_the_handler_does_not() {
     let (fut, tx) = gated::<()>();
     let job = s.spawn(fut).await.unwrap();
     let waiter = tokio::spawn(job);
-    settle().await;
+    settle(10).await;
     tx.send(Err("denied".into())).unwrap();
     assert_eq!(waiter.await.unwrap(), Err(Error::Job("denied".to_string())));
     s.idle().await;
@@ -54,7 +55,7 @@ async fn a_waiting_caller_gets_the_error_and_the_handler_does_not() {
     let (fut, tx) = gated::<()>();
     let job = s.spawn(fut).await.unwrap();
     let waiter = tokio::spawn(job.wait(Duration::from_secs(60)));
-    settle().await;
+    settle(10).await;
     tx.send(Err("denied again".into())).unwrap();
     assert!(waiter.await.unwrap().is_err());
     assert!(rec.seen().is_empty(), "wait() counts as waiting too");
@@ -172,7 +173,7 @@ async fn failure_during_a_cooperative_stop_is_reported_late() {
         })
         .await
         .unwrap();
-    settle().await;
+    settle(10).await;
     assert!(job.close().await.was_cancelled());
     assert_eq!(job.await, Err(Error::Cancelled), "the caller sees the cancel");
     let seen = rec.seen();

@@ -2,8 +2,9 @@
 
 mod common;
 
-use common::{forever, gated, settle};
+use common::{forever, gated};
 use more_executors_jobs::{JobKind, JobState, Outcome, Scheduler};
+use more_executors_test_support::settle;
 
 #[tokio::test(start_paused = true)]
 async fn counts_follow_the_jobs() {
@@ -23,7 +24,7 @@ async fn counts_follow_the_jobs() {
     assert!(!s.is_empty());
     assert!(jobs.iter().all(|j| s.contains(j)) && s.contains(&_shield));
     senders.remove(0).send(Ok(())).unwrap();
-    settle().await;
+    settle(10).await;
     assert_eq!((s.active_count(), s.pending_count(), s.len()), (2, 2, 5));
     assert!(!s.contains(&jobs[0]), "a finished job has left");
     assert!(jobs[1..].iter().all(|j| s.contains(j)));
@@ -59,7 +60,7 @@ async fn the_snapshot_lists_active_then_pending_with_times() {
     assert!(jobs.iter().all(|j| j.outcome.is_none()));
     // b starts when a is closed: its start time is recorded.
     assert!(a.close().await.was_cancelled());
-    settle().await;
+    settle(10).await;
     let info = b.info();
     assert_eq!(info.state, JobState::Active);
     let started = info.started_at.expect("b has started");
@@ -98,11 +99,11 @@ async fn lowering_the_limit_interrupts_nothing_and_holds_back_new_starts() {
     s.set_limit(1).unwrap();
     assert_eq!((s.active_count(), s.pending_count()), (3, 2), "running jobs keep running");
     senders.remove(0).send(Ok(())).unwrap();
-    settle().await;
+    settle(10).await;
     assert_eq!((s.active_count(), s.pending_count()), (2, 2), "no new start above the new limit");
     senders.remove(0).send(Ok(())).unwrap();
     senders.remove(0).send(Ok(())).unwrap();
-    settle().await;
+    settle(10).await;
     assert_eq!((s.active_count(), s.pending_count()), (1, 1));
 }
 
@@ -113,7 +114,7 @@ async fn a_blocked_spawner_is_admitted_when_the_limit_is_raised() {
     let _b = s.spawn(forever()).await.unwrap();
     let s2 = s.clone();
     let waiter = tokio::spawn(async move { s2.spawn(forever()).await.map(|j| j.id()).map_err(|_| ()) });
-    settle().await;
+    settle(10).await;
     assert!(!waiter.is_finished());
     s.set_limit(2).unwrap();
     assert!(waiter.await.unwrap().is_ok());

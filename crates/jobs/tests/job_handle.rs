@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
-use common::{forever, gated, scheduler, settle};
+use common::{forever, gated, scheduler};
 use more_executors_core::Error;
 use more_executors_jobs::{JobKind, JobState, Outcome, Scheduler};
+use more_executors_test_support::settle;
 
 #[tokio::test(start_paused = true)]
 async fn states_go_pending_active_closed() {
@@ -21,7 +22,7 @@ async fn states_go_pending_active_closed() {
     assert!(a.is_active() && b.is_pending());
     assert_eq!((a.outcome(), b.outcome()), (None, None));
     a_tx.send(Ok(())).unwrap();
-    settle().await;
+    settle(10).await;
     assert!(a.is_closed());
     assert_eq!(a.outcome(), Some(Outcome::Completed));
     assert!(b.is_active());
@@ -38,7 +39,7 @@ async fn every_outcome_is_reported() {
     let panicked = s.spawn(async { panic!("boom") as Result<u8, String> }).await.unwrap();
     let cancelled = s.spawn(forever()).await.unwrap();
     let timed_out = s.spawn(forever()).await.unwrap();
-    settle().await;
+    settle(10).await;
     assert!(cancelled.close().await.was_cancelled());
     let timed_out_id = timed_out.id();
     let r = timed_out.wait(Duration::from_millis(1)).await;
@@ -158,7 +159,7 @@ async fn close_removes_a_queued_job_unrun() {
 async fn close_of_an_active_job_without_token_drops_it_at_once() {
     let s = Scheduler::new();
     let j = s.spawn(forever()).await.unwrap();
-    settle().await;
+    settle(10).await;
     assert!(j.is_active());
     let start = tokio::time::Instant::now();
     assert!(j.close().await.was_cancelled());
@@ -171,7 +172,7 @@ async fn close_of_an_active_job_without_token_drops_it_at_once() {
 async fn close_of_a_finished_job_returns_false() {
     let s = Scheduler::new();
     let j = s.spawn(async { Ok::<_, String>(3) }).await.unwrap();
-    settle().await;
+    settle(10).await;
     assert!(!j.close().await.was_cancelled());
     assert_eq!(j.await, Ok(3));
 }
@@ -256,7 +257,7 @@ async fn a_job_panicking_in_its_destructor_does_not_stall_the_queue() {
         .await
         .unwrap();
     let b = s.spawn(async { Ok::<_, String>("next") }).await.unwrap();
-    settle().await;
+    settle(10).await;
     assert!(a.close().await.was_cancelled());
     assert_eq!(b.await, Ok("next"), "the queued job started after the panic");
     assert_eq!(a.await, Err(Error::Cancelled));

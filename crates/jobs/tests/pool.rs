@@ -1,15 +1,13 @@
 //! The worker pool: N workers, a bounded queue, core handles, scheduler shutdown.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
-use common::settle;
 use futures::FutureExt;
 use more_executors_core::prelude::*;
 use more_executors_jobs::{JobState, WorkerPool};
+use more_executors_test_support::settle;
 
 fn slow_pool(
     workers: usize,
@@ -56,7 +54,7 @@ async fn it_is_the_scheduler_with_limit_n_underneath() {
     assert_eq!(pool.scheduler().limit(), Some(2));
     assert_eq!(pool.scheduler().pending_limit(), 100);
     let _hs: Vec<_> = (0..5).map(|i| pool.submit(i)).collect();
-    settle().await;
+    settle(10).await;
     let jobs = pool.scheduler().jobs();
     assert_eq!(jobs.len(), 5, "each item is one job of the scheduler");
     assert_eq!(jobs.iter().filter(|j| j.state == JobState::Active).count(), 2);
@@ -75,7 +73,7 @@ async fn the_queue_is_bounded() {
     assert!((&mut d).now_or_never().is_none(), "submit_ready waits while the queue is full");
     // Executor::submit never blocks: the item waits for room in its driver task.
     let e = pool.submit(4);
-    settle().await;
+    settle(10).await;
     assert!(!e.is_done());
     assert_eq!(pool.scheduler().pending_count(), 2);
 }
@@ -95,13 +93,13 @@ async fn cancelling_a_handle_closes_its_job() {
     .unwrap();
     let running = pool.submit(100);
     let queued = pool.submit(1);
-    settle().await;
+    settle(10).await;
     assert_eq!(pool.scheduler().pending_count(), 1);
     assert!(queued.cancel());
-    settle().await;
+    settle(10).await;
     assert_eq!(pool.scheduler().pending_count(), 0, "the queued item was removed");
     assert!(running.cancel());
-    settle().await;
+    settle(10).await;
     assert_eq!(pool.scheduler().active_count(), 0, "the running item was cancelled");
     assert!(running.await.unwrap_err().is_cancelled());
     tokio::time::sleep(Duration::from_secs(200)).await;
@@ -113,7 +111,7 @@ async fn close_has_the_schedulers_semantics() {
     let pool = WorkerPool::new(1, 10, |_: u32| std::future::pending::<Result<(), String>>()).unwrap();
     let a = pool.submit(0);
     let b = pool.submit(1);
-    settle().await;
+    settle(10).await;
     let report = pool.close().await;
     assert_eq!((report.cancelled, report.aborted, report.never_started), (1, 0, 1));
     assert!(a.await.unwrap_err().is_cancelled());
@@ -138,7 +136,7 @@ async fn lifecycle_shutdown_closes_and_wait_and_close_finishes_work() {
     }
     let pool2 = WorkerPool::new(1, 1, |_: u8| std::future::pending::<Result<(), String>>()).unwrap();
     let h = pool2.submit(0);
-    settle().await;
+    settle(10).await;
     pool2.shutdown();
     assert!(pool2.is_shut_down());
     assert!(h.await.unwrap_err().is_cancelled());

@@ -3,15 +3,14 @@
 mod common;
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use common::{forever, gated, scheduler, settle};
+use common::{forever, gated, scheduler};
 use more_executors_core::Error;
 use more_executors_jobs::{CancellationToken, JobKind, JobState, Outcome, Scheduler};
+use more_executors_test_support::{PollCounted, settle};
 
 fn sleeper(secs: u64, done: &Arc<AtomicUsize>) -> impl Future<Output = Result<(), String>> + Send + 'static {
     let done = done.clone();
@@ -40,7 +39,7 @@ async fn close_cancels_active_drops_queued_and_reports() {
             .unwrap(),
         );
     }
-    settle().await;
+    settle(10).await;
     let report = s.close().await;
     assert_eq!((report.cancelled, report.aborted, report.never_started), (2, 0, 3));
     assert_eq!(report.total(), 5);
@@ -60,7 +59,7 @@ async fn close_is_idempotent_and_concurrent_callers_share_the_finish() {
     let s = Scheduler::builder().close_timeout(Duration::from_secs(1)).build().unwrap();
     let token = CancellationToken::new();
     let _stubborn = s.job().token(token).spawn(forever()).await.unwrap();
-    settle().await;
+    settle(10).await;
     let start = tokio::time::Instant::now();
     let c1 = tokio::spawn(s.close());
     let c2 = tokio::spawn(s.close());
@@ -95,7 +94,7 @@ async fn close_escalates_from_cooperative_cancel_to_abort() {
         .unwrap();
     let stub = s.job().token(stubborn.clone()).spawn(forever()).await.unwrap();
     let plain = s.spawn(forever()).await.unwrap();
-    settle().await;
+    settle(10).await;
     let start = tokio::time::Instant::now();
     let report = s.close().await;
     assert_eq!(start.elapsed(), Duration::from_millis(100));
@@ -105,7 +104,7 @@ async fn close_escalates_from_cooperative_cancel_to_abort() {
     for j in [coop, stub, plain] {
         assert_eq!(j.outcome(), Some(Outcome::Cancelled));
     }
-    settle().await;
+    settle(10).await;
     assert_eq!(s.active_count(), 0);
 }
 
@@ -127,7 +126,7 @@ async fn dropping_a_close_future_midway_still_closes() {
     let token = CancellationToken::new();
     let a = s.job().token(token).spawn(forever()).await.unwrap();
     let b = s.spawn(forever()).await.unwrap();
-    settle().await;
+    settle(10).await;
     let mut close = s.close();
     assert!(futures::FutureExt::now_or_never(&mut close).is_none());
     drop(close);
@@ -209,34 +208,17 @@ async fn dropping_wait_and_close_during_the_wait_leaves_the_scheduler_open() {
     assert!(s.spawn(async { Ok::<_, String>(()) }).await.is_ok());
 }
 
-/// Counts how often a future is polled.
-struct Counted<F> {
-    inner: Pin<Box<F>>,
-    polls: Arc<AtomicUsize>,
-}
-
-impl<F: Future> Future for Counted<F> {
-    type Output = F::Output;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        self.polls.fetch_add(1, SeqCst);
-        self.inner.as_mut().poll(cx)
-    }
-}
-
 /// aiojobs could spin while closing; nothing here polls in a loop while it waits.
 #[tokio::test(start_paused = true)]
 async fn regression_no_busy_waiting_while_closing_or_waiting() {
     let s = Scheduler::builder().limit(1).close_timeout(Duration::from_secs(30)).build().unwrap();
     let job_polls = Arc::new(AtomicUsize::new(0));
     let token = CancellationToken::new();
-    let stubborn = Counted { inner: Box::pin(forever()), polls: job_polls.clone() };
+    let stubborn = PollCounted::new(forever(), job_polls.clone());
     let _j = s.job().token(token).spawn(stubborn).await.unwrap();
     let _queued = s.spawn(forever()).await.unwrap();
     let wait_polls = Arc::new(AtomicUsize::new(0));
-    let w = Counted {
-        inner: Box::pin(s.wait_and_close(Some(Duration::from_secs(30)))),
-        polls: wait_polls.clone(),
-    };
+    let w = PollCounted::new(s.wait_and_close(Some(Duration::from_secs(30))), wait_polls.clone());
     let start = tokio::time::Instant::now();
     let report = w.await;
     // Paused time only advances when every task is idle: a spinning task would hang here.
@@ -312,7 +294,7 @@ async fn wait_and_close_waits_for_shields_and_close_cancels_them() {
 
     let (s, _) = scheduler(Scheduler::builder());
     let shield = s.shield(sleeper(5, &done)).unwrap();
-    settle().await;
+    settle(10).await;
     let report = s.close().await;
     assert_eq!(report.cancelled, 1);
     assert_eq!(shield.await, Err(Error::Cancelled));
@@ -325,7 +307,7 @@ async fn a_job_finishing_at_close_time_is_not_lost() {
     let (s, rec) = scheduler(Scheduler::builder());
     let (fut, tx) = gated::<u8>();
     let job = s.spawn(fut).await.unwrap();
-    settle().await;
+    settle(10).await;
     tx.send(Ok(4)).unwrap();
     let report = s.close().await;
     let out = job.await;

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
-use common::{forever, gated, scheduler, settle};
+use common::{forever, gated, scheduler};
 use futures::FutureExt;
 use more_executors_core::Error;
 use more_executors_jobs::{
     CancellationToken, DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT, DEFAULT_PENDING_LIMIT, DEFAULT_WAIT_TIMEOUT,
     JobState, Outcome, Scheduler, TrySpawnError,
 };
+use more_executors_test_support::settle;
 
 #[tokio::test]
 async fn defaults_are_documented_values() {
@@ -65,7 +66,7 @@ async fn starts_under_the_limit_and_queues_fifo() {
             .unwrap(),
         );
     }
-    settle().await;
+    settle(10).await;
     assert_eq!(s.active_count(), 2);
     assert_eq!(s.pending_count(), 4);
     assert_eq!(s.len(), 6);
@@ -75,7 +76,7 @@ async fn starts_under_the_limit_and_queues_fifo() {
     // Finish in reverse order of the running ones; queued ones still start in FIFO order.
     for tx in senders.drain(..).rev() {
         let _ = tx.send(Ok(1));
-        settle().await;
+        settle(10).await;
     }
     for j in jobs {
         assert_eq!(j.await, Ok(1));
@@ -152,7 +153,7 @@ async fn blocked_spawners_are_admitted_in_order() {
                 .unwrap();
             job.await
         }));
-        settle().await;
+        settle(10).await;
     }
     tx.send(Ok(())).unwrap();
     a.await.unwrap();
@@ -219,7 +220,7 @@ async fn regression_close_wakes_blocked_spawners_with_closed() {
         .map(|_| ())
         .map_err(|c| c.to_string())
     });
-    settle().await;
+    settle(10).await;
     assert!(!blocked.is_finished());
     let report = s.close().await;
     let out = blocked.await.unwrap();
@@ -304,7 +305,7 @@ async fn a_job_reads_its_token_to_stop_cooperatively() {
         .await
         .unwrap();
     assert!(job.token().is_some());
-    settle().await;
+    settle(10).await;
     let start = tokio::time::Instant::now();
     assert!(job.close().await.was_cancelled());
     assert_eq!(start.elapsed(), Duration::from_secs(1), "close waited for the cooperative stop");
@@ -334,7 +335,7 @@ async fn a_job_ignoring_its_token_is_aborted_after_close_timeout() {
         })
         .await
         .unwrap();
-    settle().await;
+    settle(10).await;
     let start = tokio::time::Instant::now();
     let close = job.close();
     assert!(token.is_cancelled());

@@ -1,9 +1,12 @@
-//! Helpers shared by the core integration tests: gates to hold jobs still, drop flags,
-//! and a concurrency tracker.
+//! Helpers shared by the core integration tests: a job error type and a panic assertion, gates to hold jobs still,
+//! drop flags and a counter. Helpers shared with other crates' tests (the concurrency
+//! tracker, panic-hook silencing) are in `more-executors-test-support`.
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex};
+
+use more_executors_core::Error;
 
 /// A job's own error type, to check that it survives every layer intact.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +25,14 @@ impl std::fmt::Display for MyErr {
 }
 
 impl std::error::Error for MyErr {}
+
+/// Asserts that `r` is a panic error whose message contains `expected`.
+pub fn assert_panicked<T: std::fmt::Debug>(r: Result<T, Error<MyErr>>, expected: &str) {
+    match r {
+        Err(Error::Panicked(msg)) => assert!(msg.contains(expected), "message {msg:?} lacks {expected:?}"),
+        other => panic!("expected a panic error, got {other:?}"),
+    }
+}
 
 /// A one-way gate for blocking code (threads): `wait` blocks until `open`.
 #[derive(Clone, Default)]
@@ -78,38 +89,6 @@ impl Drop for DropFlag {
     }
 }
 
-/// Counts jobs running at once and remembers the peak.
-#[derive(Clone, Default)]
-pub struct Concurrency {
-    now: Arc<AtomicUsize>,
-    peak: Arc<AtomicUsize>,
-}
-
-pub struct Running(Arc<AtomicUsize>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, SeqCst);
-    }
-}
-
-impl Concurrency {
-    pub fn new() -> Self {
-        Self::default()
-    }
-    pub fn enter(&self) -> Running {
-        let now = self.now.fetch_add(1, SeqCst) + 1;
-        self.peak.fetch_max(now, SeqCst);
-        Running(self.now.clone())
-    }
-    pub fn peak(&self) -> usize {
-        self.peak.load(SeqCst)
-    }
-    pub fn now(&self) -> usize {
-        self.now.load(SeqCst)
-    }
-}
-
 /// A counter shared with jobs.
 #[derive(Clone, Default)]
 pub struct Counter(Arc<AtomicUsize>);
@@ -124,24 +103,4 @@ impl Counter {
     pub fn get(&self) -> usize {
         self.0.load(SeqCst)
     }
-}
-
-/// Silences the default panic hook for panics the tests provoke on purpose (messages
-/// containing "boom"), keeping real failures visible.
-pub fn quiet_expected_panics() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let msg = info
-                .payload()
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| info.payload().downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            if !msg.contains("boom") {
-                default(info);
-            }
-        }));
-    });
 }

@@ -1,3 +1,5 @@
+//! Helpers shared by the jobs crate's tests: a recording error handler and jobs that
+//! finish on demand or never.
 #![allow(dead_code, unreachable_pub)]
 
 use std::future::Future;
@@ -62,11 +64,4 @@ pub fn gated<T: Send + 'static>()
 
 pub fn forever() -> impl Future<Output = Result<(), String>> + Send + 'static {
     std::future::pending()
-}
-
-/// Lets spawned tasks run until they are all blocked.
-pub async fn settle() {
-    for _ in 0..10 {
-        tokio::task::yield_now().await;
-    }
 }
