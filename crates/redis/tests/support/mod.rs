@@ -129,6 +129,17 @@ impl RedisServer {
         self
     }
 
+    /// The server process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// CPU time (user + system) the server process has used so far (Linux; `None`
+    /// elsewhere).
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        cpu_seconds_of(&format!("/proc/{}/stat", self.pid()?))
+    }
+
     /// The integer after `field:` in `INFO` output.
     pub fn info_field(&self, section: &str, field: &str) -> u64 {
         let info = self.command(&format!("INFO {section}")).unwrap_or_default();
@@ -150,6 +161,17 @@ impl RedisServer {
             })
             .collect()
     }
+}
+
+/// CPU time (user + system, seconds) of a process from its `/proc/<pid>/stat`.
+pub fn cpu_seconds_of(stat: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(stat).ok()?;
+    // Fields after the command name (which is in parentheses and may contain spaces):
+    // state is field 3, utime field 14, stime field 15.
+    let rest = &text[text.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ is 100 on Linux
 }
 
 fn is_complete(reply: &[u8]) -> bool {
