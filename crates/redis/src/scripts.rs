@@ -72,14 +72,15 @@ local function fields(flat)
   return f
 end
 -- Is entry `eid` in the pending entries list of `consumer` (any consumer when nil)?
--- Returns its pending record, or nil.
+-- Returns its pending record, or nil (also when no worker has created the group yet).
 local function pending(stream, group, eid, consumer)
   local p
   if consumer then
-    p = redis.call('XPENDING', stream, group, eid, eid, 1, consumer)
+    p = redis.pcall('XPENDING', stream, group, eid, eid, 1, consumer)
   else
-    p = redis.call('XPENDING', stream, group, eid, eid, 1)
+    p = redis.pcall('XPENDING', stream, group, eid, eid, 1)
   end
+  if type(p) ~= 'table' or p.err then return nil end
   return p[1]
 end
 -- After acknowledgements: trims the stream's head up to the oldest entry still pending

@@ -75,6 +75,18 @@ impl W {
         }
     }
 
+    /// [`forget`](Self::forget) for many jobs, under one lock.
+    fn forget_all<'a>(&self, ids: impl Iterator<Item = &'a Arc<str>>) {
+        let mut running = self.running();
+        for id in ids {
+            running.remove(id);
+        }
+        if running.is_empty() {
+            drop(running);
+            self.idle.notify_waiters();
+        }
+    }
+
     fn running(&self) -> MutexGuard<'_, HashMap<Arc<str>, Job>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -382,15 +394,21 @@ fn dispatch(w: &Arc<W>, e: Entry, permit: OwnedSemaphorePermit) {
     tokio::spawn(async move {
         let out = fut.instrument(span).await;
         drop(permit);
-        let (released, client_cancel) =
-            w.running().get(&e.id).map(|j| (j.released, j.client_cancel)).unwrap_or((true, false));
-        match out {
-            Some((state, outcome)) if state != "c" || client_cancel => {
+        let released = {
+            let mut running = w.running();
+            let job = running.get_mut(&e.id);
+            let (released, client_cancel) = job.as_ref().map_or((true, false), |j| (j.released, j.client_cancel));
+            match (&out, job) {
                 // Stored even when handed back meanwhile: the first outcome wins. The
                 // finisher removes the job once the outcome is stored.
-                if let Some(j) = w.running().get_mut(&e.id) {
-                    j.done = true;
-                }
+                (Some((state, _)), Some(j)) if *state != "c" || client_cancel => j.done = true,
+                _ => {}
+            }
+            (released, client_cancel)
+        };
+        let (released, client_cancel) = released;
+        match out {
+            Some((state, outcome)) if state != "c" || client_cancel => {
                 w.completed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let _ = w.done.send(Msg::Done { eid: e.eid, id: e.id, state, outcome });
                 return;
@@ -495,9 +513,10 @@ async fn control(w: Arc<W>, mut conn: Conn) {
             Ok(popped) => {
                 delays = backoff();
                 for msg in popped.map(|(_, m)| m).unwrap_or_default() {
-                    let Some((id, reply)) = msg.split_once(' ') else { continue };
+                    // `<job id> <client id>`: answer on the client's reply list.
+                    let Some((id, client)) = msg.split_once(' ') else { continue };
                     let w = w.clone();
-                    let (id, reply): (Arc<str>, String) = (id.into(), reply.to_string());
+                    let (id, reply): (Arc<str>, String) = (id.into(), w.keys.reply(client));
                     tokio::spawn(async move { answer_cancel(&w, id, reply).await });
                 }
             }
@@ -564,9 +583,7 @@ async fn finisher(w: Arc<W>, mut rx: mpsc::UnboundedReceiver<Msg>) {
                 match inv.invoke_async::<i64>(&mut conn).await {
                     Ok(_) => {
                         w.stats.acked(batch.len() as u64);
-                        for (_, id, _, _) in &batch {
-                            w.forget(id);
-                        }
+                        w.forget_all(batch.iter().map(|(_, id, _, _)| id));
                         break;
                     }
                     Err(e) => {
