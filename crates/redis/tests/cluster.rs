@@ -71,8 +71,16 @@ async fn two_queues_on_a_three_master_cluster_resolve_each_job_once() {
             workers.push((q.clone(), w));
         }
     }
-    let ea = RedisExecutor::with_cluster(client(), &qa).read_block(Duration::from_millis(100)).connect().await.unwrap();
-    let eb = RedisExecutor::with_cluster(client(), &qb).read_block(Duration::from_millis(100)).connect().await.unwrap();
+    let ea = RedisExecutor::with_cluster(client(), &qa)
+        .read_block(Duration::from_millis(100))
+        .connect()
+        .await
+        .unwrap();
+    let eb = RedisExecutor::with_cluster(client(), &qb)
+        .read_block(Duration::from_millis(100))
+        .connect()
+        .await
+        .unwrap();
     const JOBS: u64 = 300;
     let ha: Vec<_> = (0..JOBS).map(|n| ea.submit(Triple(n))).collect();
     let hb: Vec<_> = (0..JOBS).map(|n| eb.submit(Triple(n + 1000))).collect();
@@ -89,7 +97,8 @@ async fn two_queues_on_a_three_master_cluster_resolve_each_job_once() {
         assert!(runs.values().all(|&r| r == 1), "each job ran once");
     }
     // The two queues live on different masters.
-    let (na, nb) = (cluster.node_with(&format!("mx:{{{qa}}}:jobs")), cluster.node_with(&format!("mx:{{{qb}}}:jobs")));
+    let (na, nb) =
+        (cluster.node_with(&format!("mx:{{{qa}}}:jobs")), cluster.node_with(&format!("mx:{{{qb}}}:jobs")));
     assert!(na.is_some() && nb.is_some() && na != nb, "queues on nodes {na:?} and {nb:?}");
     // Cancel before claim and attach work through the cluster too.
     let idle = RedisExecutor::with_cluster(client(), "idle").connect().await.unwrap();

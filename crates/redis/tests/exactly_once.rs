@@ -61,11 +61,7 @@ struct Case {
 fn case() -> impl Strategy<Value = Case> {
     prop::collection::vec(plan(), 1..7).prop_flat_map(|plans| {
         let n = plans.len();
-        (
-            Just(plans),
-            prop::collection::vec(any::<u8>(), n),
-            prop::collection::vec(0..=n, 0..3),
-        )
+        (Just(plans), prop::collection::vec(any::<u8>(), n), prop::collection::vec(0..=n, 0..3))
             .prop_map(|(plans, order, kills)| Case { plans, order, kills })
     })
 }
@@ -92,7 +88,12 @@ struct WorkerProc {
 }
 
 impl WorkerProc {
-    async fn start(url: &str, queue: &str, probe: Arc<Probe>, released: watch::Receiver<Vec<u64>>) -> WorkerProc {
+    async fn start(
+        url: &str,
+        queue: &str,
+        probe: Arc<Probe>,
+        released: watch::Receiver<Vec<u64>>,
+    ) -> WorkerProc {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let (url, queue) = (url.to_string(), queue.to_string());
         let worker = rt
@@ -161,6 +162,13 @@ async fn run_case(url: &str, queue: &str, case: &Case) {
     let (ids, mut handles): (Vec<String>, Vec<Option<Handle<u64, _>>>) =
         (0..n).map(|i| exec.submit_with_id(Step(i))).map(|(id, h)| (id, Some(h))).unzip();
     let mut outcomes: HashMap<u64, Result<u64, ()>> = HashMap::new();
+    // Once all are in Redis, a cancel goes through Redis (before that it would only drop
+    // the job on the client: never enqueued, and unknown to `attach`).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while within(exec.queue_info()).await.unwrap().queued < n {
+        assert!(tokio::time::Instant::now() < deadline, "the jobs were never enqueued");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     for (i, p) in case.plans.iter().enumerate() {
         if *p == Plan::CancelQueued {
             let h = handles[i].as_ref().unwrap();
@@ -236,7 +244,7 @@ fn each_handle_resolves_once_under_random_interleavings() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let url = server.url();
     let cases = AtomicU64::new(0);
-    let config = Config { cases: 10, max_shrink_iters: 16, failure_persistence: None, ..Config::default() };
+    let config = Config { cases: 24, max_shrink_iters: 16, failure_persistence: None, ..Config::default() };
     let mut runner = TestRunner::new(config);
     let result = runner.run(&case(), |case| {
         // A fresh queue per case, on the one server.

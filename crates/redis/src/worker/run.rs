@@ -397,7 +397,8 @@ fn dispatch(w: &Arc<W>, e: Entry, permit: OwnedSemaphorePermit) {
         let released = {
             let mut running = w.running();
             let job = running.get_mut(&e.id);
-            let (released, client_cancel) = job.as_ref().map_or((true, false), |j| (j.released, j.client_cancel));
+            let (released, client_cancel) =
+                job.as_ref().map_or((true, false), |j| (j.released, j.client_cancel));
             match (&out, job) {
                 // Stored even when handed back meanwhile: the first outcome wins. The
                 // finisher removes the job once the outcome is stored.

@@ -213,7 +213,9 @@ impl RedisCluster {
         }
         let cluster_args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"];
         let nodes: Vec<RedisServer> = (0..masters)
-            .map(|_| RedisServer::spawn_new(free_port(true), cluster_args.iter().map(|a| a.to_string()).collect()))
+            .map(|_| {
+                RedisServer::spawn_new(free_port(true), cluster_args.iter().map(|a| a.to_string()).collect())
+            })
             .collect();
         let status = Command::new("redis-cli")
             .arg("--cluster")
@@ -226,7 +228,8 @@ impl RedisCluster {
             .expect("redis-cli could not be run");
         assert!(status.success(), "redis-cli --cluster create failed");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while !nodes.iter().all(|n| n.command("CLUSTER INFO").is_some_and(|i| i.contains("cluster_state:ok"))) {
+        while !nodes.iter().all(|n| n.command("CLUSTER INFO").is_some_and(|i| i.contains("cluster_state:ok")))
+        {
             assert!(Instant::now() < deadline, "the cluster did not reach cluster_state:ok within 30 s");
             std::thread::sleep(Duration::from_millis(50));
         }
