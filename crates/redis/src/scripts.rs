@@ -1,7 +1,9 @@
 //! The Lua scripts that make each state change of a job atomic in Redis.
 //!
 //! A job lives in two places: an entry of the queue's stream (read by workers through the
-//! consumer group) and one string key `job:<id>` holding its state:
+//! consumer group; field `job` is `<id>\n<name>\n<payload>`, one field so a read returns
+//! few values per entry, and `span` when tracing is on) and one string key `job:<id>`
+//! holding its state:
 //! - `q <entry id> <client> [<client> ...]` while it waits or runs: the stream entry, and
 //!   the clients waiting for its outcome (each has a reply list `reply:<client>`);
 //! - `d<outcome>` done, `c<outcome>` cancelled, `x<outcome>` dead-lettered, with the
@@ -69,6 +71,15 @@ end
 local function fields(flat)
   local f = {}
   for i = 1, #flat, 2 do f[flat[i]] = flat[i + 1] end
+  return f
+end
+-- The fields of a stream entry: `job` is `<id>\n<name>\n<payload>`; `span` is optional.
+local function entry_fields(flat)
+  local f = fields(flat)
+  if f.job then
+    f.id, f.name, f.payload = string.match(f.job, '^([^\n]*)\n([^\n]*)\n(.*)$')
+  end
+  if f.id == '' then f.id = nil end
   return f
 end
 -- Is entry `eid` in the pending entries list of `consumer` (any consumer when nil)?
@@ -174,11 +185,11 @@ for i = 4, #ARGV, 5 do
     status[#status + 1] = 'F'
   else
     local eid
+    local job = id .. '\n' .. ARGV[i + 2] .. '\n' .. ARGV[i + 3]
     if ARGV[i + 4] == '' then
-      eid = redis.call('XADD', stream, '*', 'id', id, 'name', ARGV[i + 2], 'payload', ARGV[i + 3])
+      eid = redis.call('XADD', stream, '*', 'job', job)
     else
-      eid = redis.call('XADD', stream, '*', 'id', id, 'name', ARGV[i + 2], 'payload', ARGV[i + 3],
-        'span', ARGV[i + 4])
+      eid = redis.call('XADD', stream, '*', 'job', job, 'span', ARGV[i + 4])
     end
     states[#states + 1] = jk
     states[#states + 1] = 'q ' .. eid .. ' ' .. client
@@ -273,7 +284,7 @@ for _, p in ipairs(pend) do
   if not entry then
     redis.call('XACK', stream, group, eid)
   else
-    local f = fields(entry[2])
+    local f = entry_fields(entry[2])
     local v = f.id and redis.call('GET', prefix .. 'job:' .. f.id)
     if f.id and not (v and string.byte(v, 1) == Q) then
       redis.call('XACK', stream, group, eid)

@@ -376,6 +376,9 @@ fn make_slot<J: RemoteJob>(job: &J) -> Result<Arc<Slot>, String> {
         }
         None => (random_id().into(), false),
     };
+    if J::NAME.contains('\n') {
+        return Err(format!("job name {:?} must not contain a line break", J::NAME));
+    }
     let payload =
         serde_json::to_string(job).map_err(|e| format!("job {:?} could not be encoded: {e}", J::NAME))?;
     Ok(Arc::new(Slot {

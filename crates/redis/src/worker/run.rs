@@ -282,9 +282,18 @@ fn entries_of(reply: redis::Value) -> Vec<Entry> {
             let mut it = kvs.into_iter();
             while let (Some(k), Some(v)) = (it.next(), it.next()) {
                 match &k {
-                    Value::BulkString(b) if b == b"id" => e.id = text(v).into(),
-                    Value::BulkString(b) if b == b"name" => e.name = text(v),
-                    Value::BulkString(b) if b == b"payload" => e.payload = text(v),
+                    // `<id>\n<name>\n<payload>`
+                    Value::BulkString(b) if b == b"job" => {
+                        let job = text(v);
+                        let mut parts = job.splitn(3, '\n');
+                        if let (Some(id), Some(name), Some(payload)) =
+                            (parts.next(), parts.next(), parts.next())
+                        {
+                            e.id = id.into();
+                            e.name = name.to_string();
+                            e.payload = payload.to_string();
+                        }
+                    }
                     Value::BulkString(b) if b == b"span" => e.span = text(v),
                     _ => {}
                 }
