@@ -14,9 +14,11 @@
 //! trip for our engine, which pipelines nothing), and the CPU time of `redis-server` and
 //! of this process (client and workers) over the run.
 //!
-//! `cargo bench -p more-executors-redis --bench redis_compare` (100,000 jobs; set
-//! `MX_BENCH_JOBS` for another count, and `MX_BENCH_ONLY=floor,results,apalis,ours,latency`
-//! for a subset). Needs `redis-server` on the PATH.
+//! `cargo bench -p more-executors-redis --bench redis_compare` (100,000 jobs, 3 rounds of
+//! the floors and ours, apalis once; set `MX_BENCH_JOBS` for another count,
+//! `MX_BENCH_ROUNDS` for another number of rounds, `MX_BENCH_ONLY=floor,results,apalis,ours,latency`
+//! for a subset, and `MX_BENCH_STATS=1` to print `INFO commandstats` after each of our
+//! runs). Needs `redis-server` on the PATH.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -294,13 +296,18 @@ async fn floor(server: &RedisServer, n: u64, results: bool) -> Figures {
 fn row(name: &str, n: u64, f: &Figures, show_sent: bool) {
     let sent = if show_sent { format!("{:.3}", f.sent as f64 / n as f64) } else { "n/a".into() };
     println!(
-        "{name:<40} {:>9.0} jobs/s  {:>7.2} s  {:>6.2} executed/job  {sent:>6} sent/job  CPU: redis {:>5.2} s, bench {:>5.2} s",
+        "{name:<40} {:>9.0} jobs/s  {:>7.2} s  {:>5.2} executed/job  {sent:>6} sent/job  CPU per job: redis {:>5.1} us, bench {:>5.1} us",
         n as f64 / f.secs,
         f.secs,
         f.executed as f64 / n as f64,
-        f.redis_cpu,
-        f.own_cpu,
+        f.redis_cpu * 1e6 / n as f64,
+        f.own_cpu * 1e6 / n as f64,
     );
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 #[tokio::main]
@@ -309,42 +316,62 @@ async fn main() {
         return; // `cargo bench -- --list` / `cargo test --benches`
     }
     let n: u64 = std::env::var("MX_BENCH_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let rounds: usize = std::env::var("MX_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
     let only = std::env::var("MX_BENCH_ONLY").unwrap_or_default();
     let run = |what: &str| only.is_empty() || only.split(',').any(|w| w.trim() == what);
     let Some(server) = RedisServer::start() else { return };
-    println!("{n} trivial jobs, {WORKERS} workers, one local redis-server (appendonly, fsync always)");
     println!(
-        "executed: commands Redis ran, inside scripts too; sent: commands clients sent (a script call is one)"
+        "{n} trivial jobs, {WORKERS} workers, one local redis-server (appendonly, fsync always); \
+         {rounds} rounds of floor, floor with results and ours, interleaved (the machine is shared: \
+         compare medians)"
     );
-    let mut secs = Vec::new();
-    if run("floor") {
-        let f = floor(&server, n, false).await;
-        row("hand-written floor (no results)", n, &f, true);
-        secs.push(("the floor", f.secs));
-        server.command("FLUSHALL");
+    println!(
+        "executed: commands Redis ran, inside scripts too; sent: commands clients sent (a script call is one round trip)"
+    );
+    let (mut floors, mut results, mut oursv) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        println!("-- round {round}");
+        if run("floor") {
+            let f = floor(&server, n, false).await;
+            row("hand-written floor (no results)", n, &f, true);
+            floors.push(n as f64 / f.secs);
+            server.command("FLUSHALL");
+        }
+        if run("results") {
+            let f = floor(&server, n, true).await;
+            row("hand-written floor with results", n, &f, true);
+            results.push(n as f64 / f.secs);
+            server.command("FLUSHALL");
+        }
+        if run("ours") {
+            let o = ours(&server, n).await;
+            row("more-executors-redis (end to end)", n, &o, true);
+            oursv.push(n as f64 / o.secs);
+            if std::env::var("MX_BENCH_STATS").is_ok_and(|v| v == "1") {
+                print!("{}", server.command("INFO commandstats").unwrap_or_default());
+            }
+            server.command("FLUSHALL");
+        }
     }
-    if run("results") {
-        let f = floor(&server, n, true).await;
-        row("hand-written floor with results", n, &f, true);
-        secs.push(("the floor with results", f.secs));
-        server.command("FLUSHALL");
-    }
+    let mut apalis_rate = None;
     if run("apalis") {
         let a = apalis(&server, n).await;
         row("apalis + apalis-redis", n, &a, false);
-        secs.push(("apalis", a.secs));
+        apalis_rate = Some(n as f64 / a.secs);
         server.command("FLUSHALL");
     }
-    if run("ours") {
-        let o = ours(&server, n).await;
-        row("more-executors-redis (end to end)", n, &o, true);
-        if std::env::var("MX_BENCH_STATS").is_ok_and(|v| v == "1") {
-            print!("{}", server.command("INFO commandstats").unwrap_or_default());
+    if !oursv.is_empty() {
+        let o = median(oursv);
+        println!("median: more-executors-redis {o:.0} jobs/s");
+        for (name, v) in [("the floor", floors), ("the floor with results", results)] {
+            if !v.is_empty() {
+                let m = median(v);
+                println!("median: {name} {m:.0} jobs/s; ratio {:.2}x {name}", o / m);
+            }
         }
-        for (name, s) in &secs {
-            println!("ratio: {:.2}x {name}", s / o.secs);
+        if let Some(a) = apalis_rate {
+            println!("ratio: {:.1}x apalis", o / a);
         }
-        server.command("FLUSHALL");
     }
     if run("latency") {
         let (p50, p99) = latency(&server, 500).await;
