@@ -147,7 +147,8 @@ async fn apalis_noop(_t: Noop) -> Result<(), apalis::prelude::BoxDynError> {
     Ok(())
 }
 
-async fn apalis(server: &RedisServer, n: u64) -> Figures {
+/// `None` when apalis stalled.
+async fn apalis(server: &RedisServer, n: u64) -> Option<Figures> {
     use apalis::prelude::*;
     let conn = apalis_redis::connect(server.url()).await.unwrap();
     let mut storage = apalis_redis::RedisStorage::new(conn);
@@ -167,14 +168,27 @@ async fn apalis(server: &RedisServer, n: u64) -> Figures {
             eprintln!("apalis push failed ({e}); retrying");
         }
     }
+    // apalis' workers can stop after a timed-out command on a loaded machine: give up
+    // after a minute without progress instead of waiting forever.
+    let (mut seen, mut progress_at) = (0, Instant::now());
     while APALIS_DONE.load(Ordering::Relaxed) < n {
         tokio::time::sleep(Duration::from_millis(5)).await;
+        let done = APALIS_DONE.load(Ordering::Relaxed);
+        if done != seen {
+            (seen, progress_at) = (done, Instant::now());
+        } else if progress_at.elapsed() > Duration::from_secs(60) {
+            println!("apalis stalled: {done} of {n} tasks processed, no progress for 60 s");
+            for t in tasks {
+                t.abort();
+            }
+            return None;
+        }
     }
     let m1 = mark(server, &[]);
     for t in tasks {
         t.abort();
     }
-    Figures::between(m0, m1)
+    Some(Figures::between(m0, m1))
 }
 
 /// The hand-written loops: pipelined XADD from one client, 4 consumers reading with
@@ -316,7 +330,8 @@ async fn main() {
         return; // `cargo bench -- --list` / `cargo test --benches`
     }
     let n: u64 = std::env::var("MX_BENCH_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let rounds: usize = std::env::var("MX_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
+    let rounds: usize =
+        std::env::var("MX_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
     let only = std::env::var("MX_BENCH_ONLY").unwrap_or_default();
     let run = |what: &str| only.is_empty() || only.split(',').any(|w| w.trim() == what);
     let Some(server) = RedisServer::start() else { return };
@@ -355,9 +370,10 @@ async fn main() {
     }
     let mut apalis_rate = None;
     if run("apalis") {
-        let a = apalis(&server, n).await;
-        row("apalis + apalis-redis", n, &a, false);
-        apalis_rate = Some(n as f64 / a.secs);
+        if let Some(a) = apalis(&server, n).await {
+            row("apalis + apalis-redis", n, &a, false);
+            apalis_rate = Some(n as f64 / a.secs);
+        }
         server.command("FLUSHALL");
     }
     if !oursv.is_empty() {
