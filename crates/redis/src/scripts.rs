@@ -24,11 +24,11 @@
 //! not yet read), which costs a few commands per batch instead of a deletion per entry.
 //!
 //! Every transition is one script, so a cancel and a worker claiming the job cannot both
-//! win. The hot path costs three commands per job, and a few per batch: submit is `XADD`
-//! and `SET` (plus a `GET` for a job with an idempotency key); finish is one
-//! `SET … PX … GET` (the outcome replaces the queued state, whose waiting clients it
-//! returns), then for the whole batch one `XACK`, one trim, and per client one `RPUSH`
-//! and one `PEXPIRE`.
+//! win. The hot path costs two commands per job, and a few per batch: submit is one `XADD`
+//! per job and one `MSET` of the batch's queued states (plus a `GET` for a job with an
+//! idempotency key); finish is one `SET … PX … GET` per job (the outcome replaces the
+//! queued state, whose waiting clients it returns), then for the whole batch one `XACK`,
+//! one trim, and per client one `RPUSH` and one `PEXPIRE`.
 //!
 //! Keys are built inside the scripts from the queue's prefix, which carries the queue's
 //! hash tag: every key a script touches is in the slot of its declared keys.
