@@ -243,6 +243,14 @@ fn each_handle_resolves_once_under_random_interleavings() {
     let Some(server) = RedisServer::start() else { return };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let url = server.url();
+    // One fixed case first, so every run covers two kills, a cancel of a job running on
+    // the worker that reclaimed it, and completions before and after.
+    let fixed = Case {
+        plans: vec![Plan::Complete, Plan::CancelQueued, Plan::CancelRunning, Plan::Complete],
+        order: vec![0, 0, 1, 2],
+        kills: vec![0, 1],
+    };
+    rt.block_on(run_case(&url, "pt-fixed", &fixed));
     let cases = AtomicU64::new(0);
     let config = Config { cases: 24, max_shrink_iters: 16, failure_persistence: None, ..Config::default() };
     let mut runner = TestRunner::new(config);
