@@ -1,13 +1,24 @@
 //! Jobs through Redis, side by side on one private `redis-server`:
-//! - more-executors-redis: `RedisExecutor` + 4 `RedisWorker`s, end to end (submit to every
-//!   handle resolved), Redis commands per job, and single-job latency;
+//! - a hand-written floor: pipelined XADD, 4 consumers doing XREADGROUP + XACK (no
+//!   results at all);
+//! - a hand-written floor with results: the same, plus each consumer pushes one result
+//!   per job to the client's list (one RPUSH per batch, pipelined with the XACK) and the
+//!   client reads them back (BLMPOP), so the work matches ours more closely;
 //! - apalis with its Redis backend, 4 workers (submit to every task processed; apalis has
 //!   no client-side result, so its figure covers less work);
-//! - a hand-written floor: pipelined XADD, 4 consumers doing XREADGROUP + XACK (no
-//!   results at all).
+//! - more-executors-redis: `RedisExecutor` + 4 `RedisWorker`s, end to end (submit to every
+//!   handle resolved), and single-job latency.
 //!
-//! `cargo bench -p more-executors-redis --bench redis_compare` (100,000 jobs; set
-//! `MX_BENCH_JOBS` for another count). Needs `redis-server` on the PATH.
+//! For each: jobs per second, Redis commands per job (executed by the server, inside
+//! scripts too; and sent by clients, where a script call counts once: each is one round
+//! trip for our engine, which pipelines nothing), and the CPU time of `redis-server` and
+//! of this process (client and workers) over the run.
+//!
+//! `cargo bench -p more-executors-redis --bench redis_compare` (100,000 jobs, 3 rounds of
+//! the floors and ours, apalis once; set `MX_BENCH_JOBS` for another count,
+//! `MX_BENCH_ROUNDS` for another number of rounds, `MX_BENCH_ONLY=floor,results,apalis,ours,latency`
+//! for a subset, and `MX_BENCH_STATS=1` to print `INFO commandstats` after each of our
+//! runs). Needs `redis-server` on the PATH.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -20,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use more_executors_core::prelude::*;
 use more_executors_redis::{RedisExecutor, RedisWorker, RemoteJob};
-use support::RedisServer;
+use support::{RedisServer, cpu_seconds_of};
 
 const WORKERS: usize = 4;
 
@@ -33,28 +44,54 @@ impl RemoteJob for Noop {
     type Error = String;
 }
 
-fn total_calls(s: &RedisServer) -> u64 {
-    s.command_calls().iter().filter(|(n, _)| n != "info" && n != "flushall").map(|(_, c)| c).sum()
-}
-
-/// Commands sent by clients (script calls count once; the commands inside a script are
-/// not requests). Only meaningful for engines that send nothing else directly.
-fn requests(s: &RedisServer, sent: &[&str]) -> u64 {
-    s.command_calls().iter().filter(|(n, _)| sent.contains(&n.as_str())).map(|(_, c)| c).sum()
-}
-
 /// What the client and workers of more-executors-redis send (everything else runs inside
 /// their scripts).
 const OURS: &[&str] = &["evalsha", "eval", "xreadgroup", "blmpop"];
-/// What the hand-written loop sends.
-const FLOOR: &[&str] = &["xadd", "xreadgroup", "xack"];
+/// What the hand-written loops send.
+const FLOOR: &[&str] = &["xadd", "xreadgroup", "xack", "rpush", "blmpop"];
+
+/// Counters at one point of a run.
+struct Mark {
+    at: Instant,
+    executed: u64,
+    sent: u64,
+    redis_cpu: f64,
+    own_cpu: f64,
+}
+
+fn mark(s: &RedisServer, sent: &[&str]) -> Mark {
+    let calls = s.command_calls();
+    let executed = calls.iter().filter(|(n, _)| n != "info" && n != "flushall").map(|(_, c)| c).sum();
+    let sent = calls.iter().filter(|(n, _)| sent.contains(&n.as_str())).map(|(_, c)| c).sum();
+    Mark {
+        at: Instant::now(),
+        executed,
+        sent,
+        redis_cpu: s.cpu_seconds().unwrap_or(f64::NAN),
+        own_cpu: cpu_seconds_of("/proc/self/stat").unwrap_or(f64::NAN),
+    }
+}
 
 struct Figures {
     secs: f64,
-    calls: u64,
-    /// Commands sent by clients; `None` where it cannot be told apart (apalis sends other
-    /// commands as well as scripts).
-    processed: u64,
+    /// Commands the server executed (inside scripts too).
+    executed: u64,
+    /// Commands clients sent (a script call is one).
+    sent: u64,
+    redis_cpu: f64,
+    own_cpu: f64,
+}
+
+impl Figures {
+    fn between(a: Mark, b: Mark) -> Figures {
+        Figures {
+            secs: (b.at - a.at).as_secs_f64(),
+            executed: b.executed - a.executed,
+            sent: b.sent - a.sent,
+            redis_cpu: b.redis_cpu - a.redis_cpu,
+            own_cpu: b.own_cpu - a.own_cpu,
+        }
+    }
 }
 
 async fn ours(server: &RedisServer, n: u64) -> Figures {
@@ -70,20 +107,18 @@ async fn ours(server: &RedisServer, n: u64) -> Figures {
         workers.push(w);
     }
     let exec = RedisExecutor::builder(&url, "bench").connect().await.unwrap();
-    let (c0, p0) = (total_calls(server), requests(server, OURS));
-    let t = Instant::now();
+    let m0 = mark(server, OURS);
     let handles: Vec<_> = (0..n).map(|i| exec.submit(Noop(i))).collect();
     let mut sum = 0u64;
     for h in handles {
         sum += h.await.unwrap();
     }
-    let secs = t.elapsed().as_secs_f64();
-    let (c1, p1) = (total_calls(server), requests(server, OURS));
+    let m1 = mark(server, OURS);
     assert_eq!(sum, n * (n - 1) / 2);
     for w in workers {
         w.shutdown().await;
     }
-    Figures { secs, calls: c1 - c0, processed: p1 - p0 }
+    Figures::between(m0, m1)
 }
 
 async fn latency(server: &RedisServer, samples: usize) -> (Duration, Duration) {
@@ -112,13 +147,13 @@ async fn apalis_noop(_t: Noop) -> Result<(), apalis::prelude::BoxDynError> {
     Ok(())
 }
 
-async fn apalis(server: &RedisServer, n: u64) -> Figures {
+/// `None` when apalis stalled.
+async fn apalis(server: &RedisServer, n: u64) -> Option<Figures> {
     use apalis::prelude::*;
     let conn = apalis_redis::connect(server.url()).await.unwrap();
     let mut storage = apalis_redis::RedisStorage::new(conn);
-    let (c0, p0) = (total_calls(server), requests(server, OURS));
     APALIS_DONE.store(0, Ordering::Relaxed);
-    let t = Instant::now();
+    let m0 = mark(server, &[]);
     let mut tasks = Vec::new();
     for i in 0..WORKERS {
         let w = WorkerBuilder::new(format!("apalis-{i}")).backend(storage.clone()).build(apalis_noop);
@@ -128,30 +163,49 @@ async fn apalis(server: &RedisServer, n: u64) -> Figures {
     }
     let ids: Vec<u64> = (0..n).collect();
     for chunk in ids.chunks(1000) {
-        storage.push_bulk(chunk.iter().map(|&i| Noop(i)).collect()).await.unwrap();
+        // A loaded machine can time a push out: push the chunk again.
+        while let Err(e) = storage.push_bulk(chunk.iter().map(|&i| Noop(i)).collect()).await {
+            eprintln!("apalis push failed ({e}); retrying");
+        }
     }
+    // apalis' workers can stop after a timed-out command on a loaded machine: give up
+    // after a minute without progress instead of waiting forever.
+    let (mut seen, mut progress_at) = (0, Instant::now());
     while APALIS_DONE.load(Ordering::Relaxed) < n {
         tokio::time::sleep(Duration::from_millis(5)).await;
+        let done = APALIS_DONE.load(Ordering::Relaxed);
+        if done != seen {
+            (seen, progress_at) = (done, Instant::now());
+        } else if progress_at.elapsed() > Duration::from_secs(60) {
+            println!("apalis stalled: {done} of {n} tasks processed, no progress for 60 s");
+            for t in tasks {
+                t.abort();
+            }
+            return None;
+        }
     }
-    let secs = t.elapsed().as_secs_f64();
-    let (c1, p1) = (total_calls(server), requests(server, OURS));
+    let m1 = mark(server, &[]);
     for t in tasks {
         t.abort();
     }
-    Figures { secs, calls: c1 - c0, processed: p1 - p0 }
+    Some(Figures::between(m0, m1))
 }
 
-async fn floor(server: &RedisServer, n: u64) -> Figures {
+/// The hand-written loops: pipelined XADD from one client, 4 consumers reading with
+/// XREADGROUP and acknowledging each batch; with `results`, each consumer also pushes
+/// one result per job to the client's list with the XACK (one pipeline per batch) and
+/// the client reads every result back.
+async fn floor(server: &RedisServer, n: u64, results: bool) -> Figures {
+    let stream = if results { "floor-r" } else { "floor" };
     let client = redis::Client::open(server.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let _: () = redis::cmd("XGROUP")
-        .arg(&["CREATE", "floor", "g", "0", "MKSTREAM"][..])
+        .arg(&["CREATE", stream, "g", "0", "MKSTREAM"][..])
         .query_async(&mut conn)
         .await
         .unwrap();
     let done = Arc::new(AtomicU64::new(0));
-    let (c0, p0) = (total_calls(server), requests(server, FLOOR));
-    let t = Instant::now();
+    let m0 = mark(server, FLOOR);
     let mut consumers = Vec::new();
     for i in 0..WORKERS {
         let done = done.clone();
@@ -169,29 +223,73 @@ async fn floor(server: &RedisServer, n: u64) -> Figures {
                             "BLOCK",
                             "100",
                             "STREAMS",
-                            "floor",
+                            stream,
                             ">",
                         ][..],
                     )
                     .query_async(&mut c)
                     .await
                     .unwrap();
-                let ids: Vec<String> =
-                    r.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids).map(|e| e.id).collect();
-                if ids.is_empty() {
+                let entries: Vec<redis::streams::StreamId> =
+                    r.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids).collect();
+                if entries.is_empty() {
                     continue;
                 }
-                let _: u64 =
-                    redis::cmd("XACK").arg("floor").arg("g").arg(&ids).query_async(&mut c).await.unwrap();
+                let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+                if results {
+                    let outs: Vec<String> = entries
+                        .iter()
+                        .map(|e| {
+                            let job: Noop =
+                                serde_json::from_str(&e.get::<String>("payload").unwrap()).unwrap();
+                            serde_json::to_string(&job.0).unwrap()
+                        })
+                        .collect();
+                    let _: () = redis::pipe()
+                        .rpush("floor-results", outs)
+                        .ignore()
+                        .xack(stream, "g", &ids)
+                        .ignore()
+                        .query_async(&mut c)
+                        .await
+                        .unwrap();
+                } else {
+                    let _: u64 =
+                        redis::cmd("XACK").arg(stream).arg("g").arg(&ids).query_async(&mut c).await.unwrap();
+                }
                 done.fetch_add(ids.len() as u64, Ordering::Relaxed);
             }
         }));
     }
+    let reader = results.then(|| {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let mut c = client.get_multiplexed_async_connection().await.unwrap();
+            let (mut got, mut sum) = (0u64, 0u64);
+            while got < n {
+                let r: Option<(String, Vec<String>)> = redis::cmd("BLMPOP")
+                    .arg(1)
+                    .arg(1)
+                    .arg("floor-results")
+                    .arg("LEFT")
+                    .arg("COUNT")
+                    .arg(512)
+                    .query_async(&mut c)
+                    .await
+                    .unwrap();
+                for v in r.map(|(_, v)| v).unwrap_or_default() {
+                    sum += v.parse::<u64>().unwrap();
+                    got += 1;
+                }
+            }
+            sum
+        })
+    });
     for chunk in (0..n).collect::<Vec<_>>().chunks(512) {
         let mut p = redis::pipe();
         for i in chunk {
             p.cmd("XADD")
-                .arg("floor")
+                .arg(stream)
                 .arg("*")
                 .arg("payload")
                 .arg(serde_json::to_string(&Noop(*i)).unwrap())
@@ -202,19 +300,28 @@ async fn floor(server: &RedisServer, n: u64) -> Figures {
     for c in consumers {
         c.await.unwrap();
     }
-    let secs = t.elapsed().as_secs_f64();
-    let (c1, p1) = (total_calls(server), requests(server, FLOOR));
-    Figures { secs, calls: c1 - c0, processed: p1 - p0 }
+    if let Some(r) = reader {
+        assert_eq!(r.await.unwrap(), n * (n - 1) / 2);
+    }
+    let m1 = mark(server, FLOOR);
+    Figures::between(m0, m1)
 }
 
-fn row(name: &str, n: u64, f: &Figures, show_requests: bool) {
-    let requests = if show_requests { format!("{:.3}", f.processed as f64 / n as f64) } else { "n/a".into() };
+fn row(name: &str, n: u64, f: &Figures, show_sent: bool) {
+    let sent = if show_sent { format!("{:.3}", f.sent as f64 / n as f64) } else { "n/a".into() };
     println!(
-        "{name:<34} {:>9.0} jobs/s   {:>6.2} s   {:>5.2} commands executed/job, {requests} requests/job",
+        "{name:<40} {:>9.0} jobs/s  {:>7.2} s  {:>5.2} executed/job  {sent:>6} sent/job  CPU per job: redis {:>5.1} us, bench {:>5.1} us",
         n as f64 / f.secs,
         f.secs,
-        f.calls as f64 / n as f64,
+        f.executed as f64 / n as f64,
+        f.redis_cpu * 1e6 / n as f64,
+        f.own_cpu * 1e6 / n as f64,
     );
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 #[tokio::main]
@@ -223,21 +330,67 @@ async fn main() {
         return; // `cargo bench -- --list` / `cargo test --benches`
     }
     let n: u64 = std::env::var("MX_BENCH_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let rounds: usize =
+        std::env::var("MX_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
+    let only = std::env::var("MX_BENCH_ONLY").unwrap_or_default();
+    let run = |what: &str| only.is_empty() || only.split(',').any(|w| w.trim() == what);
     let Some(server) = RedisServer::start() else { return };
-    println!("{n} trivial jobs, {WORKERS} workers, one local redis-server (appendonly, fsync always)");
     println!(
-        "commands executed: every command Redis ran, inside scripts too; requests: commands clients sent (a script call is one)"
+        "{n} trivial jobs, {WORKERS} workers, one local redis-server (appendonly, fsync always); \
+         {rounds} rounds of floor, floor with results and ours, interleaved (the machine is shared: \
+         compare medians)"
     );
-    let f = floor(&server, n).await;
-    row("hand-written XADD/XREADGROUP/XACK", n, &f, true);
-    server.command("FLUSHALL");
-    let a = apalis(&server, n).await;
-    row("apalis + apalis-redis", n, &a, false);
-    server.command("FLUSHALL");
-    let o = ours(&server, n).await;
-    row("more-executors-redis (end to end)", n, &o, true);
-    println!("ratio: {:.2}x apalis, {:.2}x the floor", a.secs / o.secs, f.secs / o.secs);
-    server.command("FLUSHALL");
-    let (p50, p99) = latency(&server, 500).await;
-    println!("single job latency (submit to resolved, sequential): p50 {p50:?}, p99 {p99:?}");
+    println!(
+        "executed: commands Redis ran, inside scripts too; sent: commands clients sent (a script call is one round trip)"
+    );
+    let (mut floors, mut results, mut oursv) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        println!("-- round {round}");
+        if run("floor") {
+            let f = floor(&server, n, false).await;
+            row("hand-written floor (no results)", n, &f, true);
+            floors.push(n as f64 / f.secs);
+            server.command("FLUSHALL");
+        }
+        if run("results") {
+            let f = floor(&server, n, true).await;
+            row("hand-written floor with results", n, &f, true);
+            results.push(n as f64 / f.secs);
+            server.command("FLUSHALL");
+        }
+        if run("ours") {
+            let o = ours(&server, n).await;
+            row("more-executors-redis (end to end)", n, &o, true);
+            oursv.push(n as f64 / o.secs);
+            if std::env::var("MX_BENCH_STATS").is_ok_and(|v| v == "1") {
+                print!("{}", server.command("INFO commandstats").unwrap_or_default());
+            }
+            server.command("FLUSHALL");
+        }
+    }
+    let mut apalis_rate = None;
+    if run("apalis") {
+        if let Some(a) = apalis(&server, n).await {
+            row("apalis + apalis-redis", n, &a, false);
+            apalis_rate = Some(n as f64 / a.secs);
+        }
+        server.command("FLUSHALL");
+    }
+    if !oursv.is_empty() {
+        let o = median(oursv);
+        println!("median: more-executors-redis {o:.0} jobs/s");
+        for (name, v) in [("the floor", floors), ("the floor with results", results)] {
+            if !v.is_empty() {
+                let m = median(v);
+                println!("median: {name} {m:.0} jobs/s; ratio {:.2}x {name}", o / m);
+            }
+        }
+        if let Some(a) = apalis_rate {
+            println!("ratio: {:.1}x apalis", o / a);
+        }
+    }
+    if run("latency") {
+        let (p50, p99) = latency(&server, 500).await;
+        println!("single job latency (submit to resolved, sequential): p50 {p50:?}, p99 {p99:?}");
+    }
 }

@@ -43,7 +43,8 @@ use serde::de::DeserializeOwned;
 /// assert_eq!(Resize { image: "a.png".into(), width: 64 }.idempotency_key().as_deref(), Some("resize-a.png-64"));
 /// ```
 pub trait RemoteJob: Serialize + DeserializeOwned + Send + 'static {
-    /// The name workers route the job by; unique per job type on a queue.
+    /// The name workers route the job by; unique per job type on a queue, without line
+    /// breaks.
     const NAME: &'static str;
     /// What a successful run produces.
     type Output: Serialize + DeserializeOwned + Send + 'static;

@@ -19,6 +19,8 @@ pub(crate) struct Keys {
     pub(crate) stream: Arc<str>,
     /// The dead-letter stream.
     pub(crate) dead: Arc<str>,
+    /// The queue's length: jobs waiting or running.
+    pub(crate) len: Arc<str>,
 }
 
 impl Keys {
@@ -44,6 +46,7 @@ impl Keys {
             queue: queue.into(),
             stream: format!("{prefix}jobs").into(),
             dead: format!("{prefix}dead").into(),
+            len: format!("{prefix}len").into(),
             prefix,
         })
     }

@@ -14,7 +14,8 @@
 //!   after `max_deliveries`, and its handle fails with [`RemoteError::DeadLettered`].
 //! - **Batching**: a client enqueues the jobs submitted close together with one script
 //!   call and reads the outcomes of all its pending jobs with one round trip per tick;
-//!   a worker reads, starts and acknowledges jobs in batches too.
+//!   a worker reads (reading claims) and acknowledges jobs in batches too. Redis runs
+//!   two commands per job (`XADD`, and `SET` of the outcome) and a few per batch.
 //! - **Cancel**: a job not yet claimed is cancelled at once and never runs; a running
 //!   job's worker decides.
 //! - **Cluster**: every key of a queue shares the hash tag `{queue}`, so a queue works on

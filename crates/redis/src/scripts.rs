@@ -1,11 +1,34 @@
 //! The Lua scripts that make each state change of a job atomic in Redis.
 //!
 //! A job lives in two places: an entry of the queue's stream (read by workers through the
-//! consumer group) and a hash `job:<id>` holding its state (`s`: `q` queued, `r` running,
-//! `d` done, `c` cancelled, `x` dead-lettered), the stream entry id (`e`), the worker
-//! running it (`w`), the reply lists of the clients waiting for it (`to`), and, once
-//! finished, its encoded outcome (`res`, kept for the result TTL). Every transition is one
-//! script, so a cancel and a worker claiming the job cannot both win.
+//! consumer group; field `job` is `<id>\n<name>\n<payload>`, one field so a read returns
+//! few values per entry, and `span` when tracing is on) and one string key `job:<id>`
+//! holding its state:
+//! - `q <entry id> <client> [<client> ...]` while it waits or runs: the stream entry, and
+//!   the clients waiting for its outcome (each has a reply list `reply:<client>`);
+//! - `d<outcome>` done, `c<outcome>` cancelled, `x<outcome>` dead-lettered, with the
+//!   encoded outcome, kept for the result TTL.
+//!
+//! Whether a queued job is claimed is the consumer group's own record: a job is claimed
+//! once a worker has read its entry (the entry is in the group's pending entries list,
+//! owned by that worker), so reading a batch needs no further command. An entry handed
+//! back to the queue (graceful shutdown, or a job this worker cannot run) is marked by an
+//! idle time of a year, so any worker's next reclaim takes it and a cancel treats it as
+//! not claimed; the reason it was handed back is kept in `why:<id>` for the dead-letter
+//! record.
+//!
+//! The queue's length (jobs waiting or running) is the counter `len`: added to by each
+//! submit, taken from as entries are acknowledged, and set from the consumer group's own
+//! figures (pending + lag) whenever Redis can tell them. Acknowledged entries leave the
+//! stream by trimming its head (`XTRIM MINID`, up to the oldest entry still pending or
+//! not yet read), which costs a few commands per batch instead of a deletion per entry.
+//!
+//! Every transition is one script, so a cancel and a worker claiming the job cannot both
+//! win. The hot path costs two commands per job, and a few per batch: submit is one `XADD`
+//! per job and one `MSET` of the batch's queued states (plus a `GET` for a job with an
+//! idempotency key); finish is one `SET … PX … GET` per job (the outcome replaces the
+//! queued state, whose waiting clients it returns), then for the whole batch one `XACK`,
+//! one trim, and per client one `RPUSH` and one `PEXPIRE`.
 //!
 //! Keys are built inside the scripts from the queue's prefix, which carries the queue's
 //! hash tag: every key a script touches is in the slot of its declared keys.
@@ -16,20 +39,33 @@ use redis::Script;
 
 /// Functions shared by the scripts.
 const COMMON: &str = r#"
-local function subscribe(jk, reply)
-  local to = redis.call('HGET', jk, 'to') or ''
-  if not string.find(' ' .. to .. ' ', ' ' .. reply .. ' ', 1, true) then
-    if to == '' then to = reply else to = to .. ' ' .. reply end
-    redis.call('HSET', jk, 'to', to)
+local Q = 113 -- string.byte('q')
+local RELEASED = 31536000000
+-- Adds a client to a queued job's waiters (v is the job's current `q ...` value).
+local function subscribe(jk, v, client)
+  if not string.find(v .. ' ', ' ' .. client .. ' ', 3, true) then
+    redis.call('SET', jk, v .. ' ' .. client)
   end
 end
-local function notify(jk, id, outcome, ttl)
-  local to = redis.call('HGET', jk, 'to')
-  if to then
-    for r in string.gmatch(to, '%S+') do
-      redis.call('RPUSH', r, 'r ' .. id .. ' ' .. outcome)
-      redis.call('PEXPIRE', r, ttl)
+-- Queues the line `r <id> <outcome>` for every client waiting for the job (outcomes are
+-- JSON: one line each).
+local function queue_push(pushes, v, id, outcome)
+  local clients = string.match(v, '^q %S+ (.*)$')
+  if clients then
+    local msg = 'r ' .. id .. ' ' .. outcome
+    for c in string.gmatch(clients, '%S+') do
+      local t = pushes[c]
+      if not t then t = {}; pushes[c] = t end
+      t[#t + 1] = msg
     end
+  end
+end
+-- Per client: one RPUSH of one message holding all its lines, and one PEXPIRE.
+local function flush(prefix, pushes, ttl)
+  for c, lines in pairs(pushes) do
+    local key = prefix .. 'reply:' .. c
+    redis.call('RPUSH', key, table.concat(lines, '\n'))
+    redis.call('PEXPIRE', key, ttl)
   end
 end
 local function fields(flat)
@@ -37,23 +73,74 @@ local function fields(flat)
   for i = 1, #flat, 2 do f[flat[i]] = flat[i + 1] end
   return f
 end
+-- The fields of a stream entry: `job` is `<id>\n<name>\n<payload>`; `span` is optional.
+local function entry_fields(flat)
+  local f = fields(flat)
+  if f.job then
+    f.id, f.name, f.payload = string.match(f.job, '^([^\n]*)\n([^\n]*)\n(.*)$')
+  end
+  if f.id == '' then f.id = nil end
+  return f
+end
+-- Is entry `eid` in the pending entries list of `consumer` (any consumer when nil)?
+-- Returns its pending record, or nil (also when no worker has created the group yet).
+local function pending(stream, group, eid, consumer)
+  local p
+  if consumer then
+    p = redis.pcall('XPENDING', stream, group, eid, eid, 1, consumer)
+  else
+    p = redis.pcall('XPENDING', stream, group, eid, eid, 1)
+  end
+  if type(p) ~= 'table' or p.err then return nil end
+  return p[1]
+end
+-- After acknowledgements: trims the stream's head up to the oldest entry still pending
+-- or not yet read, and resets the length counter from the group's figures when Redis
+-- can tell them (no deleted entry among the unread ones).
+local function trim(stream, group, prefix)
+  local info
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+    local f = fields(g)
+    if f.name == group then info = f end
+  end
+  if not info then return end
+  local head = redis.call('XPENDING', stream, group, '-', '+', 1)[1]
+  local minid
+  if head then
+    minid = head[1]
+  else
+    local ms, seq = string.match(info['last-delivered-id'], '^(%d+)-(%d+)$')
+    if not ms then return end
+    minid = ms .. '-' .. string.format('%d', tonumber(seq) + 1)
+  end
+  redis.call('XTRIM', stream, 'MINID', '~', minid)
+  if info.lag then
+    redis.call('SET', prefix .. 'len', tonumber(info.pending) + tonumber(info.lag))
+  end
+end
 local function dead_letter(stream, dead, group, prefix, eid, f, deliveries, reason, ttl)
   local id = f.id or ''
-  local jk = prefix .. 'job:' .. id
   if id ~= '' then
-    reason = redis.call('HGET', jk, 'why') or reason
+    reason = redis.call('GET', prefix .. 'why:' .. id) or reason
   end
   redis.call('XADD', dead, '*', 'id', id, 'name', f.name or '', 'payload', f.payload or '',
     'reason', reason, 'deliveries', tostring(deliveries), 'entry', eid)
-  if id ~= '' and redis.call('EXISTS', jk) == 1 then
-    local res = cjson.encode({t = 'dead', v = {reason = reason, deliveries = tonumber(deliveries)}})
-    redis.call('HSET', jk, 's', 'x', 'res', res)
-    redis.call('HDEL', jk, 'w')
-    notify(jk, id, res, ttl)
-    redis.call('PEXPIRE', jk, ttl)
+  local counted = false
+  if id ~= '' then
+    local jk = prefix .. 'job:' .. id
+    local v = redis.call('GET', jk)
+    if v and string.byte(v, 1) == Q then
+      local res = cjson.encode({t = 'dead', v = {reason = reason, deliveries = tonumber(deliveries)}})
+      local pushes = {}
+      queue_push(pushes, v, id, res)
+      redis.call('SET', jk, 'x' .. res, 'PX', ttl)
+      flush(prefix, pushes, ttl)
+      counted = true
+    end
   end
-  redis.call('XACK', stream, group, eid)
+  local acked = redis.call('XACK', stream, group, eid)
   redis.call('XDEL', stream, eid)
+  if counted and acked > 0 then redis.call('DECR', prefix .. 'len') end
 end
 "#;
 
@@ -61,85 +148,115 @@ fn script(body: &str) -> Script {
     Script::new(&format!("{COMMON}\n{body}"))
 }
 
-/// Enqueues a batch of jobs. KEYS: stream. ARGV: prefix, max length (0: none), reply list,
-/// client, ttl ms, then (id, name, payload, span) per job. Returns one status per job
-/// (`+` queued, `F` queue full, `D` the id exists and is pending: subscribed to it, `R<outcome>`
-/// the id exists and finished) and then the queue length.
+/// Enqueues a batch of jobs. KEYS: stream. ARGV: prefix, max length (0: none), client,
+/// then (id, keyed `1`/`0`, name, payload, span) per job. Only a keyed job (an
+/// idempotency key; random ids are never reused) is looked up first; the new jobs'
+/// states are written by one `MSET`. Returns the statuses as one string, one letter per
+/// job (`+` queued, `F` queue full, `D` the id exists and is pending: subscribed to it,
+/// `R` the id exists and finished), then the queue length (jobs waiting or running), then
+/// the outcome of each `R` job in order.
 pub(crate) static SUBMIT: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local stream = KEYS[1]
-local prefix, maxlen, reply, client = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-local len = redis.call('XLEN', stream)
-local out = {}
-for i = 6, #ARGV, 4 do
+local prefix, maxlen, client = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local len = tonumber(redis.call('GET', prefix .. 'len') or '0')
+local added = 0
+local status, finished, states, fresh = {}, {}, {}, {}
+for i = 4, #ARGV, 5 do
   local id = ARGV[i]
   local jk = prefix .. 'job:' .. id
-  local s = redis.call('HGET', jk, 's')
-  if s then
-    if s == 'q' or s == 'r' then
-      subscribe(jk, reply)
-      out[#out + 1] = 'D'
+  local v = false
+  if ARGV[i + 1] == '1' then
+    -- The same key earlier in this batch is pending already, for this client.
+    v = fresh[jk] or redis.call('GET', jk)
+  end
+  if v == 'q' then
+    status[#status + 1] = 'D'
+  elseif v then
+    if string.byte(v, 1) == Q then
+      subscribe(jk, v, client)
+      status[#status + 1] = 'D'
     else
-      out[#out + 1] = 'R' .. redis.call('HGET', jk, 'res')
+      status[#status + 1] = 'R'
+      finished[#finished + 1] = string.sub(v, 2)
     end
   elseif maxlen > 0 and len >= maxlen then
-    out[#out + 1] = 'F'
+    status[#status + 1] = 'F'
   else
-    local eid = redis.call('XADD', stream, '*', 'id', id, 'name', ARGV[i + 1], 'payload', ARGV[i + 2],
-      'client', client, 'span', ARGV[i + 3])
-    redis.call('HSET', jk, 's', 'q', 'n', ARGV[i + 1], 'to', reply, 'e', eid)
+    local eid
+    local job = id .. '\n' .. ARGV[i + 2] .. '\n' .. ARGV[i + 3]
+    if ARGV[i + 4] == '' then
+      eid = redis.call('XADD', stream, '*', 'job', job)
+    else
+      eid = redis.call('XADD', stream, '*', 'job', job, 'span', ARGV[i + 4])
+    end
+    states[#states + 1] = jk
+    states[#states + 1] = 'q ' .. eid .. ' ' .. client
+    if ARGV[i + 1] == '1' then fresh[jk] = 'q' end
     len = len + 1
-    out[#out + 1] = '+'
+    added = added + 1
+    status[#status + 1] = '+'
   end
 end
-out[#out + 1] = tostring(len)
+for i = 1, #states, 1000 do
+  redis.call('MSET', unpack(states, i, math.min(i + 999, #states)))
+end
+if added > 0 then redis.call('INCRBY', prefix .. 'len', added) end
+local out = {table.concat(status), tostring(len)}
+for _, r in ipairs(finished) do out[#out + 1] = r end
 return out
 "#,
     )
 });
 
-/// Subscribes to a job. KEYS: job hash. ARGV: reply list. Returns `N` (no such job),
-/// `P` (pending: its outcome will be pushed to the reply list) or `R<outcome>`.
+/// Subscribes to a job. KEYS: job key. ARGV: client. Returns `N` (no such job), `P`
+/// (pending: its outcome will be pushed to the client's reply list) or `R<outcome>`.
 pub(crate) static ATTACH: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local jk = KEYS[1]
-local s = redis.call('HGET', jk, 's')
-if not s then return 'N' end
-if s == 'q' or s == 'r' then
-  subscribe(jk, ARGV[1])
+local v = redis.call('GET', jk)
+if not v then return 'N' end
+if string.byte(v, 1) == Q then
+  subscribe(jk, v, ARGV[1])
   return 'P'
 end
-return 'R' .. redis.call('HGET', jk, 'res')
+return 'R' .. string.sub(v, 2)
 "#,
     )
 });
 
-/// Cancels a job. KEYS: stream, job hash. ARGV: prefix, id, reply list, ttl ms, the
-/// cancelled outcome. Returns `C` (cancelled: it was not claimed, it will never run),
-/// `F` (running: the request was forwarded to its worker, whose answer comes on the reply
-/// list), `D` (already finished) or `N` (no such job).
+/// Cancels a job. KEYS: stream, job key. ARGV: prefix, group, id, client, ttl ms, the
+/// cancelled outcome. Returns `C` (cancelled: no worker had claimed it, it will never
+/// run), `F` (claimed: the request was forwarded to its worker, whose answer comes on the
+/// client's reply list), `D` (already finished) or `N` (no such job).
 pub(crate) static CANCEL: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local stream, jk = KEYS[1], KEYS[2]
-local prefix, id, reply, ttl, cancelled = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local s = redis.call('HGET', jk, 's')
-if not s then return 'N' end
-if s == 'q' then
-  local eid = redis.call('HGET', jk, 'e')
-  redis.call('HSET', jk, 's', 'c', 'res', cancelled)
-  if eid then redis.call('XDEL', stream, eid) end
-  notify(jk, id, cancelled, ttl)
-  redis.call('PEXPIRE', jk, ttl)
+local prefix, group, id, client, ttl, cancelled = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local v = redis.call('GET', jk)
+if not v then return 'N' end
+local s = string.byte(v, 1)
+if s == Q then
+  local eid = string.match(v, '^q (%S+)')
+  local p = pending(stream, group, eid)
+  if p and tonumber(p[3]) < RELEASED then
+    local ctl = prefix .. 'ctl:' .. p[2]
+    redis.call('RPUSH', ctl, id .. ' ' .. client)
+    redis.call('PEXPIRE', ctl, ttl)
+    return 'F'
+  end
+  local pushes = {}
+  queue_push(pushes, v, id, cancelled)
+  redis.call('SET', jk, 'c' .. cancelled, 'PX', ttl)
+  if p then redis.call('XACK', stream, group, eid) end
+  redis.call('XDEL', stream, eid)
+  redis.call('DECR', prefix .. 'len')
+  flush(prefix, pushes, ttl)
   return 'C'
-elseif s == 'r' then
-  local ctl = prefix .. 'ctl:' .. redis.call('HGET', jk, 'w')
-  redis.call('RPUSH', ctl, id .. ' ' .. reply)
-  redis.call('PEXPIRE', ctl, ttl)
-  return 'F'
-elseif s == 'c' then
+elseif s == 99 then -- 'c'
   return 'C'
 end
 return 'D'
@@ -147,37 +264,11 @@ return 'D'
     )
 });
 
-/// Moves freshly read entries to running. KEYS: stream. ARGV: prefix, group, worker,
-/// ttl ms, then (entry id, job id) pairs. Returns `1` (run it) or `0` (skipped: it
-/// was cancelled or finished; acknowledged) per pair.
-pub(crate) static START: LazyLock<Script> = LazyLock::new(|| {
-    script(
-        r#"
-local stream = KEYS[1]
-local prefix, group, me = ARGV[1], ARGV[2], ARGV[3]
-local out = {}
-for i = 5, #ARGV, 2 do
-  local eid, id = ARGV[i], ARGV[i + 1]
-  local jk = prefix .. 'job:' .. id
-  local h = redis.call('HMGET', jk, 's', 'e')
-  if h[1] == 'q' and h[2] == eid then
-    redis.call('HSET', jk, 's', 'r', 'w', me)
-    out[#out + 1] = '1'
-  else
-    redis.call('XACK', stream, group, eid)
-    redis.call('XDEL', stream, eid)
-    out[#out + 1] = '0'
-  end
-end
-return out
-"#,
-    )
-});
-
-/// Claims entries whose worker stopped acknowledging or heartbeating, dead-lettering those
-/// delivered too often. KEYS: stream, dead stream. ARGV: prefix, group, worker, min idle
-/// ms, max deliveries, count, ttl ms. Returns the number dead-lettered, the queue length,
-/// then (entry id, job id, name, payload, client, span, deliveries) per claimed entry.
+/// Claims entries whose worker stopped acknowledging or heartbeating (or handed them
+/// back), dead-lettering those delivered too often. KEYS: stream, dead stream. ARGV:
+/// prefix, group, worker, min idle ms, max deliveries, count, ttl ms. Returns the number
+/// dead-lettered, the queue length, then (entry id, job id, name, payload, span,
+/// deliveries) per claimed entry.
 pub(crate) static RECLAIM: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
@@ -193,10 +284,9 @@ for _, p in ipairs(pend) do
   if not entry then
     redis.call('XACK', stream, group, eid)
   else
-    local f = fields(entry[2])
-    local jk = prefix .. 'job:' .. (f.id or '')
-    local s = redis.call('HGET', jk, 's')
-    if f.id and s ~= 'q' and s ~= 'r' then
+    local f = entry_fields(entry[2])
+    local v = f.id and redis.call('GET', prefix .. 'job:' .. f.id)
+    if f.id and not (v and string.byte(v, 1) == Q) then
       redis.call('XACK', stream, group, eid)
       redis.call('XDEL', stream, eid)
     elseif deliveries >= max or not f.id then
@@ -207,15 +297,14 @@ for _, p in ipairs(pend) do
     else
       local c = redis.call('XCLAIM', stream, group, me, min_idle, eid)
       if #c > 0 then
-        redis.call('HSET', jk, 's', 'r', 'w', me)
-        for _, v in ipairs({eid, f.id, f.name or '', f.payload or '', f.client or '', f.span or '', tostring(deliveries + 1)}) do
-          out[#out + 1] = v
+        for _, x in ipairs({eid, f.id, f.name or '', f.payload or '', f.span or '', tostring(deliveries + 1)}) do
+          out[#out + 1] = x
         end
       end
     end
   end
 end
-table.insert(out, 1, tostring(redis.call('XLEN', stream)))
+table.insert(out, 1, redis.call('GET', prefix .. 'len') or '0')
 table.insert(out, 1, tostring(deadn))
 return out
 "#,
@@ -237,50 +326,62 @@ return 1
 });
 
 /// Keeps this worker's running entries from being reclaimed (resets their idle time
-/// without counting a delivery). KEYS: stream. ARGV: prefix, group, worker, then (entry id,
-/// job id) pairs. Returns how many were refreshed.
+/// without counting a delivery). KEYS: stream. ARGV: group, worker, then entry ids.
+/// Entries another worker has taken over meanwhile are left alone. Returns how many were
+/// refreshed.
 pub(crate) static HEARTBEAT: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local stream = KEYS[1]
-local prefix, group, me = ARGV[1], ARGV[2], ARGV[3]
-local n = 0
-for i = 4, #ARGV, 2 do
-  local h = redis.call('HMGET', prefix .. 'job:' .. ARGV[i + 1], 's', 'w')
-  if h[1] == 'r' and h[2] == me then
-    redis.call('XCLAIM', stream, group, me, 0, ARGV[i], 'JUSTID')
-    n = n + 1
-  end
+local group, me = ARGV[1], ARGV[2]
+local mine = {}
+for i = 3, #ARGV do
+  if pending(stream, group, ARGV[i], me) then mine[#mine + 1] = ARGV[i] end
 end
-return n
+for i = 1, #mine, 1000 do
+  local args = {stream, group, me, 0}
+  for j = i, math.min(i + 999, #mine) do args[#args + 1] = mine[j] end
+  args[#args + 1] = 'JUSTID'
+  redis.call('XCLAIM', unpack(args))
+end
+return #mine
 "#,
     )
 });
 
 /// Stores outcomes, notifies the waiting clients and acknowledges, for a batch. KEYS:
-/// stream. ARGV: prefix, group, worker, ttl ms, then (entry id, job id, state, outcome)
-/// per job. The first outcome stored for a job wins; a later one (the job ran twice) is
-/// only acknowledged.
+/// stream. ARGV: prefix, group, ttl ms, then (entry id, job id, state, outcome) per job.
+/// The first outcome stored for a job wins; a later one (the job ran twice) is only
+/// acknowledged. Returns how many outcomes were stored.
 pub(crate) static FINISH: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local stream = KEYS[1]
-local prefix, group, ttl = ARGV[1], ARGV[2], ARGV[4]
+local prefix, group, ttl = ARGV[1], ARGV[2], ARGV[3]
 local stored = 0
-for i = 5, #ARGV, 4 do
+local pushes, eids = {}, {}
+for i = 4, #ARGV, 4 do
   local eid, id, state, outcome = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local jk = prefix .. 'job:' .. id
-  local s = redis.call('HGET', jk, 's')
-  if s == 'q' or s == 'r' then
-    redis.call('HSET', jk, 's', state, 'res', outcome)
-    redis.call('HDEL', jk, 'w')
-    notify(jk, id, outcome, ttl)
-    redis.call('PEXPIRE', jk, ttl)
+  -- One command for the usual case: the outcome replaces the queued state.
+  local old = redis.call('SET', jk, state .. outcome, 'PX', ttl, 'GET')
+  if old and string.byte(old, 1) == Q then
+    queue_push(pushes, old, id, outcome)
     stored = stored + 1
+  elseif old then
+    redis.call('SET', jk, old, 'KEEPTTL') -- it had finished already: the first outcome stays
+  else
+    redis.call('DEL', jk) -- unknown job: store nothing
   end
-  redis.call('XACK', stream, group, eid)
-  redis.call('XDEL', stream, eid)
+  eids[#eids + 1] = eid
 end
+local acked = 0
+for i = 1, #eids, 1000 do
+  acked = acked + redis.call('XACK', stream, group, unpack(eids, i, math.min(i + 999, #eids)))
+end
+if acked > 0 then redis.call('DECRBY', prefix .. 'len', acked) end
+trim(stream, group, prefix)
+flush(prefix, pushes, ttl)
 return stored
 "#,
     )
@@ -290,21 +391,19 @@ return stored
 /// (the next claim counts a delivery). Used for the jobs still running at a graceful
 /// shutdown, and for jobs this worker cannot run (its reason is kept: it becomes the
 /// dead-letter reason if no worker ever runs the job). KEYS: stream. ARGV: prefix, group,
-/// worker, reason ('' for none), then (entry id, job id) pairs. Returns how many.
+/// worker, reason ('' for none), ttl ms, then (entry id, job id) pairs. Returns how many.
 pub(crate) static RELEASE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local stream = KEYS[1]
-local prefix, group, me, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local prefix, group, me, reason, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local n = 0
-for i = 5, #ARGV, 2 do
-  local jk = prefix .. 'job:' .. ARGV[i + 1]
-  local h = redis.call('HMGET', jk, 's', 'w')
-  if h[1] == 'r' and h[2] == me then
-    redis.call('HSET', jk, 's', 'q')
-    redis.call('HDEL', jk, 'w')
-    if reason ~= '' then redis.call('HSET', jk, 'why', reason) end
-    redis.call('XCLAIM', stream, group, me, 0, ARGV[i], 'IDLE', 31536000000, 'JUSTID')
+for i = 6, #ARGV, 2 do
+  local eid, id = ARGV[i], ARGV[i + 1]
+  local v = redis.call('GET', prefix .. 'job:' .. id)
+  if v and string.byte(v, 1) == Q and pending(stream, group, eid, me) then
+    if reason ~= '' then redis.call('SET', prefix .. 'why:' .. id, reason, 'PX', ttl) end
+    redis.call('XCLAIM', stream, group, me, 0, eid, 'IDLE', RELEASED, 'JUSTID')
     n = n + 1
   end
 end

@@ -328,8 +328,9 @@ async fn killed_worker_job_is_reclaimed_and_resolves_once() {
     let url = server.url();
     let (mut child, child_id) = spawn_child(&url, "kill", true);
     let exec = client(&url, "kill").await;
-    let (id, h) = exec.submit_with_id(Hold(42));
-    let running_on_child = format!("HGET mx:{{kill}}:job:{id} w");
+    let h = exec.submit(Hold(42));
+    // Claimed by the child: the job's entry is pending for the child's consumer.
+    let running_on_child = format!("XPENDING mx:{{kill}}:jobs mx-workers - + 10 {child_id}");
     eventually("the child runs the job", || {
         server.command(&running_on_child).is_some_and(|r| r.contains(&child_id))
     })

@@ -189,9 +189,9 @@ impl RedisExecutor {
     pub async fn queue_info(&self) -> Result<QueueInfo, redis::RedisError> {
         let keys = &self.shared().keys;
         let mut conn = self.shared().conn.clone();
-        let (queued, dead_letters): (u64, u64) =
-            redis::pipe().xlen(&*keys.stream).xlen(&*keys.dead).query_async(&mut conn).await?;
-        Ok(QueueInfo { queued, dead_letters })
+        let (queued, dead_letters): (Option<i64>, u64) =
+            redis::pipe().get(&*keys.len).xlen(&*keys.dead).query_async(&mut conn).await?;
+        Ok(QueueInfo { queued: queued.unwrap_or(0).max(0) as u64, dead_letters })
     }
 
     /// This client's id: the name of its reply list in Redis.
@@ -256,12 +256,13 @@ impl RedisExecutor {
         let mut delays = tasks::backoff();
         loop {
             match tasks::submit_batch(&shared, std::slice::from_ref(&slot)).await {
-                Ok(st) if st.first().map(String::as_str) == Some("F") => {
+                Ok(st) if st.statuses.first() == Some(&tasks::Status::Full) => {
                     let delay = delays.next().unwrap_or(std::time::Duration::from_secs(1));
                     tokio::time::sleep(delay).await;
                 }
                 Ok(st) => {
-                    tasks::apply_status(&shared, &slot, st.first().map(String::as_str).unwrap_or(""));
+                    let status = st.statuses.into_iter().next().unwrap_or(tasks::Status::Pending);
+                    tasks::apply_status(&shared, &slot, status);
                     break;
                 }
                 Err(msg) => {
@@ -353,7 +354,7 @@ impl RedisExecutor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct QueueInfo {
-    /// Jobs in the queue's stream: waiting, or claimed and not yet acknowledged.
+    /// Jobs in the queue: waiting, or claimed and not yet acknowledged.
     pub queued: u64,
     /// Entries in the dead-letter stream.
     pub dead_letters: u64,
@@ -367,18 +368,22 @@ fn job_span(shared: &Shared, id: &str) -> tracing::Span {
 }
 
 fn make_slot<J: RemoteJob>(job: &J) -> Result<Arc<Slot>, String> {
-    let id: Arc<str> = match job.idempotency_key() {
-        Some(k) if valid_id(&k) => k.into(),
+    let (id, keyed): (Arc<str>, bool) = match job.idempotency_key() {
+        Some(k) if valid_id(&k) => (k.into(), true),
         Some(k) => {
             return Err(format!("idempotency key {k:?} must be 1 to 200 characters of A-Z a-z 0-9 - _ . :"));
         }
-        None => random_id().into(),
+        None => (random_id().into(), false),
     };
+    if J::NAME.contains('\n') {
+        return Err(format!("job name {:?} must not contain a line break", J::NAME));
+    }
     let payload =
         serde_json::to_string(job).map_err(|e| format!("job {:?} could not be encoded: {e}", J::NAME))?;
     Ok(Arc::new(Slot {
         id,
         name: J::NAME,
+        keyed,
         payload,
         span: String::new(),
         state: std::sync::Mutex::new(SlotState::Queued),

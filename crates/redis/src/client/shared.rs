@@ -52,6 +52,8 @@ pub(crate) enum SlotState {
 pub(crate) struct Slot {
     pub(crate) id: Arc<str>,
     pub(crate) name: &'static str,
+    /// The id is the job's idempotency key (looked up in Redis before enqueueing).
+    pub(crate) keyed: bool,
     pub(crate) payload: String,
     pub(crate) span: String,
     pub(crate) state: Mutex<SlotState>,

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use super::shared::{Reply, Request, Shared, Slot, SlotState};
 use crate::conn::{Conn, strings};
+use crate::keys::GROUP;
 use crate::scripts;
 use crate::wire;
 
@@ -24,27 +25,62 @@ pub(crate) fn backoff() -> impl Iterator<Item = Duration> {
         .build()
 }
 
+/// What the submit script answered for one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Enqueued.
+    Queued,
+    /// The queue was full.
+    Full,
+    /// The id exists and is pending: its outcome will be pushed to this client.
+    Pending,
+    /// The id exists and finished: its outcome.
+    Finished(Arc<str>),
+}
+
+/// The submit script's answer for a batch.
+#[derive(Debug)]
+pub(crate) struct Submitted {
+    /// One per job, in order.
+    pub(crate) statuses: Vec<Status>,
+    /// The queue's length after the batch.
+    pub(crate) len: Option<f64>,
+}
+
+impl Submitted {
+    fn parse(v: Vec<String>) -> Submitted {
+        let mut it = v.into_iter();
+        let letters = it.next().unwrap_or_default();
+        let len = it.next().and_then(|l| l.parse().ok());
+        let statuses = letters
+            .bytes()
+            .map(|b| match b {
+                b'+' => Status::Queued,
+                b'F' => Status::Full,
+                b'R' => Status::Finished(it.next().unwrap_or_default().into()),
+                _ => Status::Pending,
+            })
+            .collect();
+        Submitted { statuses, len }
+    }
+}
+
 /// Runs the submit script for `slots` (already marked sent), retrying while Redis is
 /// unreachable up to the unavailable timeout. Returns the per-job statuses, or the last
 /// error message once the timeout expired.
-pub(crate) async fn submit_batch(shared: &Shared, slots: &[Arc<Slot>]) -> Result<Vec<String>, String> {
+pub(crate) async fn submit_batch(shared: &Shared, slots: &[Arc<Slot>]) -> Result<Submitted, String> {
     let cfg = &shared.config;
     let mut inv = scripts::SUBMIT.prepare_invoke();
-    inv.key(&*shared.keys.stream)
-        .arg(&*shared.keys.prefix)
-        .arg(cfg.max_len)
-        .arg(&shared.reply_key)
-        .arg(&shared.client_id)
-        .arg(cfg.result_ttl.as_millis() as u64);
+    inv.key(&*shared.keys.stream).arg(&*shared.keys.prefix).arg(cfg.max_len).arg(&shared.client_id);
     for s in slots {
-        inv.arg(&*s.id).arg(s.name).arg(&s.payload).arg(&s.span);
+        inv.arg(&*s.id).arg(if s.keyed { "1" } else { "0" }).arg(s.name).arg(&s.payload).arg(&s.span);
     }
     let started = Instant::now();
     let mut delays = backoff();
     let mut conn = shared.conn.clone();
     loop {
         match inv.invoke_async::<redis::Value>(&mut conn).await {
-            Ok(v) => return Ok(strings(v)),
+            Ok(v) => return Ok(Submitted::parse(strings(v))),
             Err(e) => {
                 if started.elapsed() >= cfg.unavailable_timeout {
                     return Err(e.to_string());
@@ -56,14 +92,13 @@ pub(crate) async fn submit_batch(shared: &Shared, slots: &[Arc<Slot>]) -> Result
     }
 }
 
-/// Applies the submit script's answer for one job. Returns the queue length when the
-/// answer carried it.
-pub(crate) fn apply_status(shared: &Shared, slot: &Slot, status: &str) {
-    match status.as_bytes().first() {
-        Some(b'+') => shared.metrics.submitted.increment(1),
-        Some(b'F') => shared.resolve(&slot.id, Reply::Full),
-        Some(b'R') => shared.resolve(&slot.id, Reply::Outcome(status[1..].into())),
-        _ => {} // `D`: an existing pending job; its outcome will be pushed to us.
+/// Applies the submit script's answer for one job.
+pub(crate) fn apply_status(shared: &Shared, slot: &Slot, status: Status) {
+    match status {
+        Status::Queued => shared.metrics.submitted.increment(1),
+        Status::Full => shared.resolve(&slot.id, Reply::Full),
+        Status::Finished(outcome) => shared.resolve(&slot.id, Reply::Outcome(outcome)),
+        Status::Pending => {} // its outcome will be pushed to us.
     }
 }
 
@@ -97,11 +132,11 @@ pub(crate) async fn submitter(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiv
         }
         if !batch.is_empty() {
             match submit_batch(&shared, &batch).await {
-                Ok(statuses) => {
-                    for (slot, status) in batch.iter().zip(&statuses) {
+                Ok(answer) => {
+                    for (slot, status) in batch.iter().zip(answer.statuses) {
                         apply_status(&shared, slot, status);
                     }
-                    if let Some(len) = statuses.get(batch.len()).and_then(|l| l.parse::<f64>().ok()) {
+                    if let Some(len) = answer.len {
                         shared.metrics.queue_len.set(len);
                     }
                 }
@@ -126,7 +161,7 @@ async fn attach_one(shared: &Shared, id: Arc<str>) {
     loop {
         let r = scripts::ATTACH
             .key(shared.keys.job(&id))
-            .arg(&shared.reply_key)
+            .arg(&shared.client_id)
             .invoke_async::<String>(&mut conn)
             .await;
         match r {
@@ -177,7 +212,9 @@ pub(crate) async fn reader(shared: Arc<Shared>, mut conn: Conn) {
                 failing_since = None;
                 delays = backoff();
                 for msg in popped.map(|(_, m)| m).unwrap_or_default() {
-                    route(&shared, &msg);
+                    for line in msg.split('\n') {
+                        route(&shared, line);
+                    }
                 }
             }
             Err(e) => {
@@ -195,7 +232,8 @@ pub(crate) async fn reader(shared: Arc<Shared>, mut conn: Conn) {
     }
 }
 
-/// Routes one message of the reply list: `r <id> <outcome>` or `c <id> <0|1>`.
+/// Routes one line of a message of the reply list: `r <id> <outcome>` or `c <id> <0|1>`
+/// (a worker pushes the outcomes of a batch as one message, one line each).
 fn route(shared: &Shared, msg: &str) {
     let mut parts = msg.splitn(3, ' ');
     match (parts.next(), parts.next(), parts.next()) {
@@ -213,8 +251,9 @@ pub(crate) async fn cancel_remote(shared: &Arc<Shared>, id: &Arc<str>) -> bool {
         .key(&*shared.keys.stream)
         .key(shared.keys.job(id))
         .arg(&*shared.keys.prefix)
+        .arg(GROUP)
         .arg(&**id)
-        .arg(&shared.reply_key)
+        .arg(&shared.client_id)
         .arg(shared.config.result_ttl.as_millis() as u64)
         .arg(wire::CANCELLED)
         .invoke_async::<String>(&mut conn)

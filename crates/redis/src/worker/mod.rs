@@ -208,6 +208,12 @@ impl RedisWorkerBuilder {
         if c.block < Duration::from_millis(10) {
             return Err(ConfigError::new("read block", "must be at least 10 ms, else the reader spins"));
         }
+        if let Some(name) = self.handlers.keys().find(|n| n.contains('\n')) {
+            return Err(ConfigError::new(
+                "handlers",
+                format!("job name {name:?} contains a line break; give the job type a name without one"),
+            ));
+        }
         if self.handlers.is_empty() {
             return Err(ConfigError::new(
                 "handlers",

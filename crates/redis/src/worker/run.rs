@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use redis::streams::StreamReadReply;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -76,6 +75,18 @@ impl W {
         }
     }
 
+    /// [`forget`](Self::forget) for many jobs, under one lock.
+    fn forget_all<'a>(&self, ids: impl Iterator<Item = &'a Arc<str>>) {
+        let mut running = self.running();
+        for id in ids {
+            running.remove(id);
+        }
+        if running.is_empty() {
+            drop(running);
+            self.idle.notify_waiters();
+        }
+    }
+
     fn running(&self) -> MutexGuard<'_, HashMap<Arc<str>, Job>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -139,14 +150,6 @@ async fn create_group(conn: &mut Conn, keys: &Keys) -> redis::RedisResult<()> {
     }
 }
 
-fn field(map: &HashMap<String, redis::Value>, k: &str) -> String {
-    match map.get(k) {
-        Some(redis::Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
-        Some(redis::Value::SimpleString(s)) => s.clone(),
-        _ => String::new(),
-    }
-}
-
 /// Waits until `stop` is set (or its sender is gone).
 async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
@@ -197,7 +200,7 @@ async fn claimer(w: Arc<W>, mut conn: Conn) {
             .arg("STREAMS")
             .arg(&*w.keys.stream)
             .arg(">");
-        let read = cmd.query_async::<Option<StreamReadReply>>(&mut conn);
+        let read = cmd.query_async::<redis::Value>(&mut conn);
         let r = tokio::select! {
             r = read => r,
             _ = stopped(&mut stop) => return,
@@ -205,19 +208,7 @@ async fn claimer(w: Arc<W>, mut conn: Conn) {
         match r {
             Ok(reply) => {
                 delays = backoff();
-                let entries: Vec<Entry> = reply
-                    .into_iter()
-                    .flat_map(|r| r.keys)
-                    .flat_map(|k| k.ids)
-                    .map(|e| Entry {
-                        eid: e.id.as_str().into(),
-                        id: field(&e.map, "id").into(),
-                        name: field(&e.map, "name"),
-                        payload: field(&e.map, "payload"),
-                        span: field(&e.map, "span"),
-                        deliveries: 1,
-                    })
-                    .collect();
+                let entries = entries_of(reply);
                 if !entries.is_empty() {
                     start_fresh(&w, entries, &mut permit).await;
                 }
@@ -235,34 +226,92 @@ async fn claimer(w: Arc<W>, mut conn: Conn) {
     }
 }
 
+/// Runs entries read for the first time. Reading them claimed them (they are in this
+/// worker's pending entries list): a cancel from now on is forwarded here.
 async fn start_fresh(w: &Arc<W>, entries: Vec<Entry>, permit: &mut OwnedSemaphorePermit) {
-    let (valid, broken): (Vec<Entry>, Vec<Entry>) = entries.into_iter().partition(|e| !e.id.is_empty());
-    for e in broken {
-        dead_letter(w, &e, "the stream entry has no job id").await;
+    let mut claimed = 0;
+    for e in entries {
+        if e.id.is_empty() {
+            dead_letter(w, &e, "the stream entry has no job id").await;
+        } else if let Some(p) = permit.split(1) {
+            claimed += 1;
+            dispatch(w, e, p);
+        }
     }
-    if valid.is_empty() {
-        return;
-    }
-    let mut inv = scripts::START.prepare_invoke();
-    inv.key(&*w.keys.stream).arg(&*w.keys.prefix).arg(GROUP).arg(&w.id).arg(0);
-    for e in &valid {
-        inv.arg(&*e.eid).arg(&*e.id);
-    }
-    let mut conn = w.conn.clone();
-    match inv.invoke_async::<redis::Value>(&mut conn).await {
-        Ok(v) => {
-            let run: Vec<Entry> =
-                valid.into_iter().zip(strings(v)).filter(|(_, s)| s == "1").map(|(e, _)| e).collect();
-            w.stats.claimed(run.len() as u64);
-            for e in run {
-                if let Some(p) = permit.split(1) {
-                    dispatch(w, e, p);
+    w.stats.claimed(claimed);
+}
+
+/// The entries of an `XREADGROUP` reply (one stream), RESP2 or RESP3.
+fn entries_of(reply: redis::Value) -> Vec<Entry> {
+    use redis::Value;
+    let streams = match reply {
+        Value::Array(s) => s
+            .into_iter()
+            .filter_map(|s| match s {
+                Value::Array(mut kv) if kv.len() == 2 => kv.pop(),
+                _ => None,
+            })
+            .collect::<Vec<_>>(),
+        Value::Map(m) => m.into_iter().map(|(_, v)| v).collect(),
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for list in streams {
+        let Value::Array(items) = list else { continue };
+        out.reserve(items.len());
+        for item in items {
+            let Value::Array(mut pair) = item else { continue };
+            if pair.len() != 2 {
+                continue;
+            }
+            let flat = pair.pop();
+            let eid = pair.pop().map(text).unwrap_or_default();
+            let mut e = Entry {
+                eid: eid.into(),
+                id: "".into(),
+                name: String::new(),
+                payload: String::new(),
+                span: String::new(),
+                deliveries: 1,
+            };
+            let kvs: Vec<Value> = match flat {
+                Some(Value::Array(kvs)) => kvs,
+                Some(Value::Map(m)) => m.into_iter().flat_map(|(k, v)| [k, v]).collect(),
+                _ => Vec::new(),
+            };
+            let mut it = kvs.into_iter();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                match &k {
+                    // `<id>\n<name>\n<payload>`
+                    Value::BulkString(b) if b == b"job" => {
+                        let job = text(v);
+                        let mut parts = job.splitn(3, '\n');
+                        if let (Some(id), Some(name), Some(payload)) =
+                            (parts.next(), parts.next(), parts.next())
+                        {
+                            e.id = id.into();
+                            e.name = name.to_string();
+                            e.payload = payload.to_string();
+                        }
+                    }
+                    Value::BulkString(b) if b == b"span" => e.span = text(v),
+                    _ => {}
                 }
             }
+            out.push(e);
         }
-        // The entries stay pending for this worker; another one reclaims them after the
-        // visibility timeout.
-        Err(e) => tracing::warn!(error = %e, worker = %w.id, "starting jobs failed; they will be reclaimed"),
+    }
+    out
+}
+
+fn text(v: redis::Value) -> String {
+    match v {
+        redis::Value::BulkString(b) => {
+            String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        }
+        redis::Value::SimpleString(s) => s,
+        redis::Value::VerbatimString { text, .. } => text,
+        _ => String::new(),
     }
 }
 
@@ -293,7 +342,12 @@ async fn release(w: &W, pairs: &[(Arc<str>, Arc<str>)], reason: &str) -> u64 {
         return 0;
     }
     let mut inv = scripts::RELEASE.prepare_invoke();
-    inv.key(&*w.keys.stream).arg(&*w.keys.prefix).arg(GROUP).arg(&w.id).arg(reason);
+    inv.key(&*w.keys.stream)
+        .arg(&*w.keys.prefix)
+        .arg(GROUP)
+        .arg(&w.id)
+        .arg(reason)
+        .arg(w.config.result_ttl.as_millis() as u64);
     for (eid, id) in pairs {
         inv.arg(&**eid).arg(&**id);
     }
@@ -349,15 +403,22 @@ fn dispatch(w: &Arc<W>, e: Entry, permit: OwnedSemaphorePermit) {
     tokio::spawn(async move {
         let out = fut.instrument(span).await;
         drop(permit);
-        let (released, client_cancel) =
-            w.running().get(&e.id).map(|j| (j.released, j.client_cancel)).unwrap_or((true, false));
-        match out {
-            Some((state, outcome)) if state != "c" || client_cancel => {
+        let released = {
+            let mut running = w.running();
+            let job = running.get_mut(&e.id);
+            let (released, client_cancel) =
+                job.as_ref().map_or((true, false), |j| (j.released, j.client_cancel));
+            match (&out, job) {
                 // Stored even when handed back meanwhile: the first outcome wins. The
                 // finisher removes the job once the outcome is stored.
-                if let Some(j) = w.running().get_mut(&e.id) {
-                    j.done = true;
-                }
+                (Some((state, _)), Some(j)) if *state != "c" || client_cancel => j.done = true,
+                _ => {}
+            }
+            (released, client_cancel)
+        };
+        let (released, client_cancel) = released;
+        match out {
+            Some((state, outcome)) if state != "c" || client_cancel => {
                 w.completed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let _ = w.done.send(Msg::Done { eid: e.eid, id: e.id, state, outcome });
                 return;
@@ -400,14 +461,14 @@ async fn reclaim(w: &Arc<W>, permit: &mut OwnedSemaphorePermit) {
         tracing::warn!(count = dead, queue = %w.keys.queue, "jobs moved to the dead-letter stream");
     }
     let mut claimed = 0;
-    for c in v.get(2..).unwrap_or_default().chunks_exact(7) {
+    for c in v.get(2..).unwrap_or_default().chunks_exact(6) {
         let e = Entry {
             eid: c[0].as_str().into(),
             id: c[1].as_str().into(),
             name: c[2].clone(),
             payload: c[3].clone(),
-            span: c[5].clone(),
-            deliveries: c[6].parse().unwrap_or(0),
+            span: c[4].clone(),
+            deliveries: c[5].parse().unwrap_or(0),
         };
         if let Some(p) = permit.split(1) {
             claimed += 1;
@@ -428,19 +489,15 @@ async fn heartbeat(w: Arc<W>) {
             _ = tokio::time::sleep(every) => {}
             _ = stopped(&mut halt) => return,
         }
-        let pairs: Vec<(Arc<str>, Arc<str>)> = w
-            .running()
-            .iter()
-            .filter(|(_, j)| !j.released)
-            .map(|(id, j)| (j.eid.clone(), id.clone()))
-            .collect();
-        if pairs.is_empty() {
+        let eids: Vec<Arc<str>> =
+            w.running().values().filter(|j| !j.released).map(|j| j.eid.clone()).collect();
+        if eids.is_empty() {
             continue;
         }
         let mut inv = scripts::HEARTBEAT.prepare_invoke();
-        inv.key(&*w.keys.stream).arg(&*w.keys.prefix).arg(GROUP).arg(&w.id);
-        for (eid, id) in &pairs {
-            inv.arg(&**eid).arg(&**id);
+        inv.key(&*w.keys.stream).arg(GROUP).arg(&w.id);
+        for eid in &eids {
+            inv.arg(&**eid);
         }
         let mut conn = w.conn.clone();
         if let Err(e) = inv.invoke_async::<i64>(&mut conn).await {
@@ -466,9 +523,10 @@ async fn control(w: Arc<W>, mut conn: Conn) {
             Ok(popped) => {
                 delays = backoff();
                 for msg in popped.map(|(_, m)| m).unwrap_or_default() {
-                    let Some((id, reply)) = msg.split_once(' ') else { continue };
+                    // `<job id> <client id>`: answer on the client's reply list.
+                    let Some((id, client)) = msg.split_once(' ') else { continue };
                     let w = w.clone();
-                    let (id, reply): (Arc<str>, String) = (id.into(), reply.to_string());
+                    let (id, reply): (Arc<str>, String) = (id.into(), w.keys.reply(client));
                     tokio::spawn(async move { answer_cancel(&w, id, reply).await });
                 }
             }
@@ -525,7 +583,6 @@ async fn finisher(w: Arc<W>, mut rx: mpsc::UnboundedReceiver<Msg>) {
             inv.key(&*w.keys.stream)
                 .arg(&*w.keys.prefix)
                 .arg(GROUP)
-                .arg(&w.id)
                 .arg(w.config.result_ttl.as_millis() as u64);
             for (eid, id, state, outcome) in &batch {
                 inv.arg(&**eid).arg(&**id).arg(*state).arg(outcome);
@@ -536,9 +593,7 @@ async fn finisher(w: Arc<W>, mut rx: mpsc::UnboundedReceiver<Msg>) {
                 match inv.invoke_async::<i64>(&mut conn).await {
                     Ok(_) => {
                         w.stats.acked(batch.len() as u64);
-                        for (_, id, _, _) in &batch {
-                            w.forget(id);
-                        }
+                        w.forget_all(batch.iter().map(|(_, id, _, _)| id));
                         break;
                     }
                     Err(e) => {

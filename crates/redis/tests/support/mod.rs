@@ -17,32 +17,53 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
+    extra: Vec<String>,
 }
 
-fn have_redis() -> bool {
-    Command::new("redis-server").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+fn installed(program: &str) -> bool {
+    Command::new(program).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+}
+
+/// Whether the Redis programs are installed; prints one line saying how to install them
+/// when they are not (or panics when `MORE_EXECUTORS_REQUIRE_REDIS=1`, as in CI).
+fn have_redis(programs: &[&str]) -> bool {
+    if programs.iter().all(|p| installed(p)) {
+        return true;
+    }
+    if std::env::var("MORE_EXECUTORS_REQUIRE_REDIS").is_ok_and(|v| v == "1") {
+        panic!("{} not on the PATH but MORE_EXECUTORS_REQUIRE_REDIS=1", programs.join(" / "));
+    }
+    println!(
+        "skipped: {} not found on the PATH; install it (Debian/Ubuntu: apt-get install redis-server) to run the Redis tests",
+        programs.join(" / ")
+    );
+    false
+}
+
+/// A free loopback port; with `bus`, one whose cluster bus port (+10000) is free too.
+fn free_port(bus: bool) -> u16 {
+    loop {
+        let port =
+            TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("no free port").port();
+        if !bus || (port < 55_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok()) {
+            return port;
+        }
+    }
 }
 
 impl RedisServer {
     /// Starts a server, or returns `None` (after printing why) when none is installed.
     pub fn start() -> Option<RedisServer> {
-        if !have_redis() {
-            if std::env::var("MORE_EXECUTORS_REQUIRE_REDIS").is_ok_and(|v| v == "1") {
-                panic!("redis-server is not on the PATH but MORE_EXECUTORS_REQUIRE_REDIS=1");
-            }
-            println!(
-                "skipped: redis-server not found on the PATH; install it (Debian/Ubuntu: apt-get install redis-server) to run the Redis tests"
-            );
-            return None;
-        }
-        let port =
-            TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("no free port").port();
+        have_redis(&["redis-server"]).then(|| RedisServer::spawn_new(free_port(false), Vec::new()))
+    }
+
+    fn spawn_new(port: u16, extra: Vec<String>) -> RedisServer {
         let dir =
             std::env::temp_dir().join(format!("mx-redis-{}-{port}-{:x}", std::process::id(), rand_u64()));
         std::fs::create_dir_all(&dir).expect("cannot create the server's directory");
-        let mut s = RedisServer { child: None, port, dir };
+        let mut s = RedisServer { child: None, port, dir, extra };
         s.spawn();
-        Some(s)
+        s
     }
 
     fn spawn(&mut self) {
@@ -59,6 +80,7 @@ impl RedisServer {
             .arg("yes")
             .arg("--appendfsync")
             .arg("always")
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -129,6 +151,17 @@ impl RedisServer {
         self
     }
 
+    /// The server process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// CPU time (user + system) the server process has used so far (Linux; `None`
+    /// elsewhere).
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        cpu_seconds_of(&format!("/proc/{}/stat", self.pid()?))
+    }
+
     /// The integer after `field:` in `INFO` output.
     pub fn info_field(&self, section: &str, field: &str) -> u64 {
         let info = self.command(&format!("INFO {section}")).unwrap_or_default();
@@ -149,6 +182,74 @@ impl RedisServer {
                 Some((name.to_string(), calls))
             })
             .collect()
+    }
+}
+
+/// CPU time (user + system, seconds) of a process from its `/proc/<pid>/stat`.
+pub fn cpu_seconds_of(stat: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(stat).ok()?;
+    // Fields after the command name (which is in parentheses and may contain spaces):
+    // state is field 3, utime field 14, stime field 15.
+    let rest = &text[text.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ is 100 on Linux
+}
+
+/// A Redis Cluster of local `redis-server` masters (no replicas), each in its own
+/// temporary directory, stopped on drop.
+pub struct RedisCluster {
+    /// The masters.
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts `masters` cluster-enabled servers, joins them with `redis-cli --cluster
+    /// create` and waits until every node reports `cluster_state:ok`; `None` (after
+    /// printing why) when redis-server or redis-cli is not installed.
+    pub fn start(masters: usize) -> Option<RedisCluster> {
+        if !have_redis(&["redis-server", "redis-cli"]) {
+            return None;
+        }
+        let cluster_args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"];
+        let nodes: Vec<RedisServer> = (0..masters)
+            .map(|_| {
+                RedisServer::spawn_new(free_port(true), cluster_args.iter().map(|a| a.to_string()).collect())
+            })
+            .collect();
+        let status = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)))
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli could not be run");
+        assert!(status.success(), "redis-cli --cluster create failed");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !nodes.iter().all(|n| n.command("CLUSTER INFO").is_some_and(|i| i.contains("cluster_state:ok")))
+        {
+            assert!(Instant::now() < deadline, "the cluster did not reach cluster_state:ok within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(RedisCluster { nodes })
+    }
+
+    /// The masters' URLs.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// The hash slot of `key`.
+    pub fn slot(&self, key: &str) -> u64 {
+        let r = self.nodes[0].command(&format!("CLUSTER KEYSLOT {key}")).unwrap_or_default();
+        r.trim().trim_start_matches(':').parse().expect("CLUSTER KEYSLOT answers an integer")
+    }
+
+    /// The index of the node holding `key`, which must exist.
+    pub fn node_with(&self, key: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.command(&format!("EXISTS {key}")).as_deref() == Some(":1\r\n"))
     }
 }
 
