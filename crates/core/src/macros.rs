@@ -81,3 +81,25 @@ macro_rules! forward_lifecycle {
         }
     };
 }
+
+/// The tower accessor set (`get_ref`, `get_mut`, `into_inner`) of a wrapper whose inner
+/// executor, of type `S`, is its `inner` field. Expands inside the wrapper's `impl` block.
+macro_rules! inner_accessors {
+    () => {
+        /// The wrapped executor.
+        pub fn get_ref(&self) -> &S {
+            &self.inner
+        }
+
+        /// The wrapped executor, mutably.
+        pub fn get_mut(&mut self) -> &mut S {
+            &mut self.inner
+        }
+
+        /// Unwraps the inner executor.
+        pub fn into_inner(self) -> S {
+            self.inner
+        }
+    };
+}
+pub(crate) use inner_accessors;

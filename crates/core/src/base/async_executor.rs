@@ -12,7 +12,6 @@ use crate::error::{Error, Panic};
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
 use crate::handle::control::Control;
-use crate::runtime::Runtime;
 
 /// Runs async jobs (closures returning a future) as tokio tasks.
 ///
@@ -54,42 +53,20 @@ impl AsyncExecutor {
 
     /// Configures name and runtime.
     pub fn builder() -> AsyncExecutorBuilder {
-        AsyncExecutorBuilder { name: None, runtime: None }
+        AsyncExecutorBuilder::new()
     }
 }
 
-/// Builds an [`AsyncExecutor`].
-///
-/// ```
-/// use more_executors_core::prelude::*;
-/// let exec = AsyncExecutor::builder().name("fetch").runtime(Runtime::current_or_owned()).build();
-/// assert_eq!(exec.name(), "fetch");
-/// ```
-#[derive(Debug)]
-pub struct AsyncExecutorBuilder {
-    name: Option<Arc<str>>,
-    runtime: Option<Runtime>,
-}
-
-impl AsyncExecutorBuilder {
-    /// Names the executor (default `"default"`).
-    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Runs on this runtime (default: [`Runtime::current_or_owned`]).
-    pub fn runtime(mut self, runtime: Runtime) -> Self {
-        self.runtime = Some(runtime);
-        self
-    }
-
-    /// Builds the executor.
-    pub fn build(self) -> AsyncExecutor {
-        let name = self.name.unwrap_or_else(super::default_name);
-        let runtime = self.runtime.unwrap_or_else(Runtime::current_or_owned);
-        AsyncExecutor { base: super::BaseInner::new("async", name, runtime) }
-    }
+super::name_and_runtime_builder! {
+    /// Builds an [`AsyncExecutor`].
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// let exec = AsyncExecutor::builder().name("fetch").runtime(Runtime::current_or_owned()).build();
+    /// assert_eq!(exec.name(), "fetch");
+    /// ```
+    AsyncExecutorBuilder => AsyncExecutor, "async",
+    "Runs on this runtime (default: [`Runtime::current_or_owned`](crate::Runtime::current_or_owned))."
 }
 
 impl Lifecycle for AsyncExecutor {

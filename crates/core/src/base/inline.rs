@@ -3,7 +3,6 @@ use std::sync::Arc;
 use crate::error::{Error, Panic, catch_panic};
 use crate::executor::{Executor, Lifecycle};
 use crate::handle::JobContext;
-use crate::runtime::Runtime;
 
 /// Runs each job on the submitting thread, inside `submit` (the original's synchronous
 /// executor). Useful for tests and for stacks whose interesting part is a layer (poll,
@@ -41,43 +40,20 @@ impl InlineExecutor {
 
     /// Configures name and runtime.
     pub fn builder() -> InlineExecutorBuilder {
-        InlineExecutorBuilder { name: None, runtime: None }
+        InlineExecutorBuilder::new()
     }
 }
 
-/// Builds an [`InlineExecutor`].
-///
-/// ```
-/// use more_executors_core::prelude::*;
-/// let exec = InlineExecutor::builder().name("tests").runtime(Runtime::current_or_owned()).build();
-/// assert_eq!(exec.name(), "tests");
-/// ```
-#[derive(Debug)]
-pub struct InlineExecutorBuilder {
-    name: Option<Arc<str>>,
-    runtime: Option<Runtime>,
-}
-
-impl InlineExecutorBuilder {
-    /// Names the executor (default `"default"`).
-    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Runs the tasks of the layers above on this runtime (default:
-    /// [`Runtime::current_or_owned`]); jobs themselves run on the submitting thread.
-    pub fn runtime(mut self, runtime: Runtime) -> Self {
-        self.runtime = Some(runtime);
-        self
-    }
-
-    /// Builds the executor.
-    pub fn build(self) -> InlineExecutor {
-        let name = self.name.unwrap_or_else(super::default_name);
-        let runtime = self.runtime.unwrap_or_else(Runtime::current_or_owned);
-        InlineExecutor { base: super::BaseInner::new("inline", name, runtime) }
-    }
+super::name_and_runtime_builder! {
+    /// Builds an [`InlineExecutor`].
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    /// let exec = InlineExecutor::builder().name("tests").runtime(Runtime::current_or_owned()).build();
+    /// assert_eq!(exec.name(), "tests");
+    /// ```
+    InlineExecutorBuilder => InlineExecutor, "inline",
+    "Runs the tasks of the layers above on this runtime (default: [`Runtime::current_or_owned`](crate::Runtime::current_or_owned)); jobs themselves run on the submitting thread."
 }
 
 impl Lifecycle for InlineExecutor {

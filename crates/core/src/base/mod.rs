@@ -53,3 +53,42 @@ macro_rules! base_lifecycle {
     };
 }
 pub(crate) use base_lifecycle;
+
+/// The builder of a base executor configured by a name and a runtime only: the struct, its
+/// two setters and `build`. `$runtime_doc` says what the runtime is used for.
+macro_rules! name_and_runtime_builder {
+    ($(#[$doc:meta])* $builder:ident => $exec:ident, $kind:literal, $runtime_doc:literal) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $builder {
+            name: Option<std::sync::Arc<str>>,
+            runtime: Option<$crate::Runtime>,
+        }
+
+        impl $builder {
+            pub(crate) fn new() -> Self {
+                $builder { name: None, runtime: None }
+            }
+
+            /// Names the executor (default `"default"`).
+            pub fn name(mut self, name: impl Into<std::sync::Arc<str>>) -> Self {
+                self.name = Some(name.into());
+                self
+            }
+
+            #[doc = $runtime_doc]
+            pub fn runtime(mut self, runtime: $crate::Runtime) -> Self {
+                self.runtime = Some(runtime);
+                self
+            }
+
+            /// Builds the executor.
+            pub fn build(self) -> $exec {
+                let name = self.name.unwrap_or_else($crate::config::default_name);
+                let runtime = self.runtime.unwrap_or_else($crate::Runtime::current_or_owned);
+                $exec { base: $crate::base::BaseInner::new($kind, name, runtime) }
+            }
+        }
+    };
+}
+pub(crate) use name_and_runtime_builder;

@@ -76,22 +76,7 @@ impl<S> CancelOnShutdown<S> {
         CancelOnShutdown { inner, registry: Arc::new(Registry { jobs: Mutex::new(Slab::new()) }) }
     }
 
-    /// The wrapped executor.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped executor, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner executor (jobs pending in this layer stay registered with the
-    /// layer's clones, if any; with none left, a later shutdown of the inner executor does not
-    /// cancel them).
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    crate::macros::inner_accessors!();
 
     /// How many jobs are pending in this layer.
     pub fn pending(&self) -> usize {

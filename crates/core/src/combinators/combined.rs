@@ -254,16 +254,31 @@ where
     let mut slots: Vec<Option<X>> = std::iter::repeat_with(|| None).take(tagged.len()).collect();
     let mut pending: FuturesUnordered<Indexed<F>> = tagged.into_iter().collect();
     while let Some((index, key, result)) = next_coop(&mut pending).await {
-        inputs.remove(key);
-        match result {
-            Ok(v) => slots[index] = Some(v),
-            Err(e) => {
-                inputs.cancel_rest();
-                return Err(e);
-            }
-        }
+        store(inputs, &mut slots, index, key, result)?;
     }
     Ok(slots.into_iter().map(|v| v.expect("every input produced a value")).collect())
+}
+
+/// Records that input `key` resolved: its value goes to `slots[index]`; an error cancels
+/// the other inputs and is returned.
+pub(crate) fn store<X, E>(
+    inputs: &Inputs,
+    slots: &mut [Option<X>],
+    index: usize,
+    key: usize,
+    result: Result<X, Error<E>>,
+) -> Result<(), Error<E>> {
+    inputs.remove(key);
+    match result {
+        Ok(v) => {
+            slots[index] = Some(v);
+            Ok(())
+        }
+        Err(e) => {
+            inputs.cancel_rest();
+            Err(e)
+        }
+    }
 }
 
 /// Waits for the first input whose result `decides` approves (completion order), cancels

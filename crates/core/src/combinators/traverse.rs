@@ -101,14 +101,7 @@ where
             let Some((index, key, result)) = combined::next_coop(&mut pending).await else {
                 break;
             };
-            inputs.remove(key);
-            match result {
-                Ok(v) => slots[index] = Some(v),
-                Err(e) => {
-                    inputs.cancel_rest();
-                    return Err(e);
-                }
-            }
+            combined::store(&inputs, &mut slots, index, key, result)?;
         }
         Ok(slots.into_iter().map(|v| v.expect("every item produced a value")).collect())
     }))

@@ -58,20 +58,7 @@ impl<S, M, T> FlatMap<S, M, T> {
         FlatMap { inner, f, _input: PhantomData }
     }
 
-    /// The wrapped executor.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped executor, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner executor.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    crate::macros::inner_accessors!();
 }
 
 impl<S: Clone, M: Clone, T> Clone for FlatMap<S, M, T> {

@@ -36,20 +36,7 @@ impl<S, M> Map<S, M> {
         Map { inner, f }
     }
 
-    /// The wrapped executor.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped executor, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner executor.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    crate::macros::inner_accessors!();
 }
 
 impl<S: fmt::Debug, M> fmt::Debug for Map<S, M> {
@@ -95,20 +82,7 @@ impl<S, M> MapErr<S, M> {
         MapErr { inner, f }
     }
 
-    /// The wrapped executor.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped executor, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner executor.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    crate::macros::inner_accessors!();
 }
 
 impl<S: fmt::Debug, M> fmt::Debug for MapErr<S, M> {

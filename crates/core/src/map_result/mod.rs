@@ -35,20 +35,7 @@ macro_rules! transform_executor {
                 $name { inner, f }
             }
 
-            /// The wrapped executor.
-            pub fn get_ref(&self) -> &S {
-                &self.inner
-            }
-
-            /// The wrapped executor, mutably.
-            pub fn get_mut(&mut self) -> &mut S {
-                &mut self.inner
-            }
-
-            /// Unwraps the inner executor.
-            pub fn into_inner(self) -> S {
-                self.inner
-            }
+            crate::macros::inner_accessors!();
         }
 
         impl<S: fmt::Debug, M> fmt::Debug for $name<S, M> {
