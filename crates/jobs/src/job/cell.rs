@@ -180,14 +180,19 @@ impl<W, T, E> Cell<W, T, E> {
         if self.flags.fetch_or(OVERRUN, Ordering::AcqRel) & OVERRUN != 0 {
             return;
         }
+        self.send_failure(FailureValue::Overrun(self.shared.cfg.close_timeout), false);
+    }
+
+    /// Hands `error`, about this job, to the scheduler's error handler.
+    fn send_failure(&self, error: FailureValue<'_>, late: bool) {
         let name = self.head.name();
         let failure = JobFailure {
             id: self.head.id,
             name: &name,
             kind: self.head.kind,
             location: self.head.location,
-            error: FailureValue::Overrun(self.shared.cfg.close_timeout),
-            late: false,
+            error,
+            late,
         };
         crate::failure::report(&self.shared.cfg.handler, &failure);
     }
@@ -378,16 +383,7 @@ impl<W, T, E: fmt::Display + 'static> Cell<W, T, E> {
             Error::Panicked(m) => FailureValue::Panic(m),
             _ => return,
         };
-        let name = self.head.name();
-        let failure = JobFailure {
-            id: self.head.id,
-            name: &name,
-            kind: self.head.kind,
-            location: self.head.location,
-            error,
-            late,
-        };
-        crate::failure::report(&self.shared.cfg.handler, &failure);
+        self.send_failure(error, late);
     }
 }
 
