@@ -83,23 +83,38 @@ macro_rules! forward_lifecycle {
 }
 
 /// The tower accessor set (`get_ref`, `get_mut`, `into_inner`) of a wrapper whose inner
-/// executor, of type `S`, is its `inner` field. Expands inside the wrapper's `impl` block.
+/// executor, of type `S`, is its `inner` field. Expands inside the wrapper's `impl` block;
+/// `$path` is the wrapper's path from the crate root and `$args` what `new` takes after the
+/// inner executor, for the doc example.
 macro_rules! inner_accessors {
-    () => {
-        /// The wrapped executor.
-        pub fn get_ref(&self) -> &S {
-            &self.inner
-        }
-
-        /// The wrapped executor, mutably.
-        pub fn get_mut(&mut self) -> &mut S {
-            &mut self.inner
-        }
-
-        /// Unwraps the inner executor.
-        pub fn into_inner(self) -> S {
-            self.inner
-        }
+    ($path:expr, $args:literal) => {
+        $crate::macros::inner_accessors!(@doc $path, $args, "The wrapped executor.",
+            "assert_eq!(exec.get_ref().name(), \"inner\");",
+            pub fn get_ref(&self) -> &S {
+                &self.inner
+            }
+        );
+        $crate::macros::inner_accessors!(@doc $path, $args, "The wrapped executor, mutably.",
+            "let mut exec = exec;\nassert_eq!(exec.get_mut().name(), \"inner\");",
+            pub fn get_mut(&mut self) -> &mut S {
+                &mut self.inner
+            }
+        );
+        $crate::macros::inner_accessors!(@doc $path, $args, "Unwraps the inner executor.",
+            "assert_eq!(exec.into_inner().name(), \"inner\");",
+            pub fn into_inner(self) -> S {
+                self.inner
+            }
+        );
+    };
+    (@doc $path:expr, $args:literal, $summary:literal, $check:literal, $item:item) => {
+        #[doc = concat!(
+            $summary, "\n\n```\nuse more_executors_core::prelude::*;\n",
+            "let inner = InlineExecutor::builder().name(\"inner\").build();\n",
+            "let exec = more_executors_core::", $path, "::new(inner", $args, ");\n",
+            $check, "\n```"
+        )]
+        $item
     };
 }
 pub(crate) use inner_accessors;

@@ -90,10 +90,7 @@ impl Runtime {
     /// # let _ = h;
     /// ```
     pub fn current_or_shared() -> Runtime {
-        static SHARED: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-        let handle = tokio::runtime::Handle::try_current()
-            .unwrap_or_else(|_| SHARED.get_or_init(|| background("more-executors-shared")).handle().clone());
-        Self::from_handle(handle)
+        Self::from_handle(current_or_shared_handle())
     }
 
     fn owned() -> Runtime {
@@ -191,6 +188,14 @@ impl Drop for Inner {
         self.tracker.close();
         stop_when_idle(self.owned.get_mut().ok().and_then(|o| o.take()), &self.tracker);
     }
+}
+
+/// The tokio handle of [`Runtime::current_or_shared`], without the wrapper (for callers that
+/// only spawn on it).
+pub(crate) fn current_or_shared_handle() -> tokio::runtime::Handle {
+    static SHARED: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    tokio::runtime::Handle::try_current()
+        .unwrap_or_else(|_| SHARED.get_or_init(|| background("more-executors-shared")).handle().clone())
 }
 
 /// A small multi-thread runtime for programs that have none.

@@ -76,7 +76,7 @@ impl<S> CancelOnShutdown<S> {
         CancelOnShutdown { inner, registry: Arc::new(Registry { jobs: Mutex::new(Slab::new()) }) }
     }
 
-    crate::macros::inner_accessors!();
+    crate::macros::inner_accessors!("cancel_on_shutdown::CancelOnShutdown", "");
 
     /// How many jobs are pending in this layer.
     pub fn pending(&self) -> usize {

@@ -14,15 +14,11 @@ use tracing::Instrument;
 use crate::error::{Error, catch_panic};
 use crate::handle::control::Control;
 use crate::handle::{CancelDecision, CancelGate, CancelHandle, Handle, JobContext};
-use crate::runtime::Runtime;
 
 /// The runtime combined handles are driven on: the current tokio runtime, or else one small
 /// background runtime shared by every combinator of the process (started on first use).
 pub(crate) fn runtime() -> tokio::runtime::Handle {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => handle,
-        Err(_) => Runtime::current_or_shared().handle().clone(),
-    }
+    crate::runtime::current_or_shared_handle()
 }
 
 /// Spawns `fut` as the driver task of a new handle whose cancel requests are decided by
