@@ -66,15 +66,7 @@ fn cost_model() {
         exec.shutdown();
         exec.runtime().wait_shutdown().await;
         assert_eq!(exec.runtime().task_count(), 0, "every driver task ended");
-        // The runtime releases a finished task on the worker that ran it, shortly after its
-        // output was handed over, and offers no notification for it: poll the counter (for
-        // at most a few seconds, only on a loaded machine does this loop more than once).
-        for _ in 0..5_000 {
-            if metrics.num_alive_tasks() == tasks_before {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        settle(&metrics, tasks_before).await;
         assert_eq!(metrics.num_alive_tasks(), tasks_before, "no task of the library is left alive");
         assert_eq!(thread_count(), threads_before);
 
@@ -89,12 +81,30 @@ fn cost_model() {
             assert_eq!(h.await, Ok(i));
         }
         assert_eq!(thread_count(), with_pool);
+        // The pool stack's driver tasks may still be on their way out: wait until they are
+        // gone, so the count below sees only what the inline stack adds.
+        settle(&metrics, tasks_before).await;
 
         // A stack over the inline executor resolves ready jobs without any task.
         let exec = InlineExecutor::new().with_map(|n: usize| n).with_cancel_on_shutdown();
         let before = metrics.num_alive_tasks();
+        assert_eq!(before, tasks_before, "the pool stack's tasks all ended");
         let handles: Vec<_> = (0..N).map(|i| exec.submit(move || Ok::<_, MyErr>(i))).collect();
         assert_eq!(metrics.num_alive_tasks(), before, "inline jobs need no task");
         assert!(handles.iter().all(|h| h.is_done()));
     });
+}
+
+/// Waits until the runtime counts `target` alive tasks again.
+///
+/// The runtime releases a finished task on the worker that ran it, shortly after its output
+/// was handed over, and offers no notification for it: poll the counter (for at most a few
+/// seconds; only on a loaded machine does this loop more than once).
+async fn settle(metrics: &tokio::runtime::RuntimeMetrics, target: usize) {
+    for _ in 0..5_000 {
+        if metrics.num_alive_tasks() == target {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
