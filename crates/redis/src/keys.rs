@@ -55,6 +55,10 @@ impl Keys {
         format!("{}job:{id}", self.prefix)
     }
 
+    pub(crate) fn out(&self, id: &str) -> String {
+        format!("{}out:{id}", self.prefix)
+    }
+
     pub(crate) fn reply(&self, client: &str) -> String {
         format!("{}reply:{client}", self.prefix)
     }
@@ -83,6 +87,7 @@ mod tests {
         let k = Keys::new("mail").unwrap();
         assert_eq!(&*k.stream, "mx:{mail}:jobs");
         assert_eq!(k.job("a1"), "mx:{mail}:job:a1");
+        assert_eq!(k.out("a1"), "mx:{mail}:out:a1");
         assert_eq!(k.reply("c"), "mx:{mail}:reply:c");
         assert!(Keys::new("").is_err());
         assert!(Keys::new("a{b}").is_err());

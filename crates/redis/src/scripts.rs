@@ -2,12 +2,15 @@
 //!
 //! A job lives in two places: an entry of the queue's stream (read by workers through the
 //! consumer group; field `job` is `<id>\n<name>\n<payload>`, one field so a read returns
-//! few values per entry, and `span` when tracing is on) and one string key `job:<id>`
-//! holding its state:
-//! - `q <entry id> <client> [<client> ...]` while it waits or runs: the stream entry, and
-//!   the clients waiting for its outcome (each has a reply list `reply:<client>`);
-//! - `d<outcome>` done, `c<outcome>` cancelled, `x<outcome>` dead-lettered, with the
-//!   encoded outcome, kept for the result TTL.
+//! few values per entry, and `span` when tracing is on) and two string keys holding its
+//! state:
+//! - `job:<id>`, `q <entry id> <client> [<client> ...]` while it waits or runs: the stream
+//!   entry, and the clients waiting for its outcome (each has a reply list
+//!   `reply:<client>`);
+//! - `out:<id>`, once it has an outcome: `d<outcome>` done, `c<outcome>` cancelled,
+//!   `x<outcome>` dead-lettered, with the encoded outcome, kept for the result TTL. It is
+//!   written once (`SET … NX`), so the first outcome stored wins; `job:<id>` is deleted
+//!   after it. A job whose `out:<id>` exists is finished, whatever `job:<id>` still says.
 //!
 //! Whether a queued job is claimed is the consumer group's own record: a job is claimed
 //! once a worker has read its entry (the entry is in the group's pending entries list,
@@ -23,12 +26,22 @@
 //! stream by trimming its head (`XTRIM MINID`, up to the oldest entry still pending or
 //! not yet read), which costs a few commands per batch instead of a deletion per entry.
 //!
-//! Every transition is one script, so a cancel and a worker claiming the job cannot both
-//! win. The hot path costs two commands per job, and a few per batch: submit is one `XADD`
-//! per job and one `MSET` of the batch's queued states (plus a `GET` for a job with an
-//! idempotency key); finish is one `SET … PX … GET` per job (the outcome replaces the
-//! queued state, whose waiting clients it returns), then for the whole batch one `XACK`,
-//! one trim, and per client one `RPUSH` and one `PEXPIRE`.
+//! Every transition but a worker's finish is one script, so a cancel and a worker claiming
+//! the job cannot both win. A finish needs no script: the worker owns the claimed entry, so
+//! no cancel can conclude the job meanwhile, and the outcome key's `NX` settles a race
+//! between two workers running the same job (after a reclaim). The worker sends, per job,
+//! `SET out:<id> <outcome> NX GET PX <ttl>` and then `GET job:<id>` (one pipeline for the
+//! batch): a client attaching after the `SET` sees the outcome, one attaching before it is
+//! in the waiting clients the `GET` returns, and the clients are told the outcome that won
+//! (the `SET`'s reply, when another worker's was first). Then one script per batch
+//! ([`ACK`]) pushes one message per client, deletes the queued states, acknowledges and
+//! trims. Retrying either step after a lost reply is harmless.
+//!
+//! Per job the hot path costs three commands executed by Redis, two of them plain: `XADD`
+//! at submit (and the batch's queued states in one `MSET`), the `SET` and the `GET` at
+//! finish; per batch one `XACK`, one `DEL`, one trim and per client one `RPUSH` and one
+//! `PEXPIRE`. Scripts cost Redis several microseconds per command they call on top of the
+//! command itself, which is why the per-job commands of the finish are sent plain.
 //!
 //! Keys are built inside the scripts from the queue's prefix, which carries the queue's
 //! hash tag: every key a script touches is in the slot of its declared keys.
@@ -67,6 +80,22 @@ local function flush(prefix, pushes, ttl)
     redis.call('RPUSH', key, table.concat(lines, '\n'))
     redis.call('PEXPIRE', key, ttl)
   end
+end
+-- The job's state: its outcome (`d…`, `c…`, `x…`) once it has one, else its queued value
+-- (`q …`), else false (unknown, or its outcome expired).
+local function state(prefix, id)
+  local o = redis.call('GET', prefix .. 'out:' .. id)
+  if o then return o end
+  return redis.call('GET', prefix .. 'job:' .. id)
+end
+-- Concludes a queued job (queued value v) with `o`, its state letter and encoded outcome:
+-- stores the outcome, drops the queued state and tells the waiting clients.
+local function conclude(prefix, id, v, o, ttl)
+  local pushes = {}
+  queue_push(pushes, v, id, string.sub(o, 2))
+  redis.call('SET', prefix .. 'out:' .. id, o, 'PX', ttl)
+  redis.call('DEL', prefix .. 'job:' .. id)
+  flush(prefix, pushes, ttl)
 end
 local function fields(flat)
   local f = {}
@@ -127,14 +156,10 @@ local function dead_letter(stream, dead, group, prefix, eid, f, deliveries, reas
     'reason', reason, 'deliveries', tostring(deliveries), 'entry', eid)
   local counted = false
   if id ~= '' then
-    local jk = prefix .. 'job:' .. id
-    local v = redis.call('GET', jk)
+    local v = state(prefix, id)
     if v and string.byte(v, 1) == Q then
       local res = cjson.encode({t = 'dead', v = {reason = reason, deliveries = tonumber(deliveries)}})
-      local pushes = {}
-      queue_push(pushes, v, id, res)
-      redis.call('SET', jk, 'x' .. res, 'PX', ttl)
-      flush(prefix, pushes, ttl)
+      conclude(prefix, id, v, 'x' .. res, ttl)
       counted = true
     end
   end
@@ -169,7 +194,7 @@ for i = 4, #ARGV, 5 do
   local v = false
   if ARGV[i + 1] == '1' then
     -- The same key earlier in this batch is pending already, for this client.
-    v = fresh[jk] or redis.call('GET', jk)
+    v = fresh[jk] or state(prefix, id)
   end
   if v == 'q' then
     status[#status + 1] = 'D'
@@ -210,13 +235,14 @@ return out
     )
 });
 
-/// Subscribes to a job. KEYS: job key. ARGV: client. Returns `N` (no such job), `P`
-/// (pending: its outcome will be pushed to the client's reply list) or `R<outcome>`.
+/// Subscribes to a job. KEYS: job key, outcome key. ARGV: client. Returns `N` (no such
+/// job), `P` (pending: its outcome will be pushed to the client's reply list) or
+/// `R<outcome>`.
 pub(crate) static ATTACH: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local jk = KEYS[1]
-local v = redis.call('GET', jk)
+local v = redis.call('GET', KEYS[2]) or redis.call('GET', jk)
 if not v then return 'N' end
 if string.byte(v, 1) == Q then
   subscribe(jk, v, ARGV[1])
@@ -227,8 +253,8 @@ return 'R' .. string.sub(v, 2)
     )
 });
 
-/// Cancels a job. KEYS: stream, job key. ARGV: prefix, group, id, client, ttl ms, the
-/// cancelled outcome. Returns `C` (cancelled: no worker had claimed it, it will never
+/// Cancels a job. KEYS: stream, job key, outcome key. ARGV: prefix, group, id, client,
+/// ttl ms, the cancelled outcome. Returns `C` (cancelled: no worker had claimed it, it will never
 /// run), `F` (claimed: the request was forwarded to its worker, whose answer comes on the
 /// client's reply list), `D` (already finished) or `N` (no such job).
 pub(crate) static CANCEL: LazyLock<Script> = LazyLock::new(|| {
@@ -236,7 +262,7 @@ pub(crate) static CANCEL: LazyLock<Script> = LazyLock::new(|| {
         r#"
 local stream, jk = KEYS[1], KEYS[2]
 local prefix, group, id, client, ttl, cancelled = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local v = redis.call('GET', jk)
+local v = redis.call('GET', KEYS[3]) or redis.call('GET', jk)
 if not v then return 'N' end
 local s = string.byte(v, 1)
 if s == Q then
@@ -248,13 +274,10 @@ if s == Q then
     redis.call('PEXPIRE', ctl, ttl)
     return 'F'
   end
-  local pushes = {}
-  queue_push(pushes, v, id, cancelled)
-  redis.call('SET', jk, 'c' .. cancelled, 'PX', ttl)
+  conclude(prefix, id, v, 'c' .. cancelled, ttl)
   if p then redis.call('XACK', stream, group, eid) end
   redis.call('XDEL', stream, eid)
   redis.call('DECR', prefix .. 'len')
-  flush(prefix, pushes, ttl)
   return 'C'
 elseif s == 99 then -- 'c'
   return 'C'
@@ -285,7 +308,7 @@ for _, p in ipairs(pend) do
     redis.call('XACK', stream, group, eid)
   else
     local f = entry_fields(entry[2])
-    local v = f.id and redis.call('GET', prefix .. 'job:' .. f.id)
+    local v = f.id and state(prefix, f.id)
     if f.id and not (v and string.byte(v, 1) == Q) then
       redis.call('XACK', stream, group, eid)
       redis.call('XDEL', stream, eid)
@@ -349,40 +372,34 @@ return #mine
     )
 });
 
-/// Stores outcomes, notifies the waiting clients and acknowledges, for a batch. KEYS:
-/// stream. ARGV: prefix, group, ttl ms, then (entry id, job id, state, outcome) per job.
-/// The first outcome stored for a job wins; a later one (the job ran twice) is only
-/// acknowledged. Returns how many outcomes were stored.
-pub(crate) static FINISH: LazyLock<Script> = LazyLock::new(|| {
+/// Completes a batch of finished jobs whose outcomes are stored (see the module's
+/// documentation): pushes one message per client, deletes the queued states, acknowledges
+/// the entries and trims the stream. KEYS: stream. ARGV: prefix, group, ttl ms, the number
+/// of jobs `n`, then `n` entry ids, then `n` job ids, then (client, message) pairs.
+/// Returns how many entries were acknowledged.
+pub(crate) static ACK: LazyLock<Script> = LazyLock::new(|| {
     script(
         r#"
 local stream = KEYS[1]
-local prefix, group, ttl = ARGV[1], ARGV[2], ARGV[3]
-local stored = 0
-local pushes, eids = {}, {}
-for i = 4, #ARGV, 4 do
-  local eid, id, state, outcome = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local jk = prefix .. 'job:' .. id
-  -- One command for the usual case: the outcome replaces the queued state.
-  local old = redis.call('SET', jk, state .. outcome, 'PX', ttl, 'GET')
-  if old and string.byte(old, 1) == Q then
-    queue_push(pushes, old, id, outcome)
-    stored = stored + 1
-  elseif old then
-    redis.call('SET', jk, old, 'KEEPTTL') -- it had finished already: the first outcome stays
-  else
-    redis.call('DEL', jk) -- unknown job: store nothing
-  end
-  eids[#eids + 1] = eid
-end
+local prefix, group, ttl, n = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local first, last = 5, 4 + n
 local acked = 0
-for i = 1, #eids, 1000 do
-  acked = acked + redis.call('XACK', stream, group, unpack(eids, i, math.min(i + 999, #eids)))
+for i = first, last, 1000 do
+  acked = acked + redis.call('XACK', stream, group, unpack(ARGV, i, math.min(i + 999, last)))
+end
+local keys = {}
+for i = last + 1, last + n do keys[#keys + 1] = prefix .. 'job:' .. ARGV[i] end
+for i = 1, #keys, 1000 do
+  redis.call('DEL', unpack(keys, i, math.min(i + 999, #keys)))
 end
 if acked > 0 then redis.call('DECRBY', prefix .. 'len', acked) end
 trim(stream, group, prefix)
-flush(prefix, pushes, ttl)
-return stored
+for i = last + n + 1, #ARGV, 2 do
+  local key = prefix .. 'reply:' .. ARGV[i]
+  redis.call('RPUSH', key, ARGV[i + 1])
+  redis.call('PEXPIRE', key, ttl)
+end
+return acked
 "#,
     )
 });
@@ -400,7 +417,7 @@ local prefix, group, me, reason, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[
 local n = 0
 for i = 6, #ARGV, 2 do
   local eid, id = ARGV[i], ARGV[i + 1]
-  local v = redis.call('GET', prefix .. 'job:' .. id)
+  local v = state(prefix, id)
   if v and string.byte(v, 1) == Q and pending(stream, group, eid, me) then
     if reason ~= '' then redis.call('SET', prefix .. 'why:' .. id, reason, 'PX', ttl) end
     redis.call('XCLAIM', stream, group, me, 0, eid, 'IDLE', RELEASED, 'JUSTID')

@@ -282,7 +282,7 @@ async fn attach_after_client_restart() {
     // Attaching again while the result is kept resolves at once to the same outcome.
     assert_eq!(within(second.attach::<Square>(&id)).await.unwrap(), 81);
     // After the TTL the result is gone and attach says so.
-    let key = format!("EXISTS mx:{{attach}}:job:{id}");
+    let key = format!("EXISTS mx:{{attach}}:out:{id}");
     eventually("the result expired", || server.command(&key).as_deref() == Some(":0\r\n")).await;
     let err = within(second.attach::<Square>(&id)).await.unwrap_err();
     let Some(RemoteError::NotFound { id: missing, .. }) = err.job_error() else { panic!("{err:?}") };
@@ -348,6 +348,63 @@ async fn killed_worker_job_is_reclaimed_and_resolves_once() {
     eventually("the outcome is acknowledged", || w.stats().acked == 1).await;
     assert_eq!(exec.pending(), 0);
     w.shutdown().await;
+}
+
+/// A worker that stalls (here: its whole runtime blocked, so it stops heartbeating) loses
+/// its job to another worker; when it comes back and finishes the job too, the first
+/// outcome stored stays: the handle and a later attach both see the other worker's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_worker_finishing_late_does_not_replace_the_outcome() {
+    let Some(server) = RedisServer::start() else { return };
+    let url = server.url();
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let stalled = {
+        let url = url.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let gate = Arc::new(std::sync::Mutex::new(gate_rx));
+                let w = RedisWorker::builder(&url, "dup")
+                    .visibility_timeout(Duration::from_millis(300))
+                    .read_block(Duration::from_millis(100))
+                    .handle_with(AsyncExecutor::new(), move |Hold(n)| {
+                        let (started, gate) = (started_tx.clone(), gate.clone());
+                        move || async move {
+                            started.send(()).unwrap();
+                            // Blocks this worker's only thread: no heartbeat until released.
+                            gate.lock().unwrap().recv().unwrap();
+                            Ok::<u64, String>(n + 1000)
+                        }
+                    })
+                    .start()
+                    .await
+                    .unwrap();
+                stop_rx.await.unwrap();
+                w.shutdown().await
+            })
+        })
+    };
+    let exec = client(&url, "dup").await;
+    let (id, h) = exec.submit_with_id(Hold(1));
+    tokio::task::spawn_blocking(move || started_rx.recv().unwrap()).await.unwrap();
+    let second = worker(&url, "dup", Arc::new(AtomicU64::new(0)))
+        .handle_with(AsyncExecutor::new(), |Hold(n)| move || async move { Ok::<u64, String>(n + 2000) })
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(within(h).await.unwrap(), 2001, "the second worker took the stalled job over");
+    assert_eq!(second.stats().reclaimed, 1);
+    // The stalled worker resumes, finishes the same job and tries to store its outcome.
+    gate_tx.send(()).unwrap();
+    stop_tx.send(()).unwrap();
+    let report = tokio::task::spawn_blocking(move || stalled.join().unwrap()).await.unwrap();
+    assert_eq!(report.stats.acked, 1, "the stalled worker ran the job to its end and stored its outcome");
+    let stored = server.command(&format!("GET mx:{{dup}}:out:{id}")).unwrap();
+    assert!(stored.contains("2001") && !stored.contains("1001"), "{stored}");
+    assert_eq!(within(exec.attach::<Hold>(&id)).await.unwrap(), 2001, "attach sees the first outcome");
+    second.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -509,6 +566,12 @@ async fn one_round_trip_per_tick_for_all_pending_jobs() {
     let handles: Vec<_> = (0..1000u64).map(|n| exec.submit(Square(n))).collect();
     eventually("all enqueued", || server.command("XLEN mx:{ticks}:jobs").as_deref() == Some(":1000\r\n"))
         .await;
+    // Submit's second step (the queued states, then the length and a look for early
+    // outcomes, in one pipeline) has run once every state exists (1000 states, the stream
+    // and the length counter) and a tick or two have passed since.
+    eventually("all states written", || server.command("DBSIZE").as_deref() == Some(":1002\r\n")).await;
+    let settled = exec.ticks() + 2;
+    eventually("two ticks", || exec.ticks() >= settled).await;
     let calls = |s: &RedisServer| -> (u64, u64) {
         let all = s.command_calls();
         let reads = all.iter().filter(|(n, _)| n == "blmpop").map(|(_, c)| c).sum();

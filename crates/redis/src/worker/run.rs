@@ -579,19 +579,10 @@ async fn finisher(w: Arc<W>, mut rx: mpsc::UnboundedReceiver<Msg>) {
             }
         }
         if !batch.is_empty() {
-            let mut inv = scripts::FINISH.prepare_invoke();
-            inv.key(&*w.keys.stream)
-                .arg(&*w.keys.prefix)
-                .arg(GROUP)
-                .arg(w.config.result_ttl.as_millis() as u64);
-            for (eid, id, state, outcome) in &batch {
-                inv.arg(&**eid).arg(&**id).arg(*state).arg(outcome);
-            }
             let mut delays = backoff();
-            let mut conn = w.conn.clone();
             loop {
-                match inv.invoke_async::<i64>(&mut conn).await {
-                    Ok(_) => {
+                match store_outcomes(&w, &batch).await {
+                    Ok(()) => {
                         w.stats.acked(batch.len() as u64);
                         w.forget_all(batch.iter().map(|(_, id, _, _)| id));
                         break;
@@ -611,6 +602,56 @@ async fn finisher(w: Arc<W>, mut rx: mpsc::UnboundedReceiver<Msg>) {
             let _ = tx.send(());
         }
     }
+}
+
+/// A finished job on its way to Redis: entry id, job id, state letter, encoded outcome.
+type Finished = (Arc<str>, Arc<str>, &'static str, String);
+
+/// Stores a batch's outcomes and tells the waiting clients (see [`scripts`] for why this
+/// is safe without a script per job): one pipeline of `SET out NX GET` and `GET job` per
+/// job, then one [`scripts::ACK`] for the batch. Both steps may be repeated after an error.
+async fn store_outcomes(w: &W, batch: &[Finished]) -> redis::RedisResult<()> {
+    let ttl = w.config.result_ttl.as_millis() as u64;
+    let mut pipe = redis::pipe();
+    for (_, id, state, outcome) in batch {
+        let mut value = String::with_capacity(state.len() + outcome.len());
+        value.push_str(state);
+        value.push_str(outcome);
+        pipe.cmd("SET").arg(w.keys.out(id)).arg(value).arg("NX").arg("GET").arg("PX").arg(ttl);
+        pipe.get(w.keys.job(id));
+    }
+    let mut conn = w.conn.clone();
+    let replies: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
+    // Per client, the lines of its one message.
+    let mut messages: HashMap<&str, String> = HashMap::new();
+    for ((_, id, _, outcome), pair) in batch.iter().zip(replies.chunks_exact(2)) {
+        let Some(queued) = pair[1].as_deref() else { continue };
+        // The outcome that won: another worker's when it stored one first.
+        let won = pair[0].as_deref().map_or(outcome.as_str(), |o| o.get(1..).unwrap_or_default());
+        // `q <entry id> <client> [<client> ...]`
+        for client in queued.split(' ').skip(2) {
+            let msg = messages.entry(client).or_default();
+            if !msg.is_empty() {
+                msg.push('\n');
+            }
+            msg.push_str("r ");
+            msg.push_str(id);
+            msg.push(' ');
+            msg.push_str(won);
+        }
+    }
+    let mut inv = scripts::ACK.prepare_invoke();
+    inv.key(&*w.keys.stream).arg(&*w.keys.prefix).arg(GROUP).arg(ttl).arg(batch.len());
+    for (eid, ..) in batch {
+        inv.arg(&**eid);
+    }
+    for (_, id, ..) in batch {
+        inv.arg(&**id);
+    }
+    for (client, msg) in &messages {
+        inv.arg(*client).arg(msg);
+    }
+    inv.invoke_async::<i64>(&mut conn).await.map(drop)
 }
 
 impl Running {
