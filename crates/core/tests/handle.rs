@@ -165,6 +165,33 @@ fn cancel_queued_in_blocking_pool_never_runs() {
     assert!(!ran.load(SeqCst), "the cancelled job never ran");
 }
 
+/// A job queued in a busy pool, awaited elsewhere, resolves as cancelled as soon as its
+/// cancel is accepted: it does not wait for a thread to reach it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_queued_pool_job_wakes_its_waiter_while_the_pool_is_busy() {
+    let pool = BlockingPool::new(1).unwrap();
+    let latch = Latch::new();
+    let started = Latch::new();
+    let (l, s) = (latch.clone(), started.clone());
+    let first = pool.submit(move || {
+        s.open();
+        l.wait();
+        Ok::<_, MyErr>(1)
+    });
+    tokio::task::spawn_blocking(move || started.wait()).await.unwrap();
+    let queued = pool.submit(|| Ok::<_, MyErr>(2));
+    let canceller = queued.canceller();
+    let waiter = tokio::spawn(queued);
+    tokio::task::yield_now().await;
+    assert!(canceller.cancel());
+    // A bound so a broken build fails instead of hanging; the pool's thread stays busy
+    // until after this.
+    let out = tokio::time::timeout(Duration::from_secs(60), waiter).await.expect("woken by the cancel");
+    assert_eq!(out.unwrap(), Err(Error::Cancelled));
+    latch.open();
+    assert_eq!(first.await, Ok(1));
+}
+
 #[tokio::test(start_paused = true)]
 async fn cancel_running_async_drops_its_future() {
     let exec = AsyncExecutor::new();

@@ -235,6 +235,9 @@ where
     }
 }
 
+/// Attempts after a zero delay started within one poll, at most; then the task yields.
+const MAX_IMMEDIATE_RETRIES: u32 = 16;
+
 impl<F, J, P> Future for RetryFuture<F, J, P>
 where
     F: StageFuture<Err: fmt::Debug>,
@@ -245,6 +248,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        let mut immediate = 0;
         loop {
             match this.state.as_mut().project() {
                 StateProj::Attempt { fut } => {
@@ -271,10 +275,27 @@ where
                             return Poll::Ready(Err(panic.into_error()));
                         }
                         Next::RetryAfter(delay) if delay.is_zero() => {
-                            // Retry at the next scheduling point, never in a tight loop.
+                            // Retry at once while the task may go on (tokio's cooperative
+                            // budget, and a bound per poll for code outside a runtime);
+                            // otherwise at the task's next poll, so a policy that never
+                            // stops cannot hold the thread.
+                            immediate += 1;
+                            let proceed = match tokio::task::coop::poll_proceed(cx) {
+                                Poll::Ready(coop) if immediate <= MAX_IMMEDIATE_RETRIES => {
+                                    coop.made_progress();
+                                    true
+                                }
+                                Poll::Ready(_) => {
+                                    cx.waker().wake_by_ref();
+                                    false
+                                }
+                                // The budget is spent: tokio wakes the task once it may go on.
+                                Poll::Pending => false,
+                            };
                             this.state.set(State::Yield);
-                            cx.waker().wake_by_ref();
-                            return Poll::Pending;
+                            if !proceed {
+                                return Poll::Pending;
+                            }
                         }
                         Next::RetryAfter(delay) => {
                             let wait = this.data.wait(delay);

@@ -311,6 +311,25 @@ async fn a_zero_delay_retries_without_time_passing() {
     assert_eq!(t0.elapsed(), Duration::ZERO);
 }
 
+/// Zero-delay retries start at once while the task has budget, but a policy that never
+/// stops does not hold the thread: other tasks on a single-threaded runtime still run, and
+/// the job can be cancelled between attempts.
+#[tokio::test(flavor = "current_thread")]
+async fn endless_zero_delay_retries_do_not_hold_the_thread() {
+    let policy = |_: &Attempt, _: &Result<u32, Error<u32>>| RetryDecision::RetryAfter(Duration::ZERO);
+    let exec = AsyncExecutor::new().with_retry(policy);
+    let flaky = Flaky::new(u32::MAX);
+    let h = exec.submit(flaky.job());
+    let other = tokio::spawn(async { 7 });
+    assert_eq!(other.await.unwrap(), 7, "another task ran while the retries went on");
+    let seen = flaky.calls();
+    assert!(seen > 1, "several attempts ran before the other task: {seen}");
+    tokio::task::yield_now().await;
+    assert!(flaky.calls() > seen, "the retries go on between the other tasks' turns");
+    assert!(h.cancel(), "cancel between attempts succeeds");
+    assert!(h.await.unwrap_err().is_cancelled());
+}
+
 #[tokio::test(start_paused = true)]
 async fn cancel_while_waiting_succeeds_at_once_and_no_attempt_follows() {
     let exec = AsyncExecutor::new().with_retry(backoff(5));

@@ -9,7 +9,10 @@ use tokio::sync::oneshot;
 use crate::config::{ConfigError, nonzero};
 use crate::error::{Error, Panic, catch_panic};
 use crate::executor::{Executor, Lifecycle};
-use crate::handle::{GateGuard, JobContext};
+use crate::handle::control::Control;
+use crate::handle::direct::Outcome;
+use crate::handle::{GateGuard, Handle, JobContext};
+use crate::metrics::StageTimer;
 use crate::runtime::Runtime;
 
 type Task = Box<dyn FnOnce() + Send>;
@@ -65,6 +68,49 @@ impl BlockingPool {
     /// The number of threads.
     pub fn threads(&self) -> usize {
         self.queue.threads
+    }
+
+    /// Submits `job`; the same as [`Executor::submit`], without a driver task: the pool
+    /// thread that runs the job records its outcome and hands it to the handle. (Generic
+    /// code calling `Executor::submit`, and any layer over the pool, go through
+    /// [`Executor::call`] and one driver task per job instead; the handle behaves the same.)
+    ///
+    /// Cancel succeeds while the job is queued and resolves the handle at once (the job
+    /// never runs), and is refused once a thread runs it. A panic in the job resolves the
+    /// handle to [`Error::Panicked`]; the thread survives. After
+    /// [`shutdown`](Lifecycle::shutdown) the handle resolves to [`Error::ShutDown`].
+    ///
+    /// ```
+    /// use more_executors_core::BlockingPool;
+    ///
+    /// let pool = BlockingPool::new(2).unwrap();
+    /// let h = pool.submit(|| Ok::<_, ()>(6 * 7));
+    /// assert_eq!(h.wait(), Ok(42));
+    /// ```
+    pub fn submit<F, T, E>(&self, job: F) -> Handle<T, E>
+    where
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        if self.is_shut_down() {
+            return Handle::from_error(Error::ShutDown);
+        }
+        let ctl = Control::new();
+        let (outcome, rx) = Outcome::channel();
+        let run = DirectRun {
+            ctl: ctl.clone(),
+            outcome: outcome.clone(),
+            timer: self.base.runtime.job_metrics().start(),
+            span: tracing::debug_span!("job", executor = self.name(), layer = "blocking", job_id = ctl.id()),
+            ran: false,
+        };
+        let task: Task = Box::new(move || run.run(job));
+        if !self.enqueue(task) {
+            // The task was dropped unrun: its drop recorded "shut down".
+            return Handle::from_error(Error::ShutDown);
+        }
+        Handle::from_direct(rx, outcome, ctl)
     }
 }
 
@@ -162,11 +208,56 @@ where
             // guard travels with it to the stage future.
             let _ = tx.send((result, running));
         });
-        let sent = match &*self.queue.tx.lock().unwrap_or_else(|p| p.into_inner()) {
+        let sent = self.enqueue(task);
+        BlockingFuture { rx: sent.then_some(rx), ran: None }
+    }
+}
+
+impl BlockingPool {
+    /// Queues `task` for the threads; false (and `task` dropped) once the pool is shut down.
+    fn enqueue(&self, task: Task) -> bool {
+        match &*self.queue.tx.lock().unwrap_or_else(|p| p.into_inner()) {
             Some(q) => q.send(task).is_ok(),
             None => false,
-        };
-        BlockingFuture { rx: sent.then_some(rx), ran: None }
+        }
+    }
+}
+
+/// A job submitted straight to the pool: run on a pool thread, which records the outcome
+/// and hands it to the handle.
+struct DirectRun<T, E> {
+    ctl: Arc<Control>,
+    outcome: Arc<Outcome<T, E>>,
+    timer: StageTimer,
+    span: tracing::Span,
+    // Set once the job ran; dropped unrun (the pool shut down under it), it records "shut
+    // down" so the handle and done callbacks still see an outcome.
+    ran: bool,
+}
+
+impl<T: Send + 'static, E: Send + 'static> DirectRun<T, E> {
+    fn run(mut self, job: impl FnOnce() -> Result<T, E>) {
+        self.ran = true;
+        let ctl = &self.ctl;
+        // Cancelled while queued: the cancel resolved the handle; the job never runs.
+        if ctl.begin_uncancellable().is_none() {
+            return;
+        }
+        let _entered = self.span.enter();
+        ctl.set_running(true);
+        let result = catch_panic(job).map_err(Panic::into_error).and_then(|r| r.map_err(Error::Job));
+        ctl.set_running(false);
+        let result = ctl.finish(result);
+        self.timer.finish(&result);
+        self.outcome.send(result);
+    }
+}
+
+impl<T, E> Drop for DirectRun<T, E> {
+    fn drop(&mut self) {
+        if !self.ran {
+            self.ctl.abandon();
+        }
     }
 }
 

@@ -3,13 +3,11 @@
 //! outcome (the driver task, the accepted cancel, or the end of an abandoned driver).
 
 use std::any::Any;
-use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::control::Phase;
-use super::{CancelHandle, CancelRepr, Handle, Repr, map_join_error};
+use super::{CancelHandle, CancelRepr, Handle, Repr};
 
 use crate::error::{Error, Panic};
 
@@ -116,10 +114,8 @@ where
                         std::thread::yield_now();
                     }
                     let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
-                    let r = match Pin::new(&mut *join).poll(&mut cx) {
-                        Poll::Ready(Ok(r)) => r,
-                        Poll::Ready(Err(e)) => map_join_error(ctl, e),
-                        Poll::Pending => unreachable!("a finished task is ready"),
+                    let Poll::Ready(r) = join.poll(ctl, &mut cx) else {
+                        unreachable!("a finished task is ready")
                     };
                     run_one(id, cb, Resolved::Value(&r));
                     self.repr = Repr::Ready(r);

@@ -2,6 +2,7 @@
 
 pub(crate) mod callbacks;
 pub(crate) mod control;
+pub(crate) mod direct;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod map;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
+use tokio::sync::oneshot;
 use tokio::task::{AbortHandle, JoinError, JoinHandle};
 
 use crate::error::{Error, Panic};
@@ -55,10 +57,74 @@ pub struct Handle<T, E> {
 
 enum Repr<T, E> {
     Ready(Result<T, Error<E>>),
-    Task { join: JoinHandle<Result<T, Error<E>>>, ctl: Arc<Control> },
+    Task { join: Join<T, E>, ctl: Arc<Control> },
     // The result was handed out (the handle was polled by reference, or waited with a
     // timeout); what it was is remembered so the handle keeps answering consistently.
     Taken { cancelled: bool, id: Option<u64> },
+}
+
+/// How a pending handle receives its job's outcome.
+enum Join<T, E> {
+    /// As the output of the job's driver task.
+    Task(JoinHandle<Result<T, Error<E>>>),
+    /// Handed over by the thread that ran the job, with no driver task (a job submitted to
+    /// a [`BlockingPool`](crate::BlockingPool) directly); `abort` resolves it as cancelled.
+    Direct { rx: oneshot::Receiver<Result<T, Error<E>>>, abort: Arc<dyn direct::Abort> },
+}
+
+impl<T, E> Join<T, E> {
+    fn abort(&self) {
+        match self {
+            Join::Task(join) => join.abort(),
+            Join::Direct { abort, .. } => abort.abort(),
+        }
+    }
+
+    fn abort_job(&self) -> AbortJob {
+        match self {
+            Join::Task(join) => AbortJob::Task(join.abort_handle()),
+            Join::Direct { abort, .. } => AbortJob::Direct(abort.clone()),
+        }
+    }
+
+    /// True once the outcome can be taken without waiting.
+    fn is_finished(&self) -> bool {
+        match self {
+            Join::Task(join) => join.is_finished(),
+            Join::Direct { rx, .. } => !rx.is_empty() || rx.is_terminated(),
+        }
+    }
+
+    fn poll(&mut self, ctl: &Control, cx: &mut Context<'_>) -> Poll<Result<T, Error<E>>> {
+        match self {
+            Join::Task(join) => Poll::Ready(match ready!(Pin::new(join).poll(cx)) {
+                Ok(r) => r,
+                Err(e) => map_join_error(ctl, e),
+            }),
+            // The sender is dropped unsent only when the job was dropped without running
+            // (its pool went away); its drop recorded "shut down" (or it was cancelled).
+            Join::Direct { rx, .. } => Poll::Ready(match ready!(Pin::new(rx).poll(cx)) {
+                Ok(r) => r,
+                Err(_) => ctl.finish_with(Error::ShutDown),
+            }),
+        }
+    }
+}
+
+/// Stops a job whose cancel was accepted.
+#[derive(Clone)]
+enum AbortJob {
+    Task(AbortHandle),
+    Direct(Arc<dyn direct::Abort>),
+}
+
+impl AbortJob {
+    fn abort(&self) {
+        match self {
+            AbortJob::Task(a) => a.abort(),
+            AbortJob::Direct(a) => a.abort(),
+        }
+    }
 }
 
 // Handles never pin their payload: the value is moved out, the task handle is Unpin.
@@ -80,7 +146,16 @@ impl<T, E> fmt::Debug for Handle<T, E> {
 
 impl<T, E> Handle<T, E> {
     pub(crate) fn from_task(join: JoinHandle<Result<T, Error<E>>>, ctl: Arc<Control>) -> Self {
-        Handle { repr: Repr::Task { join, ctl } }
+        Handle { repr: Repr::Task { join: Join::Task(join), ctl } }
+    }
+
+    /// A handle whose outcome arrives on `rx` from the thread that runs the job.
+    pub(crate) fn from_direct(
+        rx: oneshot::Receiver<Result<T, Error<E>>>,
+        abort: Arc<dyn direct::Abort>,
+        ctl: Arc<Control>,
+    ) -> Self {
+        Handle { repr: Repr::Task { join: Join::Direct { rx, abort }, ctl } }
     }
 
     pub(crate) fn from_result(result: Result<T, Error<E>>) -> Self {
@@ -218,7 +293,7 @@ impl<T, E> Handle<T, E> {
     pub fn canceller(&self) -> CancelHandle {
         match &self.repr {
             Repr::Task { join, ctl } => {
-                CancelHandle { repr: CancelRepr::Task { abort: join.abort_handle(), ctl: ctl.clone() } }
+                CancelHandle { repr: CancelRepr::Task { abort: join.abort_job(), ctl: ctl.clone() } }
             }
             Repr::Ready(r) => CancelHandle { repr: CancelRepr::Fixed(matches!(r, Err(Error::Cancelled))) },
             Repr::Taken { cancelled, .. } => CancelHandle { repr: CancelRepr::Fixed(*cancelled) },
@@ -281,10 +356,7 @@ impl<T, E> Future for Handle<T, E> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let out = match &mut this.repr {
-            Repr::Task { join, ctl } => match ready!(Pin::new(join).poll(cx)) {
-                Ok(r) => r,
-                Err(e) => map_join_error(ctl, e),
-            },
+            Repr::Task { join, ctl } => ready!(join.poll(ctl, cx)),
             Repr::Ready(r) => {
                 let taken = Repr::Taken { cancelled: matches!(r, Err(Error::Cancelled)), id: None };
                 match std::mem::replace(&mut this.repr, taken) {
@@ -315,7 +387,7 @@ pub struct CancelHandle {
 
 #[derive(Clone)]
 enum CancelRepr {
-    Task { abort: AbortHandle, ctl: Arc<Control> },
+    Task { abort: AbortJob, ctl: Arc<Control> },
     Fixed(bool),
 }
 
