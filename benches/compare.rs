@@ -488,7 +488,7 @@ fn w2_stack(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
         &mut [("project", &mut project), ("tower stack", &mut tower), ("tokio::spawn", &mut raw)],
     );
     let note = format!("project stack: {layers}");
-    rows.push(Row::ratio("2a", "full stack", "tower ServiceBuilder", n, m[0], m[1], Some(1.0)).note(&note));
+    rows.push(Row::ratio("2a", "full stack", "tower ServiceBuilder", n, m[0], m[1], Some(1.3)).note(&note));
     rows.push(Row::ratio("2b", "full stack", "tokio::spawn", n, m[0], m[2], Some(1.8)).note(note));
 }
 
@@ -569,12 +569,12 @@ fn w3_poll(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
     let mem_n = opts.n(100_000, 20_000);
     let (pm, bm) = w3_memory(rt, &exec, &release, mem_n);
     eprintln!("    memory per outstanding future: project {pm:.0} B, task + oneshot {bm:.0} B (n = {mem_n})");
-    let mem_ok = pm <= 2.0 * bm;
+    let mem_ok = pm <= 1.6 * bm;
     let mut row =
         Row::ratio("3", "poll: one call resolves n", "tokio task + oneshot each", n, m[0], m[1], Some(2.0))
             .memory(pm, bm)
             .note(format!(
-                "memory target <= 2.0x the baseline per item: {:.2}x, {}",
+                "memory target <= 1.6x the baseline per item: {:.2}x, {}",
                 pm / bm,
                 if mem_ok { "met" } else { "missed" }
             ));
@@ -964,7 +964,7 @@ fn w5_retry(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
         n,
         m[0],
         m[1],
-        Some(1.5),
+        Some(1.3),
     ));
 }
 
@@ -1046,7 +1046,7 @@ fn w6_timeout(rt: &tokio::runtime::Runtime, opts: &Opts, rows: &mut Vec<Row>) {
         n,
         m[0],
         m[1],
-        Some(1.3),
+        Some(1.2),
     ));
 }
 
