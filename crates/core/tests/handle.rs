@@ -461,3 +461,10 @@ async fn blocking_job_running<T: Send + 'static>(value: T) -> (BlockingPool, Han
     tokio::task::spawn_blocking(move || started.wait()).await.unwrap();
     (pool, h, release)
 }
+
+/// A handle of a small output fits in four words, whatever resolves it (a driver task or a
+/// pool thread): a million outstanding handles are part of what a program pays per job.
+#[test]
+fn a_handle_of_a_small_output_is_four_words() {
+    assert!(std::mem::size_of::<Handle<u64, ()>>() <= 32, "{}", std::mem::size_of::<Handle<u64, ()>>());
+}

@@ -45,12 +45,10 @@ impl RemoteJob for Noop {
 }
 
 /// What the client and workers of more-executors-redis send: script calls, the reads, and
-/// the plain commands of submit and finish (in this workload, no idempotency key and no
-/// queue limit, no script calls these: the one script of the hot path, the batch's
-/// acknowledgement, runs `XACK`, `DEL`, `DECRBY`, the trim's `XINFO`, `XPENDING` and
-/// `XTRIM`, `RPUSH` and `PEXPIRE`).
-const OURS: &[&str] =
-    &["evalsha", "eval", "xreadgroup", "blmpop", "xadd", "mset", "incrby", "mget", "set", "get"];
+/// the plain `SET` and `GET` of each finished job (in this workload, no idempotency key, no
+/// cancel, no dead letter, the scripts call `SET` never and `GET` once per submitted batch,
+/// for the queue length: a rounding error of 0.002 per job).
+const OURS: &[&str] = &["evalsha", "eval", "xreadgroup", "blmpop", "set", "get"];
 /// What the hand-written loops send.
 const FLOOR: &[&str] = &["xadd", "xreadgroup", "xack", "rpush", "blmpop"];
 

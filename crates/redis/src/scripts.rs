@@ -37,11 +37,13 @@
 //! ([`ACK`]) pushes one message per client, deletes the queued states, acknowledges and
 //! trims. Retrying either step after a lost reply is harmless.
 //!
-//! Per job the hot path costs three commands executed by Redis, two of them plain: `XADD`
-//! at submit (and the batch's queued states in one `MSET`), the `SET` and the `GET` at
-//! finish; per batch one `XACK`, one `DEL`, one trim and per client one `RPUSH` and one
-//! `PEXPIRE`. Scripts cost Redis several microseconds per command they call on top of the
-//! command itself, which is why the per-job commands of the finish are sent plain.
+//! Per job the hot path costs three commands executed by Redis: `XADD` at submit (in the
+//! submit script, with the batch's queued states in one `MSET`: adding, counting and
+//! recording a job must happen at once, so that a job counted as queued can be cancelled),
+//! and the plain `SET` and `GET` at finish; per batch one `XACK`, one `DEL`, one trim and
+//! per client one `RPUSH` and one `PEXPIRE`. Scripts cost Redis several microseconds per
+//! command they call on top of the command itself, which is why the per-job commands of
+//! the finish, which needs no script, are sent plain.
 //!
 //! Keys are built inside the scripts from the queue's prefix, which carries the queue's
 //! hash tag: every key a script touches is in the slot of its declared keys.
@@ -310,7 +312,9 @@ for _, p in ipairs(pend) do
     local f = entry_fields(entry[2])
     local v = f.id and state(prefix, f.id)
     if f.id and not (v and string.byte(v, 1) == Q) then
-      redis.call('XACK', stream, group, eid)
+      -- Finished (its worker stored the outcome, then stopped before acknowledging) or
+      -- unknown: it leaves the queue here.
+      if redis.call('XACK', stream, group, eid) > 0 then redis.call('DECR', prefix .. 'len') end
       redis.call('XDEL', stream, eid)
     elseif deliveries >= max or not f.id then
       local reason = 'delivered ' .. deliveries .. ' times without an acknowledgement: the workers running it died, were killed or stopped'

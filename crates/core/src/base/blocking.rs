@@ -97,7 +97,7 @@ impl BlockingPool {
             return Handle::from_error(Error::ShutDown);
         }
         let ctl = Control::new();
-        let (outcome, rx) = Outcome::channel();
+        let outcome = Outcome::new();
         let run = DirectRun {
             ctl: ctl.clone(),
             outcome: outcome.clone(),
@@ -110,7 +110,7 @@ impl BlockingPool {
             // The task was dropped unrun: its drop recorded "shut down".
             return Handle::from_error(Error::ShutDown);
         }
-        Handle::from_direct(rx, outcome, ctl)
+        Handle::from_direct(outcome, ctl)
     }
 }
 

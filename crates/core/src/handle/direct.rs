@@ -7,7 +7,9 @@
 //! "cancelled" from an accepted cancel (which must wake a handle being awaited at once,
 //! not when a pool thread reaches the queued job).
 
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
 
@@ -18,19 +20,30 @@ pub(crate) trait Abort: Send + Sync {
     fn abort(&self);
 }
 
-type Sender<T, E> = oneshot::Sender<Result<T, Error<E>>>;
+/// The handle's side of a job's outcome.
+pub(crate) trait Receive<T, E>: Abort {
+    /// The outcome once handed over; `None` when it never will be (the job was dropped
+    /// without running).
+    fn poll_receive(&self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Error<E>>>>;
 
-/// The sending side of a job's outcome, shared by the thread that runs the job and the
-/// job's cancel.
+    /// True once [`poll_receive`](Self::poll_receive) would not wait.
+    fn is_ready(&self) -> bool;
+}
+
+type Sender<T, E> = oneshot::Sender<Result<T, Error<E>>>;
+type Receiver<T, E> = oneshot::Receiver<Result<T, Error<E>>>;
+
+/// A job's outcome on its way from the thread that runs the job (or the job's cancel) to
+/// the handle: a `oneshot` channel, shared so that either side may send.
 pub(crate) struct Outcome<T, E> {
     tx: Mutex<Option<Sender<T, E>>>,
+    rx: Mutex<Receiver<T, E>>,
 }
 
 impl<T, E> Outcome<T, E> {
-    /// The sending side and the handle's receiving side.
-    pub(crate) fn channel() -> (Arc<Self>, oneshot::Receiver<Result<T, Error<E>>>) {
+    pub(crate) fn new() -> Arc<Self> {
         let (tx, rx) = oneshot::channel();
-        (Arc::new(Outcome { tx: Mutex::new(Some(tx)) }), rx)
+        Arc::new(Outcome { tx: Mutex::new(Some(tx)), rx: Mutex::new(rx) })
     }
 
     /// Hands `outcome` to the handle, unless something was handed over already.
@@ -41,10 +54,25 @@ impl<T, E> Outcome<T, E> {
             let _ = tx.send(outcome);
         }
     }
+
+    fn receiver(&self) -> std::sync::MutexGuard<'_, Receiver<T, E>> {
+        self.rx.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl<T: Send, E: Send> Abort for Outcome<T, E> {
     fn abort(&self) {
         self.send(Err(Error::Cancelled));
+    }
+}
+
+impl<T: Send, E: Send> Receive<T, E> for Outcome<T, E> {
+    fn poll_receive(&self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Error<E>>>> {
+        Pin::new(&mut *self.receiver()).poll(cx).map(Result::ok)
+    }
+
+    fn is_ready(&self) -> bool {
+        let rx = self.receiver();
+        !rx.is_empty() || rx.is_terminated()
     }
 }

@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use tokio::sync::oneshot;
 use tokio::task::{AbortHandle, JoinError, JoinHandle};
 
 use crate::error::{Error, Panic};
@@ -68,22 +67,23 @@ enum Join<T, E> {
     /// As the output of the job's driver task.
     Task(JoinHandle<Result<T, Error<E>>>),
     /// Handed over by the thread that ran the job, with no driver task (a job submitted to
-    /// a [`BlockingPool`](crate::BlockingPool) directly); `abort` resolves it as cancelled.
-    Direct { rx: oneshot::Receiver<Result<T, Error<E>>>, abort: Arc<dyn direct::Abort> },
+    /// a [`BlockingPool`](crate::BlockingPool) directly). One pointer, like the task's, so
+    /// handles stay as small as before.
+    Direct(Arc<dyn direct::Receive<T, E>>),
 }
 
 impl<T, E> Join<T, E> {
     fn abort(&self) {
         match self {
             Join::Task(join) => join.abort(),
-            Join::Direct { abort, .. } => abort.abort(),
+            Join::Direct(outcome) => outcome.abort(),
         }
     }
 
     fn abort_job(&self) -> AbortJob {
         match self {
             Join::Task(join) => AbortJob::Task(join.abort_handle()),
-            Join::Direct { abort, .. } => AbortJob::Direct(abort.clone()),
+            Join::Direct(outcome) => AbortJob::Direct(outcome.clone()),
         }
     }
 
@@ -91,7 +91,7 @@ impl<T, E> Join<T, E> {
     fn is_finished(&self) -> bool {
         match self {
             Join::Task(join) => join.is_finished(),
-            Join::Direct { rx, .. } => !rx.is_empty() || rx.is_terminated(),
+            Join::Direct(outcome) => outcome.is_ready(),
         }
     }
 
@@ -103,9 +103,9 @@ impl<T, E> Join<T, E> {
             }),
             // The sender is dropped unsent only when the job was dropped without running
             // (its pool went away); its drop recorded "shut down" (or it was cancelled).
-            Join::Direct { rx, .. } => Poll::Ready(match ready!(Pin::new(rx).poll(cx)) {
-                Ok(r) => r,
-                Err(_) => ctl.finish_with(Error::ShutDown),
+            Join::Direct(outcome) => Poll::Ready(match ready!(outcome.poll_receive(cx)) {
+                Some(r) => r,
+                None => ctl.finish_with(Error::ShutDown),
             }),
         }
     }
@@ -149,13 +149,9 @@ impl<T, E> Handle<T, E> {
         Handle { repr: Repr::Task { join: Join::Task(join), ctl } }
     }
 
-    /// A handle whose outcome arrives on `rx` from the thread that runs the job.
-    pub(crate) fn from_direct(
-        rx: oneshot::Receiver<Result<T, Error<E>>>,
-        abort: Arc<dyn direct::Abort>,
-        ctl: Arc<Control>,
-    ) -> Self {
-        Handle { repr: Repr::Task { join: Join::Direct { rx, abort }, ctl } }
+    /// A handle whose outcome the thread that runs the job hands over through `outcome`.
+    pub(crate) fn from_direct(outcome: Arc<dyn direct::Receive<T, E>>, ctl: Arc<Control>) -> Self {
+        Handle { repr: Repr::Task { join: Join::Direct(outcome), ctl } }
     }
 
     pub(crate) fn from_result(result: Result<T, Error<E>>) -> Self {

@@ -1,5 +1,5 @@
-//! The client's two background tasks: the submitter (batches of submissions, sent as two
-//! pipelines or one script call) and the reader (one blocking pop per tick for the outcomes of every
+//! The client's two background tasks: the submitter (one script call per batch of
+//! submissions) and the reader (one blocking pop per tick for the outcomes of every
 //! pending job), and the remote part of cancel.
 
 use std::future::Future;
@@ -66,21 +66,14 @@ impl Submitted {
     }
 }
 
-/// Enqueues `slots` (already marked sent), retrying while Redis is unreachable up to the
-/// unavailable timeout. Returns the per-job statuses, or the last error message once the
-/// timeout expired.
+/// Enqueues `slots` (already marked sent) with one call of the submit script, retrying
+/// while Redis is unreachable up to the unavailable timeout. Returns the per-job statuses,
+/// or the last error message once the timeout expired.
 ///
-/// A batch that needs decisions in Redis (an idempotency key to look up, a maximum queue
-/// length to enforce) runs the submit script. Any other batch is sent as plain commands,
-/// which cost Redis several times less than the same commands inside a script (see
-/// [`add_entries`] and [`write_states`]).
+/// A script, not plain commands: adding the entries, counting them in the queue's length
+/// and writing their queued states happen at once, so a job that counts as queued can be
+/// cancelled (its state names its entry) and the length never counts a job twice.
 pub(crate) async fn submit_batch(shared: &Shared, slots: &[Arc<Slot>]) -> Result<Submitted, String> {
-    if plain(shared, slots) {
-        let eids = retrying(shared, |mut c| async move { add_entries(shared, slots, &mut c).await }).await?;
-        let eids = &eids;
-        return retrying(shared, |mut c| async move { write_states(shared, slots, eids, &mut c).await })
-            .await;
-    }
     let cfg = &shared.config;
     let mut inv = scripts::SUBMIT.prepare_invoke();
     inv.key(&*shared.keys.stream).arg(&*shared.keys.prefix).arg(cfg.max_len).arg(&shared.client_id);
@@ -92,12 +85,6 @@ pub(crate) async fn submit_batch(shared: &Shared, slots: &[Arc<Slot>]) -> Result
         inv.invoke_async::<redis::Value>(&mut c).await.map(|v| Submitted::parse(strings(v)))
     })
     .await
-}
-
-/// True when `slots` can be enqueued without the submit script: no idempotency key to look
-/// up and no queue limit to enforce.
-fn plain(shared: &Shared, slots: &[Arc<Slot>]) -> bool {
-    shared.config.max_len == 0 && slots.iter().all(|s| !s.keyed)
 }
 
 /// Runs `attempt` on a connection until it succeeds, retrying while Redis is unreachable
@@ -120,76 +107,6 @@ where
             }
         }
     }
-}
-
-/// The first step of a submit without the script: one pipeline with an `XADD` per job.
-/// Returns the entry ids.
-async fn add_entries(
-    shared: &Shared,
-    slots: &[Arc<Slot>],
-    conn: &mut Conn,
-) -> redis::RedisResult<Vec<String>> {
-    let mut xadd = redis::pipe();
-    for s in slots {
-        let mut job = String::with_capacity(s.id.len() + s.name.len() + s.payload.len() + 2);
-        job.push_str(&s.id);
-        job.push('\n');
-        job.push_str(s.name);
-        job.push('\n');
-        job.push_str(&s.payload);
-        let cmd = xadd.cmd("XADD").arg(&*shared.keys.stream).arg("*").arg("job").arg(job);
-        if !s.span.is_empty() {
-            cmd.arg("span").arg(&s.span);
-        }
-    }
-    xadd.query_async(conn).await
-}
-
-/// The second step of a submit without the script: one pipeline with an `MSET` of the
-/// jobs' queued states (which name their entries), the length counter, and an `MGET` of
-/// their outcome keys.
-///
-/// A worker may finish a job before its queued state is written. Its finish (`SET out`,
-/// then read the queued state for the waiting clients) then finds no client to tell, so
-/// the `MGET`, which follows the `MSET` in the same pipeline, looks for such outcomes: a
-/// job whose outcome was stored before the `MGET` is resolved from it here (and its queued
-/// state, written after the finish, is deleted); one whose outcome comes later is found
-/// by the finish's read, since the state was written before. A job found by both resolves
-/// once: the second answer finds no waiting handle.
-async fn write_states(
-    shared: &Shared,
-    slots: &[Arc<Slot>],
-    eids: &[String],
-    conn: &mut Conn,
-) -> redis::RedisResult<Submitted> {
-    let keys = &shared.keys;
-    let mut states = redis::pipe();
-    let mset = states.cmd("MSET");
-    for (s, eid) in slots.iter().zip(eids) {
-        mset.arg(keys.job(&s.id)).arg(format!("q {eid} {}", shared.client_id));
-    }
-    states.ignore().incr(&*keys.len, slots.len());
-    let outs = states.cmd("MGET");
-    for s in slots {
-        outs.arg(keys.out(&s.id));
-    }
-    let (len, outcomes): (f64, Vec<Option<String>>) = states.query_async(conn).await?;
-    let mut stale = Vec::new();
-    let statuses = slots
-        .iter()
-        .zip(outcomes)
-        .map(|(s, o)| match o {
-            Some(o) => {
-                stale.push(keys.job(&s.id));
-                Status::Finished(o.get(1..).unwrap_or_default().into())
-            }
-            None => Status::Queued,
-        })
-        .collect();
-    if !stale.is_empty() {
-        redis::cmd("DEL").arg(stale).query_async::<()>(conn).await?;
-    }
-    Ok(Submitted { statuses, len: Some(len) })
 }
 
 /// Applies a batch's answer: each job's status and the queue length, or the error that
@@ -224,8 +141,6 @@ pub(crate) fn apply_status(shared: &Shared, slot: &Slot, status: Status) {
 
 /// The submitter: batches every request waiting in the channel into one script call.
 pub(crate) async fn submitter(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Request>) {
-    // Batches whose states are being written while the next ones are added.
-    let in_flight = Arc::new(tokio::sync::Semaphore::new(4));
     let mut batch: Vec<Arc<Slot>> = Vec::new();
     let mut attach: Vec<Arc<str>> = Vec::new();
     loop {
@@ -253,29 +168,8 @@ pub(crate) async fn submitter(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiv
             }
         }
         if !batch.is_empty() {
-            if plain(&shared, &batch) {
-                // The entries are added in submission order, batch after batch; writing a
-                // batch's states overlaps adding the next batch's entries.
-                let (sh, slots) = (&*shared, &batch[..]);
-                match retrying(sh, |mut c| async move { add_entries(sh, slots, &mut c).await }).await {
-                    Ok(eids) => {
-                        let permit = in_flight.clone().acquire_owned().await.expect("never closed");
-                        let (shared, slots) = (shared.clone(), std::mem::take(&mut batch));
-                        tokio::spawn(async move {
-                            let (sh, sl, eids) = (&*shared, &slots[..], &eids);
-                            let answer =
-                                retrying(sh, |mut c| async move { write_states(sh, sl, eids, &mut c).await })
-                                    .await;
-                            conclude_batch(sh, sl, answer);
-                            drop(permit);
-                        });
-                    }
-                    Err(msg) => conclude_batch(&shared, &batch, Err(msg)),
-                }
-            } else {
-                let answer = submit_batch(&shared, &batch).await;
-                conclude_batch(&shared, &batch, answer);
-            }
+            let answer = submit_batch(&shared, &batch).await;
+            conclude_batch(&shared, &batch, answer);
             batch.clear();
         }
         for id in attach.drain(..) {
