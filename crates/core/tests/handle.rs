@@ -136,17 +136,23 @@ async fn cancel_queued_in_limit_never_runs() {
     assert_eq!(exec.queued(), 0);
 }
 
-#[test]
-fn cancel_queued_in_blocking_pool_never_runs() {
+/// A pool of one thread, busy with a job (resolving to 1) that runs until `release` opens;
+/// `started` opens once that job runs.
+fn busy_pool() -> (BlockingPool, Handle<i32, MyErr>, Latch, Latch) {
     let pool = BlockingPool::new(1).unwrap();
-    let latch = Latch::new();
-    let started = Latch::new();
-    let (l, s) = (latch.clone(), started.clone());
+    let (release, started) = (Latch::new(), Latch::new());
+    let (l, s) = (release.clone(), started.clone());
     let first = pool.submit(move || {
         s.open();
         l.wait();
         Ok::<_, MyErr>(1)
     });
+    (pool, first, release, started)
+}
+
+#[test]
+fn cancel_queued_in_blocking_pool_never_runs() {
+    let (pool, first, latch, started) = busy_pool();
     started.wait();
     let ran = Arc::new(AtomicBool::new(false));
     let r = ran.clone();
@@ -169,15 +175,7 @@ fn cancel_queued_in_blocking_pool_never_runs() {
 /// cancel is accepted: it does not wait for a thread to reach it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_a_queued_pool_job_wakes_its_waiter_while_the_pool_is_busy() {
-    let pool = BlockingPool::new(1).unwrap();
-    let latch = Latch::new();
-    let started = Latch::new();
-    let (l, s) = (latch.clone(), started.clone());
-    let first = pool.submit(move || {
-        s.open();
-        l.wait();
-        Ok::<_, MyErr>(1)
-    });
+    let (pool, first, latch, started) = busy_pool();
     tokio::task::spawn_blocking(move || started.wait()).await.unwrap();
     let queued = pool.submit(|| Ok::<_, MyErr>(2));
     let canceller = queued.canceller();
