@@ -131,6 +131,13 @@ impl Runtime {
         self.inner.owned.lock().map(|o| o.is_some()).unwrap_or(false)
     }
 
+    /// Counts a job that runs without a task of its own (a job submitted straight to a
+    /// [`BlockingPool`](crate::BlockingPool)) as one until the token is dropped, for
+    /// [`wait_shutdown`](Self::wait_shutdown) and [`task_count`](Self::task_count).
+    pub(crate) fn track(&self) -> tokio_util::task::task_tracker::TaskTrackerToken {
+        self.inner.tracker.token()
+    }
+
     /// Spawns a task that is tracked for [`wait_shutdown`](Self::wait_shutdown).
     pub fn spawn<F>(&self, fut: F) -> tokio::task::JoinHandle<F::Output>
     where
@@ -157,17 +164,21 @@ impl Runtime {
         self.inner.shut_down.load(Ordering::Acquire)
     }
 
-    /// The number of driver tasks still running.
+    /// The number of driver tasks still running, plus the jobs submitted straight to a
+    /// [`BlockingPool`](crate::BlockingPool) on this runtime that have not finished (they
+    /// run without a driver task; each counts as one).
     pub fn task_count(&self) -> usize {
         self.inner.tracker.len()
     }
 
-    /// Resolves once the runtime is shut down and every task spawned through it finished.
+    /// Resolves once the runtime is shut down and every task spawned through it finished
+    /// (jobs submitted straight to a [`BlockingPool`](crate::BlockingPool) on it included).
     pub async fn wait_shutdown(&self) {
         self.inner.tracker.wait().await
     }
 
-    /// Blocks until the runtime is shut down and every task spawned through it finished.
+    /// Blocks until the runtime is shut down and every task spawned through it finished
+    /// (jobs submitted straight to a [`BlockingPool`](crate::BlockingPool) on it included).
     ///
     /// # Panics
     /// When called on a thread that drives asynchronous tasks; await

@@ -103,6 +103,7 @@ impl BlockingPool {
             outcome: outcome.clone(),
             timer: self.base.runtime.job_metrics().start(),
             span: tracing::debug_span!("job", executor = self.name(), layer = "blocking", job_id = ctl.id()),
+            _tracked: self.base.runtime.track(),
             ran: false,
         };
         let task: Task = Box::new(move || run.run(job));
@@ -230,6 +231,9 @@ struct DirectRun<T, E> {
     outcome: Arc<Outcome<T, E>>,
     timer: StageTimer,
     span: tracing::Span,
+    // Counts the job on its runtime until it is done, as a driver task would be: waiting
+    // for the runtime's shutdown waits for it.
+    _tracked: tokio_util::task::task_tracker::TaskTrackerToken,
     // Set once the job ran; dropped unrun (the pool shut down under it), it records "shut
     // down" so the handle and done callbacks still see an outcome.
     ran: bool,
