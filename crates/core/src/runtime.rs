@@ -167,6 +167,17 @@ impl Runtime {
     /// The number of driver tasks still running, plus the jobs submitted straight to a
     /// [`BlockingPool`](crate::BlockingPool) on this runtime that have not finished (they
     /// run without a driver task; each counts as one).
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    ///
+    /// let pool = BlockingPool::new(1).unwrap();
+    /// let h = pool.submit(|| Ok::<_, ()>(1));
+    /// assert_eq!(h.wait(), Ok(1));
+    /// pool.shutdown();
+    /// pool.runtime().wait_shutdown_blocking();
+    /// assert_eq!(pool.runtime().task_count(), 0, "every job done");
+    /// ```
     pub fn task_count(&self) -> usize {
         self.inner.tracker.len()
     }

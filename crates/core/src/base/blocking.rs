@@ -104,7 +104,7 @@ impl BlockingPool {
             timer: self.base.runtime.job_metrics().start(),
             span: tracing::debug_span!("job", executor = self.name(), layer = "blocking", job_id = ctl.id()),
             _tracked: self.base.runtime.track(),
-            ran: false,
+            taken: false,
         };
         let task: Task = Box::new(move || run.run(job));
         if !self.enqueue(task) {
@@ -234,14 +234,15 @@ struct DirectRun<T, E> {
     // Counts the job on its runtime until it is done, as a driver task would be: waiting
     // for the runtime's shutdown waits for it.
     _tracked: tokio_util::task::task_tracker::TaskTrackerToken,
-    // Set once the job ran; dropped unrun (the pool shut down under it), it records "shut
-    // down" so the handle and done callbacks still see an outcome.
-    ran: bool,
+    // Set once a pool thread took the job (it then runs it, or skips it as cancelled);
+    // dropped before that (the pool shut down under it), it records "shut down" so the
+    // handle and done callbacks still see an outcome.
+    taken: bool,
 }
 
 impl<T: Send + 'static, E: Send + 'static> DirectRun<T, E> {
     fn run(mut self, job: impl FnOnce() -> Result<T, E>) {
-        self.ran = true;
+        self.taken = true;
         let ctl = &self.ctl;
         // Cancelled while queued: the cancel resolved the handle; the job never runs.
         if ctl.begin_uncancellable().is_none() {
@@ -259,7 +260,7 @@ impl<T: Send + 'static, E: Send + 'static> DirectRun<T, E> {
 
 impl<T, E> Drop for DirectRun<T, E> {
     fn drop(&mut self) {
-        if !self.ran {
+        if !self.taken {
             self.ctl.abandon();
         }
     }

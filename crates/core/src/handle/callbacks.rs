@@ -104,7 +104,7 @@ where
                     "on_done on a handle that already returned its result: not called"
                 );
             }
-            Repr::Task { join, ctl } => match ctl.add_callback(erase(f)) {
+            Repr::Pending { join, ctl } => match ctl.add_callback(erase(f)) {
                 Ok(()) => {}
                 Err((cb, Phase::Cancelled)) => run_one(id, cb, Resolved::Cancelled),
                 Err((cb, _)) => {
@@ -153,7 +153,7 @@ impl<T, E> Handle<T, E> {
     /// ```
     pub fn is_running(&self) -> bool {
         match &self.repr {
-            Repr::Task { join, ctl } => ctl.is_running() && !join.is_finished(),
+            Repr::Pending { join, ctl } => ctl.is_running() && !join.is_finished(),
             _ => false,
         }
     }
@@ -169,7 +169,7 @@ impl CancelHandle {
     /// ```
     pub fn is_running(&self) -> bool {
         match &self.repr {
-            CancelRepr::Task { ctl, .. } => ctl.is_running(),
+            CancelRepr::Pending { ctl, .. } => ctl.is_running(),
             CancelRepr::Fixed(_) => false,
         }
     }
@@ -190,7 +190,7 @@ impl CancelHandle {
     /// ```
     pub fn is_done(&self) -> bool {
         match &self.repr {
-            CancelRepr::Task { ctl, .. } => ctl.phase() != Phase::Running,
+            CancelRepr::Pending { ctl, .. } => ctl.phase() != Phase::Running,
             CancelRepr::Fixed(_) => true,
         }
     }

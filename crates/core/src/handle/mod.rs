@@ -56,7 +56,8 @@ pub struct Handle<T, E> {
 
 enum Repr<T, E> {
     Ready(Result<T, Error<E>>),
-    Task { join: Join<T, E>, ctl: Arc<Control> },
+    // Submitted and not yet handed out: the job's state, and where its outcome arrives.
+    Pending { join: Join<T, E>, ctl: Arc<Control> },
     // The result was handed out (the handle was polled by reference, or waited with a
     // timeout); what it was is remembered so the handle keeps answering consistently.
     Taken { cancelled: bool, id: Option<u64> },
@@ -135,9 +136,9 @@ impl<T, E> fmt::Debug for Handle<T, E> {
         let state = match &self.repr {
             Repr::Ready(Ok(_)) => "ready",
             Repr::Ready(Err(_)) => "failed",
-            Repr::Task { .. } if self.is_cancelled() => "cancelled",
-            Repr::Task { .. } if self.is_done() => "done",
-            Repr::Task { .. } => "pending",
+            Repr::Pending { .. } if self.is_cancelled() => "cancelled",
+            Repr::Pending { .. } if self.is_done() => "done",
+            Repr::Pending { .. } => "pending",
             Repr::Taken { .. } => "taken",
         };
         f.debug_struct("Handle").field("id", &self.id()).field("state", &state).finish()
@@ -146,12 +147,12 @@ impl<T, E> fmt::Debug for Handle<T, E> {
 
 impl<T, E> Handle<T, E> {
     pub(crate) fn from_task(join: JoinHandle<Result<T, Error<E>>>, ctl: Arc<Control>) -> Self {
-        Handle { repr: Repr::Task { join: Join::Task(join), ctl } }
+        Handle { repr: Repr::Pending { join: Join::Task(join), ctl } }
     }
 
     /// A handle whose outcome the thread that runs the job hands over through `outcome`.
     pub(crate) fn from_direct(outcome: Arc<dyn direct::Receive<T, E>>, ctl: Arc<Control>) -> Self {
-        Handle { repr: Repr::Task { join: Join::Direct(outcome), ctl } }
+        Handle { repr: Repr::Pending { join: Join::Direct(outcome), ctl } }
     }
 
     pub(crate) fn from_result(result: Result<T, Error<E>>) -> Self {
@@ -208,7 +209,7 @@ impl<T, E> Handle<T, E> {
     /// resolved.
     pub fn id(&self) -> Option<u64> {
         match &self.repr {
-            Repr::Task { ctl, .. } => Some(ctl.id()),
+            Repr::Pending { ctl, .. } => Some(ctl.id()),
             Repr::Taken { id, .. } => *id,
             Repr::Ready(_) => None,
         }
@@ -218,7 +219,7 @@ impl<T, E> Handle<T, E> {
     /// not wait.
     pub fn is_done(&self) -> bool {
         match &self.repr {
-            Repr::Task { join, ctl } => ctl.phase() != Phase::Running || join.is_finished(),
+            Repr::Pending { join, ctl } => ctl.phase() != Phase::Running || join.is_finished(),
             _ => true,
         }
     }
@@ -227,7 +228,7 @@ impl<T, E> Handle<T, E> {
     /// [`CancelHandle`], or because an inner stage was cancelled).
     pub fn is_cancelled(&self) -> bool {
         match &self.repr {
-            Repr::Task { ctl, .. } => ctl.phase() == Phase::Cancelled,
+            Repr::Pending { ctl, .. } => ctl.phase() == Phase::Cancelled,
             Repr::Ready(r) => matches!(r, Err(Error::Cancelled)),
             Repr::Taken { cancelled, .. } => *cancelled,
         }
@@ -257,7 +258,7 @@ impl<T, E> Handle<T, E> {
     /// ```
     pub fn cancel(&self) -> bool {
         match &self.repr {
-            Repr::Task { join, ctl } => ctl.cancel_blocking(|| join.abort()),
+            Repr::Pending { join, ctl } => ctl.cancel_blocking(|| join.abort()),
             Repr::Ready(r) => matches!(r, Err(Error::Cancelled)),
             Repr::Taken { cancelled, .. } => *cancelled,
         }
@@ -267,7 +268,7 @@ impl<T, E> Handle<T, E> {
     /// blocking the thread.
     pub async fn cancel_async(&self) -> bool {
         match &self.repr {
-            Repr::Task { join, ctl } => ctl.cancel_async(|| join.abort()).await,
+            Repr::Pending { join, ctl } => ctl.cancel_async(|| join.abort()).await,
             _ => self.cancel(),
         }
     }
@@ -288,8 +289,8 @@ impl<T, E> Handle<T, E> {
     /// ```
     pub fn canceller(&self) -> CancelHandle {
         match &self.repr {
-            Repr::Task { join, ctl } => {
-                CancelHandle { repr: CancelRepr::Task { abort: join.abort_job(), ctl: ctl.clone() } }
+            Repr::Pending { join, ctl } => {
+                CancelHandle { repr: CancelRepr::Pending { abort: join.abort_job(), ctl: ctl.clone() } }
             }
             Repr::Ready(r) => CancelHandle { repr: CancelRepr::Fixed(matches!(r, Err(Error::Cancelled))) },
             Repr::Taken { cancelled, .. } => CancelHandle { repr: CancelRepr::Fixed(*cancelled) },
@@ -352,7 +353,7 @@ impl<T, E> Future for Handle<T, E> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let out = match &mut this.repr {
-            Repr::Task { join, ctl } => ready!(join.poll(ctl, cx)),
+            Repr::Pending { join, ctl } => ready!(join.poll(ctl, cx)),
             Repr::Ready(r) => {
                 let taken = Repr::Taken { cancelled: matches!(r, Err(Error::Cancelled)), id: None };
                 match std::mem::replace(&mut this.repr, taken) {
@@ -383,7 +384,7 @@ pub struct CancelHandle {
 
 #[derive(Clone)]
 enum CancelRepr {
-    Task { abort: AbortJob, ctl: Arc<Control> },
+    Pending { abort: AbortJob, ctl: Arc<Control> },
     Fixed(bool),
 }
 
@@ -397,7 +398,7 @@ impl CancelHandle {
     /// Requests cancellation; see [`Handle::cancel`].
     pub fn cancel(&self) -> bool {
         match &self.repr {
-            CancelRepr::Task { abort, ctl } => ctl.cancel_blocking(|| abort.abort()),
+            CancelRepr::Pending { abort, ctl } => ctl.cancel_blocking(|| abort.abort()),
             CancelRepr::Fixed(b) => *b,
         }
     }
@@ -406,7 +407,7 @@ impl CancelHandle {
     /// [`Handle::cancel_async`].
     pub async fn cancel_async(&self) -> bool {
         match &self.repr {
-            CancelRepr::Task { abort, ctl } => ctl.cancel_async(|| abort.abort()).await,
+            CancelRepr::Pending { abort, ctl } => ctl.cancel_async(|| abort.abort()).await,
             CancelRepr::Fixed(b) => *b,
         }
     }
@@ -414,7 +415,7 @@ impl CancelHandle {
     /// True when the job was cancelled.
     pub fn is_cancelled(&self) -> bool {
         match &self.repr {
-            CancelRepr::Task { ctl, .. } => ctl.phase() == Phase::Cancelled,
+            CancelRepr::Pending { ctl, .. } => ctl.phase() == Phase::Cancelled,
             CancelRepr::Fixed(b) => *b,
         }
     }
@@ -439,7 +440,7 @@ impl CancelHandle {
     /// ```
     pub fn cancel_nonblocking(&self, rt: &tokio::runtime::Handle) -> CancelDecision {
         match &self.repr {
-            CancelRepr::Task { abort, ctl } => {
+            CancelRepr::Pending { abort, ctl } => {
                 let abort = abort.clone();
                 ctl.cancel_detached(rt, move || abort.abort())
             }

@@ -2,7 +2,6 @@
 //! submissions) and the reader (one blocking pop per tick for the outcomes of every
 //! pending job), and the remote part of cancel.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -80,26 +79,14 @@ pub(crate) async fn submit_batch(shared: &Shared, slots: &[Arc<Slot>]) -> Result
     for s in slots {
         inv.arg(&*s.id).arg(if s.keyed { "1" } else { "0" }).arg(s.name).arg(&s.payload).arg(&s.span);
     }
-    let inv = &inv;
-    retrying(shared, |mut c| async move {
-        inv.invoke_async::<redis::Value>(&mut c).await.map(|v| Submitted::parse(strings(v)))
-    })
-    .await
-}
-
-/// Runs `attempt` on a connection until it succeeds, retrying while Redis is unreachable
-/// up to the unavailable timeout; then gives up with the last error's message.
-async fn retrying<T, Fut>(shared: &Shared, mut attempt: impl FnMut(Conn) -> Fut) -> Result<T, String>
-where
-    Fut: Future<Output = redis::RedisResult<T>>,
-{
     let started = Instant::now();
     let mut delays = backoff();
+    let mut conn = shared.conn.clone();
     loop {
-        match attempt(shared.conn.clone()).await {
-            Ok(v) => return Ok(v),
+        match inv.invoke_async::<redis::Value>(&mut conn).await {
+            Ok(v) => return Ok(Submitted::parse(strings(v))),
             Err(e) => {
-                if started.elapsed() >= shared.config.unavailable_timeout {
+                if started.elapsed() >= cfg.unavailable_timeout {
                     return Err(e.to_string());
                 }
                 tracing::warn!(error = %e, queue = %shared.keys.queue, "submit failed; retrying");

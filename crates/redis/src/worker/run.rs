@@ -622,7 +622,8 @@ async fn store_outcomes(w: &W, batch: &[Finished]) -> redis::RedisResult<()> {
     }
     let mut conn = w.conn.clone();
     let replies: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
-    // Per client, the lines of its one message.
+    // Per client, the lines of its one message: `r <id> <outcome>`, as the scripts'
+    // `queue_push` writes them and the client's reader (`route`) parses them.
     let mut messages: HashMap<&str, String> = HashMap::new();
     for ((_, id, _, outcome), pair) in batch.iter().zip(replies.chunks_exact(2)) {
         let Some(queued) = pair[1].as_deref() else { continue };
