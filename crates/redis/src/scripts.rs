@@ -313,7 +313,18 @@ for _, p in ipairs(pend) do
     local v = f.id and state(prefix, f.id)
     if f.id and not (v and string.byte(v, 1) == Q) then
       -- Finished (its worker stored the outcome, then stopped before acknowledging) or
-      -- unknown: it leaves the queue here.
+      -- unknown: it leaves the queue here. A worker that stopped after storing the outcome
+      -- may not have told the waiting clients: tell them now.
+      if v then
+        local jk = prefix .. 'job:' .. f.id
+        local queued = redis.call('GET', jk)
+        if queued and string.byte(queued, 1) == Q then
+          local pushes = {}
+          queue_push(pushes, queued, f.id, string.sub(v, 2))
+          redis.call('DEL', jk)
+          flush(prefix, pushes, ttl)
+        end
+      end
       if redis.call('XACK', stream, group, eid) > 0 then redis.call('DECR', prefix .. 'len') end
       redis.call('XDEL', stream, eid)
     elseif deliveries >= max or not f.id then

@@ -322,6 +322,33 @@ async fn idempotent_submit_enqueues_once() {
     w.shutdown().await;
 }
 
+/// A worker killed after storing a job's outcome but before telling the client and
+/// acknowledging (played here by hand: a consumer claims the entry and stores the outcome,
+/// then nothing) still resolves the handle: the worker that reclaims the entry finds the
+/// outcome, tells the waiting client and acknowledges, without running the job again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcome_stored_by_a_killed_worker_reaches_the_client() {
+    let Some(server) = RedisServer::start() else { return };
+    let url = server.url();
+    let exec = client(&url, "stored").await;
+    let (id, h) = exec.submit_with_id(Square(9));
+    eventually("the job is enqueued", || {
+        server.command(&format!("EXISTS mx:{{stored}}:job:{id}")).as_deref() == Some(":1\r\n")
+    })
+    .await;
+    // The killed worker: it claimed the entry and stored the outcome, then died.
+    server.command("XGROUP CREATE mx:{stored}:jobs mx-workers 0");
+    server.command("XREADGROUP GROUP mx-workers dead COUNT 10 STREAMS mx:{stored}:jobs >");
+    server.command(&format!("SET mx:{{stored}}:out:{id} 'd{{\"t\":\"ok\",\"v\":81}}' PX 60000"));
+    let runs = Arc::new(AtomicU64::new(0));
+    let w = worker(&url, "stored", runs.clone()).start().await.unwrap();
+    assert_eq!(within(h).await.unwrap(), 81);
+    assert_eq!(runs.load(Ordering::SeqCst), 0, "the stored outcome is not computed again");
+    let info = within(exec.queue_info()).await.unwrap();
+    assert_eq!(info.queued, 0);
+    w.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_worker_job_is_reclaimed_and_resolves_once() {
     let Some(server) = RedisServer::start() else { return };
