@@ -51,6 +51,11 @@ impl<F> Closed<F> {
         Closed { work, reason }
     }
 
+    /// The same refusal, holding `f(work)`.
+    pub(crate) fn map<G>(self, f: impl FnOnce(F) -> G) -> Closed<G> {
+        Closed { work: f(self.work), reason: self.reason }
+    }
+
     /// The future or closure that was not spawned.
     ///
     /// ```

@@ -90,18 +90,24 @@ fn cancel(shared: &Arc<Set>, node: &Arc<TestNode>, key: usize) -> bool {
     }
 }
 
+/// [`poll_once`] on a thread of the model.
+fn spawn_poll(shared: &Arc<Set>) -> thread::JoinHandle<usize> {
+    let shared = shared.clone();
+    thread::spawn(move || poll_once(&shared))
+}
+
+/// [`cancel`] on a thread of the model.
+fn spawn_cancel(shared: &Arc<Set>, node: &Arc<TestNode>, key: usize) -> thread::JoinHandle<bool> {
+    let (shared, node) = (shared.clone(), node.clone());
+    thread::spawn(move || cancel(&shared, &node, key))
+}
+
 #[test]
 fn loom_resolve_races_cancel() {
     loom::model(|| {
         let (shared, node, key, stage) = setup();
-        let poll = {
-            let shared = shared.clone();
-            thread::spawn(move || poll_once(&shared))
-        };
-        let canceller = {
-            let (shared, node) = (shared.clone(), node.clone());
-            thread::spawn(move || cancel(&shared, &node, key))
-        };
+        let poll = spawn_poll(&shared);
+        let canceller = spawn_cancel(&shared, &node, key);
         // The stage future waits for its result meanwhile.
         let out = loom::future::block_on(stage);
         let resolved = poll.join().unwrap();
@@ -123,10 +129,7 @@ fn loom_resolve_races_cancel() {
 fn loom_resolve_races_drop() {
     loom::model(|| {
         let (shared, node, _key, stage) = setup();
-        let poll = {
-            let shared = shared.clone();
-            thread::spawn(move || poll_once(&shared))
-        };
+        let poll = spawn_poll(&shared);
         drop(stage);
         let resolved = poll.join().unwrap();
         let abandons = node.input.abandons.load(SeqCst);
@@ -141,10 +144,7 @@ fn loom_resolve_races_drop() {
 fn loom_cancel_races_drop() {
     loom::model(|| {
         let (shared, node, key, stage) = setup();
-        let canceller = {
-            let (shared, node) = (shared.clone(), node.clone());
-            thread::spawn(move || cancel(&shared, &node, key))
-        };
+        let canceller = spawn_cancel(&shared, &node, key);
         drop(stage);
         let approved = canceller.join().unwrap();
         let abandons = node.input.abandons.load(SeqCst);
@@ -164,14 +164,8 @@ fn loom_cancel_races_drop() {
 fn loom_resolve_cancel_drop() {
     loom::model(|| {
         let (shared, node, key, stage) = setup();
-        let poll = {
-            let shared = shared.clone();
-            thread::spawn(move || poll_once(&shared))
-        };
-        let canceller = {
-            let (shared, node) = (shared.clone(), node.clone());
-            thread::spawn(move || cancel(&shared, &node, key))
-        };
+        let poll = spawn_poll(&shared);
+        let canceller = spawn_cancel(&shared, &node, key);
         drop(stage);
         let resolved = poll.join().unwrap();
         let approved = canceller.join().unwrap();

@@ -13,7 +13,7 @@ use crate::sync::{AtomicU64, Mutex, MutexGuard};
 use super::callbacks::{self, Callback, Resolved};
 
 use crate::error::{Error, Panic};
-use crate::stage::{CancelDecision, CancelGate, CancelHook};
+use crate::stage::{CancelDecision, CancelFuture, CancelGate, CancelHook};
 
 /// Where a job's life stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,39 +261,17 @@ impl Control {
 
     /// Tries to cancel. `abort` stops the driver task when the cancel is accepted.
     pub(crate) fn cancel_blocking(&self, abort: impl FnOnce()) -> bool {
-        match self.begin_cancel() {
-            Begin::Accepted(cbs) => {
-                abort();
-                self.run_cancelled(cbs);
-                true
-            }
-            Begin::Answered(b) => b,
-            Begin::Ask(hook) => {
-                let ok = match run_hook(&hook) {
-                    CancelDecision::Now(b) => b,
-                    CancelDecision::Later(fut) => crate::handle::wait::block_on_cancel(fut),
-                };
-                self.complete_cancel(ok, abort)
-            }
+        match self.cancel_step(abort) {
+            Ok(answer) => answer,
+            Err((fut, abort)) => self.complete_cancel(crate::handle::wait::block_on_cancel(fut), abort),
         }
     }
 
     /// Tries to cancel, awaiting an asynchronous cancel decision.
     pub(crate) async fn cancel_async(&self, abort: impl FnOnce()) -> bool {
-        match self.begin_cancel() {
-            Begin::Accepted(cbs) => {
-                abort();
-                self.run_cancelled(cbs);
-                true
-            }
-            Begin::Answered(b) => b,
-            Begin::Ask(hook) => {
-                let ok = match run_hook(&hook) {
-                    CancelDecision::Now(b) => b,
-                    CancelDecision::Later(fut) => fut.await,
-                };
-                self.complete_cancel(ok, abort)
-            }
+        match self.cancel_step(abort) {
+            Ok(answer) => answer,
+            Err((fut, abort)) => self.complete_cancel(fut.await, abort),
         }
     }
 
@@ -306,20 +284,30 @@ impl Control {
         rt: &tokio::runtime::Handle,
         abort: impl FnOnce() + Send + 'static,
     ) -> CancelDecision {
+        match self.cancel_step(abort) {
+            Ok(answer) => CancelDecision::Now(answer),
+            Err((fut, abort)) => {
+                let ctl = self.clone();
+                let deciding = rt.spawn(async move { ctl.complete_cancel(fut.await, abort) });
+                CancelDecision::Later(Box::pin(async move { deciding.await.unwrap_or(false) }))
+            }
+        }
+    }
+
+    /// The part of a cancel that needs no waiting, shared by the three ways to cancel: the
+    /// answer, or the stage's pending decision together with the `abort` to run once it
+    /// approves (through [`complete_cancel`](Self::complete_cancel)).
+    fn cancel_step<A: FnOnce()>(&self, abort: A) -> Result<bool, (CancelFuture, A)> {
         match self.begin_cancel() {
             Begin::Accepted(cbs) => {
                 abort();
                 self.run_cancelled(cbs);
-                CancelDecision::Now(true)
+                Ok(true)
             }
-            Begin::Answered(b) => CancelDecision::Now(b),
+            Begin::Answered(answer) => Ok(answer),
             Begin::Ask(hook) => match run_hook(&hook) {
-                CancelDecision::Now(b) => CancelDecision::Now(self.complete_cancel(b, abort)),
-                CancelDecision::Later(fut) => {
-                    let ctl = self.clone();
-                    let deciding = rt.spawn(async move { ctl.complete_cancel(fut.await, abort) });
-                    CancelDecision::Later(Box::pin(async move { deciding.await.unwrap_or(false) }))
-                }
+                CancelDecision::Now(approved) => Ok(self.complete_cancel(approved, abort)),
+                CancelDecision::Later(fut) => Err((fut, abort)),
             },
         }
     }

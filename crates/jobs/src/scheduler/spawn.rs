@@ -415,12 +415,7 @@ where
     type Output = Result<Job<T, E>, Closed<F>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.poll_spawn(cx).map(|r| {
-            r.map_err(|c| {
-                let reason = c.reason();
-                Closed::new(c.into_inner().0, reason)
-            })
-        })
+        self.inner.poll_spawn(cx).map(|r| r.map_err(|c| c.map(|w| w.0)))
     }
 }
 
@@ -453,11 +448,6 @@ where
     type Output = Result<Job<T, E>, Closed<F>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.poll_spawn(cx).map(|r| {
-            r.map_err(|c| {
-                let reason = c.reason();
-                Closed::new(c.into_inner().0, reason)
-            })
-        })
+        self.inner.poll_spawn(cx).map(|r| r.map_err(|c| c.map(|w| w.0)))
     }
 }
