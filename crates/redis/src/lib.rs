@@ -67,6 +67,7 @@ mod error;
 mod job;
 mod keys;
 mod scripts;
+mod settings;
 mod wire;
 mod worker;
 

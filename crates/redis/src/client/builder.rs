@@ -12,6 +12,7 @@ use super::shared::{ClientConfig, Shared};
 use crate::conn::Backend;
 use crate::error::SetupError;
 use crate::keys::{Keys, random_id};
+use crate::settings::CommonSettings;
 
 /// Settings of a [`RedisExecutor`]; [`connect`](Self::connect) checks them and connects.
 ///
@@ -45,11 +46,10 @@ impl RedisExecutorBuilder {
             name: None,
             config: ClientConfig {
                 max_len: 0,
-                result_ttl: Duration::from_secs(24 * 3600),
                 unavailable_timeout: Duration::from_secs(60),
                 cancel_timeout: Duration::from_secs(10),
                 batch: 512,
-                block: Duration::from_secs(1),
+                common: CommonSettings::default(),
             },
         }
     }
@@ -71,7 +71,7 @@ impl RedisExecutorBuilder {
     /// How long a finished job's outcome stays in Redis for [`attach`](RedisExecutor::attach)
     /// and idempotent resubmission (default 24 h; at least 1 ms).
     pub fn result_ttl(mut self, ttl: Duration) -> Self {
-        self.config.result_ttl = ttl;
+        self.config.common.result_ttl = ttl;
         self
     }
 
@@ -100,23 +100,15 @@ impl RedisExecutorBuilder {
     /// (default 1 s; at least 10 ms). Shorter means more round trips while idle, not
     /// lower latency: an outcome wakes the read at once.
     pub fn read_block(mut self, d: Duration) -> Self {
-        self.config.block = d;
+        self.config.common.block = d;
         self
     }
 
     fn check(&self) -> Result<(), ConfigError> {
         let c = &self.config;
-        if c.result_ttl < Duration::from_millis(1) {
-            return Err(ConfigError::new(
-                "result TTL",
-                "must be at least 1 ms (results would vanish at once)",
-            ));
-        }
+        c.common.check()?;
         if c.batch == 0 {
             return Err(ConfigError::new("batch size", "0 would never send a job; use at least 1"));
-        }
-        if c.block < Duration::from_millis(10) {
-            return Err(ConfigError::new("read block", "must be at least 10 ms, else the reader spins"));
         }
         if c.unavailable_timeout.is_zero() {
             return Err(ConfigError::new(
@@ -138,7 +130,7 @@ impl RedisExecutorBuilder {
         self.check()?;
         let backend = self.backend?;
         let conn = backend.connect(None).await?;
-        let read_conn = backend.connect(Some(self.config.block)).await?;
+        let read_conn = backend.connect(Some(self.config.common.block)).await?;
         let runtime = Runtime::current_or_owned();
         let (tx, rx) = mpsc::unbounded_channel();
         let name: Arc<str> = self.name.as_deref().unwrap_or(&self.queue).into();

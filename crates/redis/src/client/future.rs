@@ -105,7 +105,7 @@ where
                     Ok(Reply::NotFound) => Err(Error::Job(RemoteError::NotFound {
                         id: reg.id.to_string(),
                         queue,
-                        ttl: shared.config.result_ttl,
+                        ttl: shared.config.common.result_ttl,
                     })),
                     // The client's tasks ended (its runtime is going away).
                     Err(_) => Err(Error::ShutDown),

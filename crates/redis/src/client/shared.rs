@@ -11,16 +11,16 @@ use more_executors_core::metrics::{Counter, Gauge};
 
 use crate::conn::Conn;
 use crate::keys::Keys;
+use crate::settings::CommonSettings;
 
 /// Settings of a client.
 #[derive(Debug, Clone)]
 pub(crate) struct ClientConfig {
     pub(crate) max_len: u64,
-    pub(crate) result_ttl: Duration,
     pub(crate) unavailable_timeout: Duration,
     pub(crate) cancel_timeout: Duration,
     pub(crate) batch: usize,
-    pub(crate) block: Duration,
+    pub(crate) common: CommonSettings,
 }
 
 /// What the background tasks deliver to a waiting handle.

@@ -194,7 +194,7 @@ async fn attach_one(shared: &Shared, id: Arc<str>) {
 /// The reader: while jobs are pending, one `BLMPOP` per tick takes every outcome (and
 /// cancel answer) pushed to this client's reply list, up to the batch size.
 pub(crate) async fn reader(shared: Arc<Shared>, mut conn: Conn) {
-    let block = shared.config.block.as_secs_f64();
+    let block = shared.config.common.block.as_secs_f64();
     let mut failing_since: Option<Instant> = None;
     let mut delays = backoff();
     loop {
@@ -267,7 +267,7 @@ pub(crate) async fn cancel_remote(shared: &Arc<Shared>, id: &Arc<str>) -> bool {
         .arg(GROUP)
         .arg(&**id)
         .arg(&shared.client_id)
-        .arg(shared.config.result_ttl.as_millis() as u64)
+        .arg(shared.config.common.result_ttl.as_millis() as u64)
         .arg(wire::CANCELLED)
         .invoke_async::<String>(&mut conn)
         .await;

@@ -21,6 +21,7 @@ use crate::conn::Backend;
 use crate::error::SetupError;
 use crate::job::RemoteJob;
 use crate::keys::{Keys, random_id};
+use crate::settings::CommonSettings;
 use handler::{Dispatch, Handler};
 
 /// Settings of a worker.
@@ -30,8 +31,7 @@ pub(crate) struct WorkerConfig {
     pub(crate) max_deliveries: u64,
     pub(crate) prefetch: usize,
     pub(crate) close_timeout: Duration,
-    pub(crate) result_ttl: Duration,
-    pub(crate) block: Duration,
+    pub(crate) common: CommonSettings,
 }
 
 /// Settings and handlers of a [`RedisWorker`]; [`start`](Self::start) connects and runs it.
@@ -77,8 +77,7 @@ impl RedisWorkerBuilder {
                 max_deliveries: 5,
                 prefetch: 64,
                 close_timeout: Duration::from_secs(30),
-                result_ttl: Duration::from_secs(24 * 3600),
-                block: Duration::from_secs(1),
+                common: CommonSettings::default(),
             },
         }
     }
@@ -175,13 +174,13 @@ impl RedisWorkerBuilder {
     /// How long outcomes stay in Redis after the job finished (default 24 h). Use the same
     /// value as the clients.
     pub fn result_ttl(mut self, d: Duration) -> Self {
-        self.config.result_ttl = d;
+        self.config.common.result_ttl = d;
         self
     }
 
     /// How long one read of the queue blocks in Redis when it is empty (default 1 s).
     pub fn read_block(mut self, d: Duration) -> Self {
-        self.config.block = d;
+        self.config.common.block = d;
         self
     }
 
@@ -202,12 +201,7 @@ impl RedisWorkerBuilder {
         if c.prefetch == 0 {
             return Err(ConfigError::new("prefetch", "0 would never claim a job; use at least 1"));
         }
-        if c.result_ttl < Duration::from_millis(1) {
-            return Err(ConfigError::new("result TTL", "must be at least 1 ms"));
-        }
-        if c.block < Duration::from_millis(10) {
-            return Err(ConfigError::new("read block", "must be at least 10 ms, else the reader spins"));
-        }
+        c.common.check()?;
         if let Some(name) = self.handlers.keys().find(|n| n.contains('\n')) {
             return Err(ConfigError::new(
                 "handlers",

@@ -28,65 +28,59 @@ pub struct WorkerStats {
     pub released: u64,
 }
 
+/// One of a worker's counters: its total so far and, for most, its metric.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    total: AtomicU64,
+    metric: Option<Counter>,
+}
+
+impl Tally {
+    /// A counter that also counts on the metric `name`, labelled with the queue.
+    fn metered(name: &'static str, queue: &str) -> Tally {
+        Tally { total: AtomicU64::new(0), metric: Some(Counter::labelled(name, "queue", queue)) }
+    }
+
+    pub(crate) fn add(&self, n: u64) {
+        self.total.fetch_add(n, Ordering::Relaxed);
+        if let Some(m) = &self.metric {
+            m.increment(n);
+        }
+    }
+
+    fn get(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+}
+
+/// The live counters behind [`WorkerStats`].
 #[derive(Debug)]
 pub(crate) struct Stats {
-    claimed: AtomicU64,
-    reclaimed: AtomicU64,
-    acked: AtomicU64,
-    dead_lettered: AtomicU64,
-    released: AtomicU64,
-    m_claimed: Counter,
-    m_reclaimed: Counter,
-    m_acked: Counter,
-    m_dead: Counter,
+    pub(crate) claimed: Tally,
+    pub(crate) reclaimed: Tally,
+    pub(crate) acked: Tally,
+    pub(crate) dead_lettered: Tally,
+    pub(crate) released: Tally,
 }
 
 impl Stats {
     pub(crate) fn new(queue: &str) -> Stats {
         Stats {
-            claimed: AtomicU64::new(0),
-            reclaimed: AtomicU64::new(0),
-            acked: AtomicU64::new(0),
-            dead_lettered: AtomicU64::new(0),
-            released: AtomicU64::new(0),
-            m_claimed: Counter::labelled("more_executors_redis_claimed_total", "queue", queue),
-            m_reclaimed: Counter::labelled("more_executors_redis_reclaimed_total", "queue", queue),
-            m_acked: Counter::labelled("more_executors_redis_acked_total", "queue", queue),
-            m_dead: Counter::labelled("more_executors_redis_dead_letter_total", "queue", queue),
+            claimed: Tally::metered("more_executors_redis_claimed_total", queue),
+            reclaimed: Tally::metered("more_executors_redis_reclaimed_total", queue),
+            acked: Tally::metered("more_executors_redis_acked_total", queue),
+            dead_lettered: Tally::metered("more_executors_redis_dead_letter_total", queue),
+            released: Tally::default(),
         }
-    }
-
-    pub(crate) fn claimed(&self, n: u64) {
-        self.claimed.fetch_add(n, Ordering::Relaxed);
-        self.m_claimed.increment(n);
-    }
-
-    pub(crate) fn reclaimed(&self, n: u64) {
-        self.reclaimed.fetch_add(n, Ordering::Relaxed);
-        self.m_reclaimed.increment(n);
-    }
-
-    pub(crate) fn acked(&self, n: u64) {
-        self.acked.fetch_add(n, Ordering::Relaxed);
-        self.m_acked.increment(n);
-    }
-
-    pub(crate) fn dead(&self, n: u64) {
-        self.dead_lettered.fetch_add(n, Ordering::Relaxed);
-        self.m_dead.increment(n);
-    }
-
-    pub(crate) fn released(&self, n: u64) {
-        self.released.fetch_add(n, Ordering::Relaxed);
     }
 
     pub(crate) fn snapshot(&self) -> WorkerStats {
         WorkerStats {
-            claimed: self.claimed.load(Ordering::Relaxed),
-            reclaimed: self.reclaimed.load(Ordering::Relaxed),
-            acked: self.acked.load(Ordering::Relaxed),
-            dead_lettered: self.dead_lettered.load(Ordering::Relaxed),
-            released: self.released.load(Ordering::Relaxed),
+            claimed: self.claimed.get(),
+            reclaimed: self.reclaimed.get(),
+            acked: self.acked.get(),
+            dead_lettered: self.dead_lettered.get(),
+            released: self.released.get(),
         }
     }
 }

@@ -106,8 +106,8 @@ pub(crate) async fn start(
     config: WorkerConfig,
 ) -> Result<super::RedisWorker, redis::RedisError> {
     let mut conn = backend.connect(None).await?;
-    let read_conn = backend.connect(Some(config.block)).await?;
-    let ctl_conn = backend.connect(Some(config.block)).await?;
+    let read_conn = backend.connect(Some(config.common.block)).await?;
+    let ctl_conn = backend.connect(Some(config.common.block)).await?;
     create_group(&mut conn, &keys).await?;
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let w = Arc::new(W {
@@ -155,12 +155,17 @@ async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
 }
 
+/// `fut`'s output, or `None` when `stop` is set first.
+async fn unless_stopped<F: Future>(fut: F, stop: &mut watch::Receiver<bool>) -> Option<F::Output> {
+    tokio::select! {
+        r = fut => Some(r),
+        _ = stopped(stop) => None,
+    }
+}
+
 /// Takes every free prefetch slot, waiting for the first one.
 async fn slots(w: &W, stop: &mut watch::Receiver<bool>) -> Option<OwnedSemaphorePermit> {
-    let mut permit = tokio::select! {
-        p = w.sem.clone().acquire_owned() => p.ok()?,
-        _ = stopped(stop) => return None,
-    };
+    let mut permit = unless_stopped(w.sem.clone().acquire_owned(), stop).await?.ok()?;
     let extra = w.sem.available_permits();
     if let Some(more) = (extra > 0).then(|| w.sem.clone().try_acquire_many_owned(extra as u32).ok()).flatten()
     {
@@ -187,7 +192,7 @@ async fn claimer(w: Arc<W>, mut conn: Conn) {
             }
         }
         let until_reclaim = next_reclaim.saturating_duration_since(Instant::now());
-        let block_ms = w.config.block.min(until_reclaim).as_millis().max(1) as u64;
+        let block_ms = w.config.common.block.min(until_reclaim).as_millis().max(1) as u64;
         let n = permit.num_permits();
         let mut cmd = redis::cmd("XREADGROUP");
         cmd.arg("GROUP")
@@ -201,10 +206,7 @@ async fn claimer(w: Arc<W>, mut conn: Conn) {
             .arg(&*w.keys.stream)
             .arg(">");
         let read = cmd.query_async::<redis::Value>(&mut conn);
-        let r = tokio::select! {
-            r = read => r,
-            _ = stopped(&mut stop) => return,
-        };
+        let Some(r) = unless_stopped(read, &mut stop).await else { return };
         match r {
             Ok(reply) => {
                 delays = backoff();
@@ -238,7 +240,7 @@ async fn start_fresh(w: &Arc<W>, entries: Vec<Entry>, permit: &mut OwnedSemaphor
             dispatch(w, e, p);
         }
     }
-    w.stats.claimed(claimed);
+    w.stats.claimed.add(claimed);
 }
 
 /// The entries of an `XREADGROUP` reply (one stream), RESP2 or RESP3.
@@ -322,7 +324,7 @@ async fn dead_letter(w: &W, e: &Entry, reason: &str) {
         .key(&*w.keys.dead)
         .arg(&*w.keys.prefix)
         .arg(GROUP)
-        .arg(w.config.result_ttl.as_millis() as u64)
+        .arg(w.config.common.result_ttl.as_millis() as u64)
         .arg(&*e.eid)
         .arg(&*e.id)
         .arg(&e.name)
@@ -332,7 +334,7 @@ async fn dead_letter(w: &W, e: &Entry, reason: &str) {
         .invoke_async::<i64>(&mut conn)
         .await;
     match r {
-        Ok(_) => w.stats.dead(1),
+        Ok(_) => w.stats.dead_lettered.add(1),
         Err(err) => tracing::warn!(error = %err, "dead-lettering failed; the entry will be reclaimed"),
     }
 }
@@ -347,14 +349,14 @@ async fn release(w: &W, pairs: &[(Arc<str>, Arc<str>)], reason: &str) -> u64 {
         .arg(GROUP)
         .arg(&w.id)
         .arg(reason)
-        .arg(w.config.result_ttl.as_millis() as u64);
+        .arg(w.config.common.result_ttl.as_millis() as u64);
     for (eid, id) in pairs {
         inv.arg(&**eid).arg(&**id);
     }
     let mut conn = w.conn.clone();
     match inv.invoke_async::<u64>(&mut conn).await {
         Ok(n) => {
-            w.stats.released(n);
+            w.stats.released.add(n);
             n
         }
         Err(e) => {
@@ -445,7 +447,7 @@ async fn reclaim(w: &Arc<W>, permit: &mut OwnedSemaphorePermit) {
         .arg(w.config.visibility_timeout.as_millis() as u64)
         .arg(w.config.max_deliveries)
         .arg(free)
-        .arg(w.config.result_ttl.as_millis() as u64)
+        .arg(w.config.common.result_ttl.as_millis() as u64)
         .invoke_async::<redis::Value>(&mut conn)
         .await;
     let v = match r {
@@ -457,7 +459,7 @@ async fn reclaim(w: &Arc<W>, permit: &mut OwnedSemaphorePermit) {
     };
     let dead: u64 = v.first().and_then(|s| s.parse().ok()).unwrap_or(0);
     if dead > 0 {
-        w.stats.dead(dead);
+        w.stats.dead_lettered.add(dead);
         tracing::warn!(count = dead, queue = %w.keys.queue, "jobs moved to the dead-letter stream");
     }
     let mut claimed = 0;
@@ -476,7 +478,7 @@ async fn reclaim(w: &Arc<W>, permit: &mut OwnedSemaphorePermit) {
         }
     }
     if claimed > 0 {
-        w.stats.reclaimed(claimed);
+        w.stats.reclaimed.add(claimed);
         tracing::info!(count = claimed, worker = %w.id, "reclaimed jobs of stopped workers");
     }
 }
@@ -485,9 +487,8 @@ async fn heartbeat(w: Arc<W>) {
     let mut halt = w.halt.subscribe();
     let every = w.config.visibility_timeout / 3;
     loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stopped(&mut halt) => return,
+        if unless_stopped(tokio::time::sleep(every), &mut halt).await.is_none() {
+            return;
         }
         let eids: Vec<Arc<str>> =
             w.running().values().filter(|j| !j.released).map(|j| j.eid.clone()).collect();
@@ -509,16 +510,13 @@ async fn heartbeat(w: Arc<W>) {
 async fn control(w: Arc<W>, mut conn: Conn) {
     let mut halt = w.halt.subscribe();
     let key = w.keys.control(&w.id);
-    let block = w.config.block.as_secs_f64();
+    let block = w.config.common.block.as_secs_f64();
     let mut delays = backoff();
     loop {
         let mut cmd = redis::cmd("BLMPOP");
         cmd.arg(block).arg(1).arg(&key).arg("LEFT").arg("COUNT").arg(100);
         let pop = cmd.query_async::<Option<(String, Vec<String>)>>(&mut conn);
-        let r = tokio::select! {
-            r = pop => r,
-            _ = stopped(&mut halt) => return,
-        };
+        let Some(r) = unless_stopped(pop, &mut halt).await else { return };
         match r {
             Ok(popped) => {
                 delays = backoff();
@@ -555,7 +553,7 @@ async fn answer_cancel(w: &W, id: Arc<str>, reply: String) {
     let r: redis::RedisResult<()> = redis::pipe()
         .rpush(&reply, format!("c {id} {}", u8::from(accepted)))
         .ignore()
-        .pexpire(&reply, w.config.result_ttl.as_millis() as i64)
+        .pexpire(&reply, w.config.common.result_ttl.as_millis() as i64)
         .ignore()
         .query_async(&mut conn)
         .await;
@@ -583,7 +581,7 @@ async fn finisher(w: Arc<W>, mut rx: mpsc::UnboundedReceiver<Msg>) {
             loop {
                 match store_outcomes(&w, &batch).await {
                     Ok(()) => {
-                        w.stats.acked(batch.len() as u64);
+                        w.stats.acked.add(batch.len() as u64);
                         w.forget_all(batch.iter().map(|(_, id, _, _)| id));
                         break;
                     }
@@ -611,7 +609,7 @@ type Finished = (Arc<str>, Arc<str>, &'static str, String);
 /// is safe without a script per job): one pipeline of `SET out NX GET` and `GET job` per
 /// job, then one [`scripts::ACK`] for the batch. Both steps may be repeated after an error.
 async fn store_outcomes(w: &W, batch: &[Finished]) -> redis::RedisResult<()> {
-    let ttl = w.config.result_ttl.as_millis() as u64;
+    let ttl = w.config.common.result_ttl.as_millis() as u64;
     let mut pipe = redis::pipe();
     for (_, id, state, outcome) in batch {
         let mut value = String::with_capacity(state.len() + outcome.len());
