@@ -82,39 +82,143 @@ macro_rules! forward_lifecycle {
     };
 }
 
-/// The tower accessor set (`get_ref`, `get_mut`, `into_inner`) of a wrapper whose inner
-/// executor, of type `S`, is its `inner` field. Expands inside the wrapper's `impl` block;
-/// `$path` is the wrapper's path from the crate root and `$args` what `new` takes after the
-/// inner executor, for the doc example.
+/// Writes the tower accessor set of a wrapper whose inner executor (or service) is its
+/// field `inner`: `get_ref(&self) -> &S`, `get_mut(&mut self) -> &mut S` and
+/// `into_inner(self) -> S`, each with its doc and a runnable example.
+///
+/// Expands inside the wrapper's `impl` block. The caller gives:
+/// - the example's setup, as `///` lines: the code that binds `exec` to a wrapper (the
+///   examples run as doctests of the crate that invokes the macro, so it names that crate);
+/// - `executor: S` (or `service: S`): the noun the docs use for the inner value, and its
+///   type in the signatures;
+/// - `inner: T`: the concrete type `exec` wraps in the example;
+/// - `check: { .. }`: statements about `inner`, run by each example after the accessor
+///   under test gave it (as `&T`, `&mut T`, then `T`);
+/// - optionally `submitted: ".."`: what becomes of jobs already submitted when the
+///   wrapper is unwrapped, after the generated "Jobs already submitted are unaffected".
+///
+/// Each example is the setup, then (for `get_mut`, after `let mut exec = exec;`)
+/// `let inner: &T = exec.get_ref();`, `let inner: &mut T = exec.get_mut();` or
+/// `let inner: T = exec.into_inner();`, then the check: the type annotation makes the
+/// doctest fail when an accessor stops giving the inner value.
+///
+/// ```
+/// use more_executors_core::prelude::*;
+/// use more_executors_core::stage::inner_accessors;
+///
+/// /// A layer of the crate `my_layer`.
+/// #[derive(Debug)]
+/// pub struct Wrapper<S> {
+///     inner: S,
+/// }
+///
+/// impl<S> Wrapper<S> {
+///     /// Wraps `inner`.
+///     pub fn new(inner: S) -> Self {
+///         Wrapper { inner }
+///     }
+///
+///     inner_accessors! {
+///         /// use more_executors_core::prelude::*;
+///         /// use my_layer::Wrapper;
+///         ///
+///         /// let exec = Wrapper::new(InlineExecutor::builder().name("here").build());
+///         executor: S,
+///         inner: InlineExecutor,
+///         check: { assert_eq!(inner.name(), "here"); },
+///         submitted: "their stage futures were built when they were submitted",
+///     }
+/// }
+///
+/// let mut exec = Wrapper::new(InlineExecutor::builder().name("here").build());
+/// assert_eq!(exec.get_ref().name(), "here");
+/// assert_eq!(exec.get_mut().kind(), "inline");
+/// let inner: InlineExecutor = exec.into_inner();
+/// assert_eq!(inner.name(), "here");
+/// ```
+///
+/// generates the three methods, documented as "The wrapped executor.", "The wrapped
+/// executor, mutably." and "Unwraps the inner executor. Jobs already submitted are
+/// unaffected: their stage futures were built when they were submitted.", the first with
+/// the example
+///
+/// ```text
+/// use more_executors_core::prelude::*;
+/// use my_layer::Wrapper;
+///
+/// let exec = Wrapper::new(InlineExecutor::builder().name("here").build());
+/// let inner: &InlineExecutor = exec.get_ref();
+/// assert_eq!(inner.name(), "here");
+/// ```
+///
+/// Wrappers that share their inner executor in an `Arc` (the concurrency limit, retry)
+/// write their own `get_mut -> Option<&mut S>` and `into_inner -> Result<S, Self>`.
+#[macro_export]
 macro_rules! inner_accessors {
-    ($path:expr, $args:literal) => {
-        $crate::macros::inner_accessors!(@doc $path, $args, "The wrapped executor.",
-            "assert_eq!(exec.get_ref().name(), \"inner\");",
-            pub fn get_ref(&self) -> &S {
+    (
+        $(#[doc = $setup:expr])*
+        $noun:ident: $S:ty,
+        inner: $T:ty,
+        check: { $($check:tt)* }
+        $(, submitted: $submitted:expr)? $(,)?
+    ) => {
+        $crate::inner_accessors!(
+            @methods [$($setup),*] $noun, $S, $T, stringify!($($check)*), [$($submitted)?]
+        );
+    };
+    // The check as a string: tokens written in another macro's body lose their spacing
+    // in `stringify!` (`assert_eq! (..)`), so core's own form passes it written out.
+    (@methods [$($setup:expr),*] $noun:ident, $S:ty, $T:ty, $check:expr, [$($submitted:expr)?]) => {
+        $crate::inner_accessors!(@doc [$($setup),*],
+            concat!("The wrapped ", stringify!($noun), "."),
+            concat!("let inner: &", stringify!($T), " = exec.get_ref();"),
+            $check,
+            pub fn get_ref(&self) -> &$S {
                 &self.inner
             }
         );
-        $crate::macros::inner_accessors!(@doc $path, $args, "The wrapped executor, mutably.",
-            "let mut exec = exec;\nassert_eq!(exec.get_mut().name(), \"inner\");",
-            pub fn get_mut(&mut self) -> &mut S {
+        $crate::inner_accessors!(@doc [$($setup),*],
+            concat!("The wrapped ", stringify!($noun), ", mutably."),
+            concat!("let mut exec = exec;\n let inner: &mut ", stringify!($T), " = exec.get_mut();"),
+            $check,
+            pub fn get_mut(&mut self) -> &mut $S {
                 &mut self.inner
             }
         );
-        $crate::macros::inner_accessors!(@doc $path, $args, "Unwraps the inner executor.",
-            "assert_eq!(exec.into_inner().name(), \"inner\");",
-            pub fn into_inner(self) -> S {
+        $crate::inner_accessors!(@doc [$($setup),*],
+            concat!(
+                "Unwraps the inner ", stringify!($noun), ". Jobs already submitted are unaffected",
+                $(": ", $submitted,)? "."
+            ),
+            concat!("let inner: ", stringify!($T), " = exec.into_inner();"),
+            $check,
+            pub fn into_inner(self) -> $S {
                 self.inner
             }
         );
     };
-    (@doc $path:expr, $args:literal, $summary:literal, $check:literal, $item:item) => {
+    // Every line starts with a space, as `///` lines do, so that rustdoc strips it from all.
+    (@doc [$($setup:expr),*], $summary:expr, $get:expr, $check:expr, $item:item) => {
         #[doc = concat!(
-            $summary, "\n\n```\nuse more_executors_core::prelude::*;\n",
-            "let inner = InlineExecutor::builder().name(\"inner\").build();\n",
-            "let exec = more_executors_core::", $path, "::new(inner", $args, ");\n",
-            $check, "\n```"
+            " ", $summary, "\n\n ```\n", $($setup, "\n",)* " ", $get, "\n ", $check, "\n ```"
         )]
         $item
     };
 }
-pub(crate) use inner_accessors;
+
+/// [`inner_accessors!`] for core's layers, whose examples wrap an `InlineExecutor` named
+/// `"inner"`: `$path` is the wrapper's path from the crate root, `$args` what `new` takes
+/// after the inner executor, `$submitted` the optional note on jobs already submitted.
+macro_rules! core_accessors {
+    ($path:expr, $args:literal $(, $submitted:literal)?) => {
+        $crate::inner_accessors!(
+            @methods [
+                " use more_executors_core::prelude::*;",
+                " let inner = InlineExecutor::builder().name(\"inner\").build();",
+                concat!(" let exec = more_executors_core::", $path, "::new(inner", $args, ");")
+            ]
+            executor, S, InlineExecutor, "assert_eq!(inner.name(), \"inner\");", [$($submitted)?]
+        );
+    };
+}
+pub(crate) use core_accessors;

@@ -112,43 +112,16 @@ where
 }
 
 impl<S, I, T, E> PollExecutor<S, I, T, E> {
-    /// The wrapped executor.
-    ///
-    /// ```
-    /// use more_executors_core::prelude::*;
-    /// use more_executors_poll::{PollDescriptor, PollExt, PollLayer};
-    /// let exec = InlineExecutor::new().with_poll(PollLayer::new(|_: &mut [PollDescriptor<u8, u8, ()>]| Ok(None)));
-    /// assert_eq!(exec.get_ref().kind(), "inline");
-    /// ```
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped executor, mutably.
-    ///
-    /// ```
-    /// use more_executors_core::prelude::*;
-    /// use more_executors_poll::{PollDescriptor, PollExt, PollLayer};
-    /// let mut exec = InlineExecutor::new().with_poll(PollLayer::new(|_: &mut [PollDescriptor<u8, u8, ()>]| Ok(None)));
-    /// let inner: &mut InlineExecutor = exec.get_mut();
-    /// assert_eq!(inner.kind(), "inline");
-    /// ```
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner executor. Jobs already submitted are unaffected: their stage
-    /// futures hold the poll set they are in.
-    ///
-    /// ```
-    /// use more_executors_core::prelude::*;
-    /// use more_executors_poll::{PollDescriptor, PollExt, PollLayer};
-    /// let exec = InlineExecutor::new().with_poll(PollLayer::new(|_: &mut [PollDescriptor<u8, u8, ()>]| Ok(None)));
-    /// let inner: InlineExecutor = exec.into_inner();
-    /// assert_eq!(inner.kind(), "inline");
-    /// ```
-    pub fn into_inner(self) -> S {
-        self.inner
+    more_executors_core::stage::inner_accessors! {
+        /// use more_executors_core::prelude::*;
+        /// use more_executors_poll::{PollDescriptor, PollExt, PollLayer};
+        ///
+        /// let inner = InlineExecutor::builder().name("here").build();
+        /// let exec = inner.with_poll(PollLayer::new(|_: &mut [PollDescriptor<u8, u8, ()>]| Ok(None)));
+        executor: S,
+        inner: InlineExecutor,
+        check: { assert_eq!(inner.name(), "here"); },
+        submitted: "their stage futures hold the poll set they are in",
     }
 
     /// Asks for a poll now instead of at the scheduled time. If a poll is in progress,

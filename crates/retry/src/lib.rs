@@ -234,15 +234,16 @@ impl<S, P> Retry<S, P> {
     /// use more_executors_retry::{ExponentialBackoff, RetryExt};
     ///
     /// let exec = InlineExecutor::builder().name("here").build().with_retry(ExponentialBackoff::new());
-    /// assert_eq!(exec.get_ref().name(), "here");
+    /// let inner: &InlineExecutor = exec.get_ref();
+    /// assert_eq!(inner.name(), "here");
     /// ```
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
 
     /// The wrapped executor, mutably, when this `Retry` is its only holder: `None` while a
-    /// clone of this `Retry` or a job still in flight (which holds the inner executor to
-    /// start its next attempt) shares it.
+    /// clone of it or a job still in flight (which holds the inner executor to start its
+    /// next attempt) shares it.
     ///
     /// ```
     /// use more_executors_core::prelude::*;
@@ -253,15 +254,17 @@ impl<S, P> Retry<S, P> {
     /// let clone = exec.clone();
     /// assert!(exec.get_mut().is_none(), "shared with the clone");
     /// drop(clone);
-    /// assert!(exec.get_mut().is_some());
+    /// let inner: Option<&mut InlineExecutor> = exec.get_mut();
+    /// assert!(inner.is_some());
     /// ```
     pub fn get_mut(&mut self) -> Option<&mut S> {
         Arc::get_mut(&mut self.inner)
     }
 
     /// Unwraps the inner executor when this `Retry` is its only holder; otherwise gives
-    /// `self` back unchanged (see [`get_mut`](Self::get_mut)). Unwrapping does not shut
-    /// the inner executor down.
+    /// `self` back unchanged (see [`get_mut`](Self::get_mut)). Jobs already submitted are
+    /// unaffected: one that still needs the inner executor shares it, and then this gives
+    /// `self` back. Unwrapping does not shut the inner executor down.
     ///
     /// # Errors
     /// `self`, when a clone of it or a job in flight still shares the inner executor.
@@ -274,7 +277,7 @@ impl<S, P> Retry<S, P> {
     /// let clone = exec.clone();
     /// let exec = exec.into_inner().unwrap_err();
     /// drop(clone);
-    /// let inner = exec.into_inner().unwrap();
+    /// let inner: InlineExecutor = exec.into_inner().unwrap();
     /// assert_eq!(inner.name(), "here");
     /// ```
     pub fn into_inner(self) -> Result<S, Self> {

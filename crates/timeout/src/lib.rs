@@ -287,48 +287,17 @@ impl<S, D> Timeout<S, D> {
         &self.timeout
     }
 
-    /// The wrapped executor.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use more_executors_core::prelude::*;
-    /// use more_executors_timeout::TimeoutExt;
-    ///
-    /// let exec = InlineExecutor::builder().name("here").build().with_timeout(Duration::from_secs(1)).unwrap();
-    /// assert_eq!(exec.get_ref().name(), "here");
-    /// ```
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped executor, mutably.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use more_executors_core::prelude::*;
-    /// use more_executors_timeout::TimeoutExt;
-    ///
-    /// let mut exec = InlineExecutor::builder().name("here").build().with_timeout(Duration::from_secs(1)).unwrap();
-    /// let inner: &mut InlineExecutor = exec.get_mut();
-    /// assert_eq!(inner.name(), "here");
-    /// ```
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner executor (jobs already submitted keep their deadlines).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use more_executors_core::prelude::*;
-    /// use more_executors_timeout::TimeoutExt;
-    ///
-    /// let exec = InlineExecutor::builder().name("here").build().with_timeout(Duration::from_secs(1)).unwrap();
-    /// let inner: InlineExecutor = exec.into_inner();
-    /// assert_eq!(inner.name(), "here");
-    /// ```
-    pub fn into_inner(self) -> S {
-        self.inner
+    more_executors_core::stage::inner_accessors! {
+        /// use std::time::Duration;
+        /// use more_executors_core::prelude::*;
+        /// use more_executors_timeout::TimeoutExt;
+        ///
+        /// let inner = InlineExecutor::builder().name("here").build();
+        /// let exec = inner.with_timeout(Duration::from_secs(1)).unwrap();
+        executor: S,
+        inner: InlineExecutor,
+        check: { assert_eq!(inner.name(), "here"); },
+        submitted: "they keep their deadlines",
     }
 }
 

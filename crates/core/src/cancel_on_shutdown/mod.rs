@@ -76,7 +76,11 @@ impl<S> CancelOnShutdown<S> {
         CancelOnShutdown { inner, registry: Arc::new(Registry { jobs: Mutex::new(Slab::new()) }) }
     }
 
-    crate::macros::inner_accessors!("cancel_on_shutdown::CancelOnShutdown", "");
+    crate::macros::core_accessors!(
+        "cancel_on_shutdown::CancelOnShutdown",
+        "",
+        "shutting the unwrapped executor down does not cancel them"
+    );
 
     /// How many jobs are pending in this layer.
     pub fn pending(&self) -> usize {

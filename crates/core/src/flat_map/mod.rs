@@ -58,7 +58,7 @@ impl<S, M, T> FlatMap<S, M, T> {
         FlatMap { inner, f, _input: PhantomData }
     }
 
-    crate::macros::inner_accessors!("flat_map::FlatMap", ", |n: u8| async move { Ok::<u8, Error<()>>(n) }");
+    crate::macros::core_accessors!("flat_map::FlatMap", ", |n: u8| async move { Ok::<u8, Error<()>>(n) }");
 }
 
 impl<S: Clone, M: Clone, T> Clone for FlatMap<S, M, T> {

@@ -159,38 +159,54 @@ impl<S: Lifecycle> ConcurrencyLimit<S> {
 
 impl<S> ConcurrencyLimit<S> {
     /// The wrapped executor.
+    ///
+    /// ```
+    /// use more_executors_core::prelude::*;
+    ///
+    /// let exec = InlineExecutor::builder().name("here").build().with_concurrency_limit(2).unwrap();
+    /// let inner: &InlineExecutor = exec.get_ref();
+    /// assert_eq!(inner.name(), "here");
+    /// ```
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
 
-    /// The wrapped executor, mutably; `None` while a clone of this limit or a queued job
-    /// shares it.
+    /// The wrapped executor, mutably, when this limit is its only holder: `None` while a
+    /// clone of it or a queued job (which holds the inner executor to start when a slot
+    /// frees) shares it.
     ///
     /// ```
     /// use more_executors_core::prelude::*;
     ///
     /// let mut exec = InlineExecutor::new().with_concurrency_limit(2).unwrap();
+    /// assert!(exec.get_mut().is_some());
     /// let clone = exec.clone();
     /// assert!(exec.get_mut().is_none(), "shared with the clone");
     /// drop(clone);
-    /// assert!(exec.get_mut().is_some());
+    /// let inner: Option<&mut InlineExecutor> = exec.get_mut();
+    /// assert!(inner.is_some());
     /// ```
     pub fn get_mut(&mut self) -> Option<&mut S> {
         Arc::get_mut(&mut self.inner)
     }
 
     /// Unwraps the inner executor when this limit is its only holder; otherwise gives `self`
-    /// back unchanged (see [`get_mut`](Self::get_mut)). Unwrapping does not shut the inner
-    /// executor down.
+    /// back unchanged (see [`get_mut`](Self::get_mut)). Jobs already submitted are
+    /// unaffected: one that still needs the inner executor shares it, and then this gives
+    /// `self` back. Unwrapping does not shut the inner executor down.
     ///
     /// # Errors
-    /// `self`, when a clone of this limit or a queued job still shares the inner executor.
+    /// `self`, when a clone of it or a queued job still shares the inner executor.
     ///
     /// ```
     /// use more_executors_core::prelude::*;
     ///
     /// let exec = InlineExecutor::builder().name("here").build().with_concurrency_limit(2).unwrap();
-    /// assert_eq!(exec.into_inner().unwrap().name(), "here");
+    /// let clone = exec.clone();
+    /// let exec = exec.into_inner().unwrap_err();
+    /// drop(clone);
+    /// let inner: InlineExecutor = exec.into_inner().unwrap();
+    /// assert_eq!(inner.name(), "here");
     /// ```
     pub fn into_inner(self) -> Result<S, Self> {
         let ConcurrencyLimit { inner, shared, name } = self;

@@ -36,7 +36,7 @@ impl<S, M> Map<S, M> {
         Map { inner, f }
     }
 
-    crate::macros::inner_accessors!("map::Map", ", |n: u8| n");
+    crate::macros::core_accessors!("map::Map", ", |n: u8| n");
 }
 
 impl<S: fmt::Debug, M> fmt::Debug for Map<S, M> {
@@ -82,7 +82,7 @@ impl<S, M> MapErr<S, M> {
         MapErr { inner, f }
     }
 
-    crate::macros::inner_accessors!("map::MapErr", ", |e: u8| e");
+    crate::macros::core_accessors!("map::MapErr", ", |e: u8| e");
 }
 
 impl<S: fmt::Debug, M> fmt::Debug for MapErr<S, M> {

@@ -35,7 +35,7 @@ macro_rules! transform_executor {
                 $name { inner, f }
             }
 
-            crate::macros::inner_accessors!(concat!("map_result::", stringify!($name)), ", |r: Result<u8, Error<()>>| r");
+            crate::macros::core_accessors!(concat!("map_result::", stringify!($name)), ", |r: Result<u8, Error<()>>| r");
         }
 
         impl<S: fmt::Debug, M> fmt::Debug for $name<S, M> {

@@ -102,7 +102,7 @@ impl<S> ServiceExecutor<S> {
 /// ```
 pub struct ServiceExecutorBuilder<S> {
     service: S,
-    name: Option<Arc<str>>,
+    pub(super) name: Option<Arc<str>>,
     runtime: Option<Runtime>,
 }
 
@@ -123,6 +123,11 @@ impl<S> ServiceExecutorBuilder<S> {
     pub fn runtime(mut self, runtime: Runtime) -> Self {
         self.runtime = Some(runtime);
         self
+    }
+
+    /// The same settings, for `service` (the layer keeps its settings on a builder of `()`).
+    pub(super) fn with_service<T>(&self, service: T) -> ServiceExecutorBuilder<T> {
+        ServiceExecutorBuilder { service, name: self.name.clone(), runtime: self.runtime.clone() }
     }
 
     /// Builds the executor.

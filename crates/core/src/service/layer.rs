@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use super::{ExecutorService, ServiceExecutor};
+use super::{ExecutorService, ServiceExecutor, ServiceExecutorBuilder};
 use crate::executor::Lifecycle;
 use crate::runtime::Runtime;
 
@@ -28,15 +28,26 @@ use crate::runtime::Runtime;
 /// assert_eq!(exec.submit(1).await.unwrap(), 2);
 /// # }
 /// ```
-#[derive(Clone, Default)]
 pub struct ServiceExecutorLayer {
-    name: Option<Arc<str>>,
-    runtime: Option<Runtime>,
+    /// The settings of the executors it builds, on a builder that has no service yet.
+    settings: ServiceExecutorBuilder<()>,
+}
+
+impl Clone for ServiceExecutorLayer {
+    fn clone(&self) -> Self {
+        ServiceExecutorLayer { settings: self.settings.with_service(()) }
+    }
+}
+
+impl Default for ServiceExecutorLayer {
+    fn default() -> Self {
+        ServiceExecutorLayer { settings: ServiceExecutor::builder(()) }
+    }
 }
 
 impl fmt::Debug for ServiceExecutorLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServiceExecutorLayer").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("ServiceExecutorLayer").field("name", &self.settings.name).finish_non_exhaustive()
     }
 }
 
@@ -46,16 +57,14 @@ impl ServiceExecutorLayer {
         Self::default()
     }
 
-    /// Names the executors this layer builds.
-    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
-        self.name = Some(name.into());
-        self
+    /// Names the executors this layer builds ([`ServiceExecutorBuilder::name`]).
+    pub fn name(self, name: impl Into<Arc<str>>) -> Self {
+        ServiceExecutorLayer { settings: self.settings.name(name) }
     }
 
-    /// Runs the executors this layer builds on `runtime`.
-    pub fn runtime(mut self, runtime: Runtime) -> Self {
-        self.runtime = Some(runtime);
-        self
+    /// Runs the executors this layer builds on `runtime` ([`ServiceExecutorBuilder::runtime`]).
+    pub fn runtime(self, runtime: Runtime) -> Self {
+        ServiceExecutorLayer { settings: self.settings.runtime(runtime) }
     }
 }
 
@@ -63,14 +72,7 @@ impl<S> Layer<S> for ServiceExecutorLayer {
     type Service = ServiceExecutor<S>;
 
     fn layer(&self, service: S) -> Self::Service {
-        let mut builder = ServiceExecutor::builder(service);
-        if let Some(name) = &self.name {
-            builder = builder.name(name.clone());
-        }
-        if let Some(runtime) = &self.runtime {
-            builder = builder.runtime(runtime.clone());
-        }
-        builder.build()
+        self.settings.with_service(service).build()
     }
 }
 

@@ -10,7 +10,7 @@
 //! - [`submit_stage`] spawns a stage future as a job (for layers with submit variants of
 //!   their own); [`catch_panic`] turns a panic in user code into [`Error::Panicked`](crate::Error::Panicked);
 //!   [`forward_lifecycle!`] writes a layer's forwarding [`Lifecycle`](crate::Lifecycle)
-//!   methods.
+//!   methods, and [`inner_accessors!`] its `get_ref`, `get_mut` and `into_inner`.
 //!
 //! `docs/building-a-layer.md` walks through a whole layer built with these.
 //!
@@ -70,4 +70,4 @@ pub use gate::{CancelDecision, CancelFuture, CancelGate, CancelHook};
 
 pub use crate::error::{Panic, catch_panic};
 pub use crate::executor::submit_stage;
-pub use crate::forward_lifecycle;
+pub use crate::{forward_lifecycle, inner_accessors};

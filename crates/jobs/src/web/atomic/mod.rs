@@ -73,44 +73,16 @@ impl<S> Atomic<S> {
         Atomic { inner, scheduler }
     }
 
-    /// The wrapped service.
-    ///
-    /// ```
-    /// use more_executors_jobs::Scheduler;
-    /// use more_executors_jobs::web::Atomic;
-    ///
-    /// let svc = Atomic::new(7u8, Scheduler::new());
-    /// assert_eq!(*svc.get_ref(), 7);
-    /// ```
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    ///
-    /// ```
-    /// use more_executors_jobs::Scheduler;
-    /// use more_executors_jobs::web::Atomic;
-    ///
-    /// let mut svc = Atomic::new(7u8, Scheduler::new());
-    /// *svc.get_mut() += 1;
-    /// assert_eq!(*svc.get_ref(), 8);
-    /// ```
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service (handlers already running as jobs go on).
-    ///
-    /// ```
-    /// use more_executors_jobs::Scheduler;
-    /// use more_executors_jobs::web::Atomic;
-    ///
-    /// let svc = Atomic::new(7u8, Scheduler::new());
-    /// assert_eq!(svc.into_inner(), 7);
-    /// ```
-    pub fn into_inner(self) -> S {
-        self.inner
+    more_executors_core::stage::inner_accessors! {
+        /// use axum::{Router, routing::get};
+        /// use more_executors_jobs::Scheduler;
+        /// use more_executors_jobs::web::Atomic;
+        ///
+        /// let exec = Atomic::new(Router::new().route("/", get(|| async { "ok" })), Scheduler::new());
+        service: S,
+        inner: Router,
+        check: { assert!(inner.has_routes()); },
+        submitted: "their handlers run to completion",
     }
 
     /// The scheduler the handlers run on.
