@@ -273,3 +273,31 @@ impl Panic {
 pub fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, Panic> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| Panic::from_payload(&*p))
 }
+
+/// Polls a job's future once: its error becomes [`Error::Job`], a panic while polling
+/// becomes [`Error::Panicked`] (the future must not be polled again after that).
+///
+/// ```
+/// use std::pin::pin;
+/// use std::task::{Context, Poll, Waker};
+/// use more_executors_core::Error;
+/// use more_executors_core::stage::poll_job;
+///
+/// let mut cx = Context::from_waker(Waker::noop());
+/// let mut ok = pin!(async { Ok::<_, ()>(1) });
+/// assert_eq!(poll_job(ok.as_mut(), &mut cx), Poll::Ready(Ok(1)));
+/// let mut boom = pin!(async { if true { panic!("boom") } Ok::<u8, ()>(0) });
+/// assert_eq!(poll_job(boom.as_mut(), &mut cx), Poll::Ready(Err(Error::Panicked("boom".into()))));
+/// ```
+pub fn poll_job<F, T, E>(
+    fut: std::pin::Pin<&mut F>,
+    cx: &mut std::task::Context<'_>,
+) -> std::task::Poll<Result<T, Error<E>>>
+where
+    F: std::future::Future<Output = Result<T, E>>,
+{
+    match catch_panic(|| fut.poll(cx)) {
+        Ok(poll) => poll.map(|r| r.map_err(Error::Job)),
+        Err(panic) => std::task::Poll::Ready(Err(panic.into_error())),
+    }
+}

@@ -38,6 +38,8 @@ pin_project! {
         // Boxed: waiting is the slow path, and this keeps the future of a job whose first
         // attempt succeeds as small as the inner one.
         Waiting { wait: Pin<Box<Wait>> },
+        // The next attempt starts at the next poll (after a zero delay, or once a delay
+        // is over).
         Yield,
         // The policy panicked making the job's state: the job fails without running.
         Panicked,
@@ -314,12 +316,8 @@ where
                         return Poll::Ready(Err(Error::ShutDown));
                     }
                     ready!(w.sleep.poll(cx));
-                    if let Some(end) = this.data.before_next_attempt() {
-                        this.state.set(State::Done);
-                        return Poll::Ready(Err(end));
-                    }
-                    let fut = this.data.next_attempt();
-                    this.state.set(State::Attempt { fut });
+                    // The delay is over: start the next attempt as after a yield.
+                    this.state.set(State::Yield);
                 }
                 StateProj::Yield => {
                     if let Some(end) = this.data.before_next_attempt() {

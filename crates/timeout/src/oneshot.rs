@@ -1,7 +1,6 @@
 //! [`timeout_after`]: a deadline for one future, without an executor.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -72,20 +71,6 @@ where
     type Output = Result<T, Error<E>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let fut = self.project().fut;
-        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(r)) => Poll::Ready(r.map_err(Error::Job)),
-            Err(p) => {
-                let message = if let Some(s) = p.downcast_ref::<&'static str>() {
-                    (*s).to_string()
-                } else if let Some(s) = p.downcast_ref::<String>() {
-                    s.clone()
-                } else {
-                    "non-string panic payload".to_string()
-                };
-                Poll::Ready(Err(Error::Panicked(message)))
-            }
-        }
+        more_executors_core::stage::poll_job(self.project().fut, cx)
     }
 }

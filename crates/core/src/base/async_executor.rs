@@ -167,11 +167,7 @@ where
         let out = match state.as_mut().project() {
             JobStateProj::Running { fut } => {
                 this.running.start();
-                match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-                    Ok(Poll::Pending) => return Poll::Pending,
-                    Ok(Poll::Ready(r)) => r.map_err(Error::Job),
-                    Err(p) => Err(Panic::from_payload(&*p).into_error()),
-                }
+                std::task::ready!(crate::error::poll_job(fut, cx))
             }
             JobStateProj::Failed { panic } => {
                 Err(panic.take().map_or(Error::Panicked(String::new()), |p| p.into_error()))

@@ -87,11 +87,7 @@ where
                     }
                 }
                 StateProj::Calling { fut } => {
-                    match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-                        Ok(Poll::Pending) => return Poll::Pending,
-                        Ok(Poll::Ready(r)) => r.map_err(Error::Job),
-                        Err(p) => Err(Panic::from_payload(&*p).into_error()),
-                    }
+                    std::task::ready!(crate::error::poll_job(fut, cx))
                 }
                 StateProj::Failed { panic } => {
                     Err(panic.take().map_or(Error::Panicked(String::new()), |p| p.into_error()))

@@ -8,7 +8,7 @@
 //! - [`StageFuture`] and [`StageFn`] name a stage's output and a user function's result.
 //! - [`CallStage`] / [`StageCaller`] hold an inner executor's `call` with its type erased.
 //! - [`submit_stage`] spawns a stage future as a job (for layers with submit variants of
-//!   their own); [`catch_panic`] turns a panic in user code into [`Error::Panicked`](crate::Error::Panicked);
+//!   their own); [`catch_panic`] turns a panic in user code into [`Error::Panicked`](crate::Error::Panicked) and [`poll_job`] polls a job's future that way;
 //!   [`forward_lifecycle!`] writes a layer's forwarding [`Lifecycle`](crate::Lifecycle)
 //!   methods, and [`inner_accessors!`] its `get_ref`, `get_mut` and `into_inner`.
 //!
@@ -68,6 +68,6 @@ pub use context::{GateGuard, JobContext};
 pub use future::{StageFn, StageFuture};
 pub use gate::{CancelDecision, CancelFuture, CancelGate, CancelHook};
 
-pub use crate::error::{Panic, catch_panic};
+pub use crate::error::{Panic, catch_panic, poll_job};
 pub use crate::executor::submit_stage;
 pub use crate::{forward_lifecycle, inner_accessors};
