@@ -371,8 +371,7 @@ async fn a_panicking_error_handler_is_contained() {
 
 /// Runs `f` (which must panic) and returns its panic message.
 fn panic_message(f: impl FnOnce()) -> String {
-    let p = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("must panic, not block");
-    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap()
+    more_executors::stage::catch_panic(f).expect_err("must panic, not block").message().to_string()
 }
 
 fn assert_names_the_fix(msg: &str) {

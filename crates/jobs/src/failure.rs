@@ -348,16 +348,10 @@ pub(crate) fn default_handler() -> ErrorHandler {
 
 /// Calls the handler, containing a panic in it.
 pub(crate) fn report(handler: &ErrorHandler, failure: &JobFailure<'_>) {
-    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(failure)));
-    if let Err(p) = caught {
-        let msg = p
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| p.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "non-string panic payload".into());
+    if let Err(panic) = more_executors_core::stage::catch_panic(|| handler(failure)) {
         tracing::error!(
             job_id = failure.id(),
-            handler_panic = %msg,
+            handler_panic = %panic.message(),
             failure = %failure,
             "the scheduler's error handler panicked; the failure it was handling is logged here instead"
         );
