@@ -58,7 +58,7 @@ pub trait Lifecycle: Send + Sync {
     ///
     /// [`ExecutorService`](crate::service::ExecutorService) waits on them in `poll_ready`,
     /// so a stack used as a `tower::Service` is ready only when a job would start at once.
-    /// Layers forward it to their inner executor ([`forward_lifecycle!`](crate::forward_lifecycle)
+    /// Layers forward it to their inner executor ([`forward_lifecycle!`](crate::stage::forward_lifecycle)
     /// does); a [`ConcurrencyLimit`](crate::limit::ConcurrencyLimit) answers with its own.
     /// The default is `None`: no limit, always ready.
     ///

@@ -36,6 +36,8 @@
 /// let exec = Counted { inner: Logged { inner: more_executors_core::InlineExecutor::new() }, name: None };
 /// assert_eq!((exec.name(), exec.kind()), ("default", "counted"));
 /// ```
+// Shown in `stage`, the layer author's kit, not at the crate root with the user's items.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! forward_lifecycle {
     ($kind:literal) => {
@@ -153,6 +155,7 @@ macro_rules! forward_lifecycle {
 ///
 /// Wrappers that share their inner executor in an `Arc` (the concurrency limit, retry)
 /// write their own `get_mut -> Option<&mut S>` and `into_inner -> Result<S, Self>`.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! inner_accessors {
     (

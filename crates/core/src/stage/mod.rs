@@ -70,4 +70,5 @@ pub use gate::{CancelDecision, CancelFuture, CancelGate, CancelHook};
 
 pub use crate::error::{Panic, catch_panic, poll_job};
 pub use crate::executor::submit_stage;
+#[doc(inline)]
 pub use crate::{forward_lifecycle, inner_accessors};
