@@ -289,6 +289,7 @@ pub fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, Panic> {
 /// let mut boom = pin!(async { if true { panic!("boom") } Ok::<u8, ()>(0) });
 /// assert_eq!(poll_job(boom.as_mut(), &mut cx), Poll::Ready(Err(Error::Panicked("boom".into()))));
 /// ```
+#[inline]
 pub fn poll_job<F, T, E>(
     fut: std::pin::Pin<&mut F>,
     cx: &mut std::task::Context<'_>,
@@ -296,8 +297,9 @@ pub fn poll_job<F, T, E>(
 where
     F: std::future::Future<Output = Result<T, E>>,
 {
-    match catch_panic(|| fut.poll(cx)) {
-        Ok(poll) => poll.map(|r| r.map_err(Error::Job)),
-        Err(panic) => std::task::Poll::Ready(Err(panic.into_error())),
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.poll(cx))) {
+        Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+        Ok(std::task::Poll::Ready(r)) => std::task::Poll::Ready(r.map_err(Error::Job)),
+        Err(p) => std::task::Poll::Ready(Err(Panic::from_payload(&*p).into_error())),
     }
 }
