@@ -5,7 +5,6 @@
 mod support;
 
 use std::collections::HashSet;
-use std::future::Future;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -16,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use more_executors_core::prelude::*;
 use more_executors_redis::{RedisExecutor, RedisWorker, RedisWorkerBuilder, RemoteError, RemoteJob};
-use support::RedisServer;
+use support::{RedisServer, eventually, within};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Square(u64);
@@ -57,22 +56,6 @@ impl RemoteJob for Keyed {
     type Error = String;
     fn idempotency_key(&self) -> Option<String> {
         Some(self.0.clone())
-    }
-}
-
-const LONG: Duration = Duration::from_secs(60);
-
-/// A safety bound so a broken build fails instead of hanging; not a synchronisation.
-async fn within<F: Future>(f: F) -> F::Output {
-    tokio::time::timeout(LONG, f).await.expect("did not complete within 60 s")
-}
-
-/// Polls `cond` until it holds (bounded).
-async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + LONG;
-    while !cond() {
-        assert!(tokio::time::Instant::now() < deadline, "gave up waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use more_executors_core::prelude::*;
 use more_executors_redis::{RedisExecutor, RedisWorker, RemoteJob};
-use support::RedisServer;
+use support::{RedisServer, eventually, eventually_async, within};
 
 /// A job that runs until the test releases it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -135,18 +135,6 @@ impl Drop for WorkerProc {
 }
 
 /// Polls `cond` until it holds (bounded: a broken build fails instead of hanging).
-async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !cond() {
-        assert!(tokio::time::Instant::now() < deadline, "gave up waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-async fn within<F: std::future::Future>(f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(60), f).await.expect("did not complete within 60 s")
-}
-
 async fn run_case(url: &str, queue: &str, case: &Case) {
     let exec = RedisExecutor::builder(url, queue)
         .read_block(Duration::from_millis(50))
@@ -164,11 +152,8 @@ async fn run_case(url: &str, queue: &str, case: &Case) {
     let mut outcomes: HashMap<u64, Result<u64, ()>> = HashMap::new();
     // Once all are in Redis, a cancel goes through Redis (before that it would only drop
     // the job on the client: never enqueued, and unknown to `attach`).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while within(exec.queue_info()).await.unwrap().queued < n {
-        assert!(tokio::time::Instant::now() < deadline, "the jobs were never enqueued");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually_async("every job enqueued", || async { within(exec.queue_info()).await.unwrap().queued >= n })
+        .await;
     for (i, p) in case.plans.iter().enumerate() {
         if *p == Plan::CancelQueued {
             let h = handles[i].as_ref().unwrap();
@@ -236,14 +221,9 @@ async fn run_case(url: &str, queue: &str, case: &Case) {
     // A handle cancelled while running resolves on its worker's answer; the worker then
     // stores the cancelled outcome and acknowledges the entry, which is when it leaves the
     // queue. Wait for that (bounded), then nothing may be left.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let info = loop {
-        let info = within(exec.queue_info()).await.unwrap();
-        if info.queued == 0 || tokio::time::Instant::now() >= deadline {
-            break info;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
+    eventually_async("the queue empty", || async { within(exec.queue_info()).await.unwrap().queued == 0 })
+        .await;
+    let info = within(exec.queue_info()).await.unwrap();
     assert_eq!((info.queued, info.dead_letters), (0, 0), "nothing left in the queue");
     drop(worker);
 }

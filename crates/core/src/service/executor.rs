@@ -100,6 +100,7 @@ impl<S> ServiceExecutor<S> {
 /// assert_eq!(exec.kind(), "service");
 /// assert_eq!(exec.submit(7).wait(), Ok(7));
 /// ```
+#[derive(Clone)]
 pub struct ServiceExecutorBuilder<S> {
     service: S,
     pub(super) name: Option<Arc<str>>,

@@ -28,15 +28,10 @@ use crate::runtime::Runtime;
 /// assert_eq!(exec.submit(1).await.unwrap(), 2);
 /// # }
 /// ```
+#[derive(Clone)]
 pub struct ServiceExecutorLayer {
     /// The settings of the executors it builds, on a builder that has no service yet.
     settings: ServiceExecutorBuilder<()>,
-}
-
-impl Clone for ServiceExecutorLayer {
-    fn clone(&self) -> Self {
-        ServiceExecutorLayer { settings: self.settings.with_service(()) }
-    }
 }
 
 impl Default for ServiceExecutorLayer {

@@ -282,3 +282,32 @@ impl Drop for RedisServer {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// How long a test waits for Redis-side progress before it fails.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// `f`'s output; panics when it takes longer than [`PATIENCE`].
+pub async fn within<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(PATIENCE, f).await.expect("did not complete within 60 s")
+}
+
+/// Polls `cond` every 5 ms until it holds; panics naming `what` after [`PATIENCE`].
+pub async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "gave up waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// [`eventually`] for a condition that asks Redis (an async check).
+pub async fn eventually_async<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut cond: impl FnMut() -> F,
+) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !cond().await {
+        assert!(tokio::time::Instant::now() < deadline, "gave up waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
