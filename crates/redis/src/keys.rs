@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use more_executors_core::ConfigError;
 
+use crate::call::Concat;
+
 /// The consumer group every worker of a queue reads through.
 pub(crate) const GROUP: &str = "mx-workers";
 
@@ -51,12 +53,14 @@ impl Keys {
         })
     }
 
-    pub(crate) fn job(&self, id: &str) -> String {
-        format!("{}job:{id}", self.prefix)
+    /// `job:<id>`, the job's queued state (written into the command as it is sent).
+    pub(crate) fn job<'a>(&'a self, id: &'a str) -> Concat<'a, 3> {
+        Concat([&self.prefix, "job:", id])
     }
 
-    pub(crate) fn out(&self, id: &str) -> String {
-        format!("{}out:{id}", self.prefix)
+    /// `out:<id>`, the job's outcome.
+    pub(crate) fn out<'a>(&'a self, id: &'a str) -> Concat<'a, 3> {
+        Concat([&self.prefix, "out:", id])
     }
 
     pub(crate) fn reply(&self, client: &str) -> String {
@@ -86,8 +90,8 @@ mod tests {
     fn keys_share_the_hash_tag() {
         let k = Keys::new("mail").unwrap();
         assert_eq!(&*k.stream, "mx:{mail}:jobs");
-        assert_eq!(k.job("a1"), "mx:{mail}:job:a1");
-        assert_eq!(k.out("a1"), "mx:{mail}:out:a1");
+        assert_eq!(redis::ToRedisArgs::to_redis_args(&k.job("a1")), vec![b"mx:{mail}:job:a1".to_vec()]);
+        assert_eq!(redis::ToRedisArgs::to_redis_args(&k.out("a1")), vec![b"mx:{mail}:out:a1".to_vec()]);
         assert_eq!(k.reply("c"), "mx:{mail}:reply:c");
         assert!(Keys::new("").is_err());
         assert!(Keys::new("a{b}").is_err());

@@ -51,13 +51,13 @@ where
 
 /// Encodes what a worker's local handle resolved to; `None` when the worker's stack was
 /// shut down under the job (the job is handed back to the queue instead).
-pub(crate) fn encode<T: Serialize, E: Serialize>(r: Result<T, Error<E>>) -> Option<(&'static str, String)> {
-    let o: Outcome<T, E> = match r {
+pub(crate) fn encode<T: Serialize, E: Serialize>(r: &Result<T, Error<E>>) -> Option<(&'static str, String)> {
+    let o: Outcome<&T, &E> = match r {
         Ok(v) => Outcome::Ok(v),
         Err(Error::Job(e)) => Outcome::Err(e),
         Err(Error::Cancelled) => Outcome::Cancelled,
         Err(Error::TimedOut(d)) => Outcome::TimedOut(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-        Err(Error::Panicked(m)) => Outcome::Panicked(m),
+        Err(Error::Panicked(m)) => Outcome::Panicked(m.clone()),
         Err(Error::ShutDown) => return None,
         Err(_) => Outcome::Panicked("the worker's stack failed with an unknown error".into()),
     };
@@ -74,14 +74,14 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let (s, t) = encode::<u32, String>(Ok(5)).unwrap();
+        let (s, t) = encode::<u32, String>(&Ok(5)).unwrap();
         assert_eq!(s, "d");
         assert_eq!(decode::<u32, String>("a", &t), Ok(5));
-        let (s, t) = encode::<u32, String>(Err(Error::Cancelled)).unwrap();
+        let (s, t) = encode::<u32, String>(&Err(Error::Cancelled)).unwrap();
         assert_eq!((s, t.as_str()), ("c", CANCELLED));
-        let (_, t) = encode::<u32, String>(Err(Error::Job("no".into()))).unwrap();
+        let (_, t) = encode::<u32, String>(&Err(Error::Job("no".into()))).unwrap();
         assert_eq!(decode::<u32, String>("a", &t), Err(Error::Job(RemoteError::Job("no".into()))));
-        assert!(encode::<u32, String>(Err(Error::ShutDown)).is_none());
+        assert!(encode::<u32, String>(&Err(Error::ShutDown)).is_none());
         let dead = r#"{"t":"dead","v":{"reason":"boom","deliveries":3}}"#;
         assert!(matches!(
             decode::<u32, String>("a", dead),

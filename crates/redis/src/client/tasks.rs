@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::shared::{Reply, Request, Shared, Slot, SlotState};
+use crate::call::ScriptCall;
 use crate::conn::{Conn, strings};
 use crate::keys::GROUP;
 use crate::scripts;
@@ -74,16 +75,18 @@ impl Submitted {
 /// cancelled (its state names its entry) and the length never counts a job twice.
 pub(crate) async fn submit_batch(shared: &Shared, slots: &[Arc<Slot>]) -> Result<Submitted, String> {
     let cfg = &shared.config;
-    let mut inv = scripts::SUBMIT.prepare_invoke();
-    inv.key(&*shared.keys.stream).arg(&*shared.keys.prefix).arg(cfg.max_len).arg(&shared.client_id);
+    let bytes: usize =
+        slots.iter().map(|s| 32 + s.id.len() + s.name.len() + s.payload.len() + s.span.len()).sum();
+    let mut call = ScriptCall::new(&scripts::SUBMIT, &[&shared.keys.stream], 3 + 5 * slots.len(), bytes);
+    call.arg(&*shared.keys.prefix).arg(cfg.max_len).arg(&shared.client_id);
     for s in slots {
-        inv.arg(&*s.id).arg(if s.keyed { "1" } else { "0" }).arg(s.name).arg(&s.payload).arg(&s.span);
+        call.arg(&*s.id).arg(if s.keyed { "1" } else { "0" }).arg(s.name).arg(&s.payload).arg(&s.span);
     }
     let started = Instant::now();
     let mut delays = backoff();
     let mut conn = shared.conn.clone();
     loop {
-        match inv.invoke_async::<redis::Value>(&mut conn).await {
+        match call.invoke::<redis::Value>(&mut conn).await {
             Ok(v) => return Ok(Submitted::parse(strings(v))),
             Err(e) => {
                 if started.elapsed() >= cfg.unavailable_timeout {

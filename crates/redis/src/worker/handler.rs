@@ -1,26 +1,36 @@
 //! Type-erased job handlers: decode a payload, run it through a local executor stack,
 //! encode the outcome.
 
-use std::future::Future;
 use std::marker::PhantomData;
-use std::pin::Pin;
+
+use serde::Serialize;
 
 use more_executors_core::stage::StageFuture;
 use more_executors_core::stage::catch_panic;
-use more_executors_core::{CancelHandle, Error, Executor, Handle};
+use more_executors_core::{CancelHandle, Executor, Handle};
 
 use crate::job::RemoteJob;
 use crate::wire;
 
 pub(crate) type Encoded = Option<(&'static str, String)>;
 
-/// A started job: its local cancel handle and the future of its encoded outcome (`None`:
-/// the local stack was shut down under it, hand it back).
-pub(crate) type Started = (CancelHandle, Pin<Box<dyn Future<Output = Encoded> + Send>>);
+/// What to do with a job's encoded outcome (`None`: the local stack was shut down under
+/// it, hand it back).
+pub(crate) type OnDone = Box<dyn FnOnce(Encoded) + Send>;
+
+/// A job submitted to the local stack.
+pub(crate) trait Started: Send {
+    /// Cancels the job in the local stack (the stack's own rules decide).
+    fn canceller(&self) -> CancelHandle;
+
+    /// Calls `f` once with the encoded outcome: where the local stack records it (no task
+    /// of its own), or at once if it is already known.
+    fn on_done(self: Box<Self>, f: OnDone);
+}
 
 pub(crate) trait Dispatch: Send + Sync + 'static {
     /// Decodes `payload` and submits it to the local stack; `Err` when it cannot be decoded.
-    fn start(&self, payload: &str) -> Result<Started, String>;
+    fn start(&self, payload: &str) -> Result<Box<dyn Started>, String>;
 }
 
 pub(crate) struct Handler<J, X, XJ, F> {
@@ -36,18 +46,27 @@ where
     F: Fn(J) -> XJ + Send + Sync + 'static,
     XJ: 'static,
 {
-    fn start(&self, payload: &str) -> Result<Started, String> {
+    fn start(&self, payload: &str) -> Result<Box<dyn Started>, String> {
         let job: J = serde_json::from_str(payload)
             .map_err(|e| format!("the payload could not be decoded as job type {:?}: {e}", J::NAME))?;
         let handle: Handle<J::Output, J::Error> = match catch_panic(|| (self.make)(job)) {
             Ok(local) => self.exec.submit(local),
             Err(panic) => Handle::from_error(panic.into_error()),
         };
-        let canceller = handle.canceller();
-        let fut = async move {
-            let r: Result<J::Output, Error<J::Error>> = handle.await;
-            wire::encode(r)
-        };
-        Ok((canceller, Box::pin(fut)))
+        Ok(Box::new(handle))
+    }
+}
+
+impl<T, E> Started for Handle<T, E>
+where
+    T: Serialize + Send + 'static,
+    E: Serialize + Send + 'static,
+{
+    fn canceller(&self) -> CancelHandle {
+        Handle::canceller(self)
+    }
+
+    fn on_done(mut self: Box<Self>, f: OnDone) {
+        Handle::on_done(&mut *self, move |r| f(wire::encode(r)));
     }
 }

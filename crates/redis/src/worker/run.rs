@@ -8,13 +8,13 @@ use std::time::Duration;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tracing::Instrument;
 
 use more_executors_core::CancelHandle;
 
 use super::WorkerConfig;
-use super::handler::Dispatch;
+use super::handler::{Dispatch, Encoded};
 use super::report::{ShutdownReport, Stats, WorkerStats};
+use crate::call::{Concat, ScriptCall};
 use crate::client::tasks::backoff;
 use crate::conn::{Backend, Conn, strings};
 use crate::keys::{GROUP, Keys};
@@ -62,6 +62,8 @@ struct W {
     done: mpsc::UnboundedSender<Msg>,
     /// Jobs whose outcome this worker produced (stored or about to be).
     completed: std::sync::atomic::AtomicU64,
+    /// The runtime the worker runs on (done callbacks may run on other threads).
+    rt: tokio::runtime::Handle,
 }
 
 impl W {
@@ -124,6 +126,7 @@ pub(crate) async fn start(
         idle: Notify::new(),
         done: done_tx,
         completed: std::sync::atomic::AtomicU64::new(0),
+        rt: tokio::runtime::Handle::current(),
     });
     let claimers = vec![tokio::spawn(claimer(w.clone(), read_conn))];
     let others = vec![
@@ -343,18 +346,18 @@ async fn release(w: &W, pairs: &[(Arc<str>, Arc<str>)], reason: &str) -> u64 {
     if pairs.is_empty() {
         return 0;
     }
-    let mut inv = scripts::RELEASE.prepare_invoke();
-    inv.key(&*w.keys.stream)
-        .arg(&*w.keys.prefix)
+    let bytes = reason.len() + pairs.iter().map(|(eid, id)| 16 + eid.len() + id.len()).sum::<usize>();
+    let mut call = ScriptCall::new(&scripts::RELEASE, &[&w.keys.stream], 5 + 2 * pairs.len(), bytes);
+    call.arg(&*w.keys.prefix)
         .arg(GROUP)
         .arg(&w.id)
         .arg(reason)
         .arg(w.config.common.result_ttl.as_millis() as u64);
     for (eid, id) in pairs {
-        inv.arg(&**eid).arg(&**id);
+        call.arg(&**eid).arg(&**id);
     }
     let mut conn = w.conn.clone();
-    match inv.invoke_async::<u64>(&mut conn).await {
+    match call.invoke::<u64>(&mut conn).await {
         Ok(n) => {
             w.stats.released.add(n);
             n
@@ -366,7 +369,8 @@ async fn release(w: &W, pairs: &[(Arc<str>, Arc<str>)], reason: &str) -> u64 {
     }
 }
 
-/// Runs one claimed entry through its handler's local stack.
+/// Runs one claimed entry through its handler's local stack. Its outcome comes back
+/// through the local handle's done callback, with no task of its own: see [`finished`].
 fn dispatch(w: &Arc<W>, e: Entry, permit: OwnedSemaphorePermit) {
     let reject = |w: &Arc<W>, e: Entry, permit: OwnedSemaphorePermit, reason: String| {
         let w = w.clone();
@@ -380,19 +384,6 @@ fn dispatch(w: &Arc<W>, e: Entry, permit: OwnedSemaphorePermit) {
         let reason = format!("no worker has a handler for job type {:?}", e.name);
         return reject(w, e, permit, reason);
     };
-    let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.start(&e.payload)));
-    let (canceller, fut) = match started {
-        Ok(Ok(s)) => s,
-        Ok(Err(reason)) => return reject(w, e, permit, reason),
-        Err(_) => {
-            let reason = format!("the handler of job type {:?} panicked", e.name);
-            return reject(w, e, permit, reason);
-        }
-    };
-    w.running().insert(
-        e.id.clone(),
-        Job { eid: e.eid.clone(), canceller, client_cancel: false, released: false, done: false },
-    );
     let span = tracing::info_span!(
         "redis_job",
         queue = %w.keys.queue,
@@ -401,38 +392,66 @@ fn dispatch(w: &Arc<W>, e: Entry, permit: OwnedSemaphorePermit) {
         client_span = %e.span,
         deliveries = e.deliveries,
     );
+    // Submitted inside the span: the local stack's job span is its child.
+    let started = span
+        .in_scope(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.start(&e.payload))));
+    let job = match started {
+        Ok(Ok(job)) => job,
+        Ok(Err(reason)) => return reject(w, e, permit, reason),
+        Err(_) => {
+            let reason = format!("the handler of job type {:?} panicked", e.name);
+            return reject(w, e, permit, reason);
+        }
+    };
+    // In the running set before the callback is registered: it may run at once.
+    w.running().insert(
+        e.id.clone(),
+        Job {
+            eid: e.eid.clone(),
+            canceller: job.canceller(),
+            client_cancel: false,
+            released: false,
+            done: false,
+        },
+    );
     let w = w.clone();
-    tokio::spawn(async move {
-        let out = fut.instrument(span).await;
+    job.on_done(Box::new(move |out| {
         drop(permit);
-        let released = {
-            let mut running = w.running();
-            let job = running.get_mut(&e.id);
-            let (released, client_cancel) =
-                job.as_ref().map_or((true, false), |j| (j.released, j.client_cancel));
-            match (&out, job) {
-                // Stored even when handed back meanwhile: the first outcome wins. The
-                // finisher removes the job once the outcome is stored.
-                (Some((state, _)), Some(j)) if *state != "c" || client_cancel => j.done = true,
-                _ => {}
-            }
-            (released, client_cancel)
-        };
-        let (released, client_cancel) = released;
-        match out {
-            Some((state, outcome)) if state != "c" || client_cancel => {
-                w.completed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let _ = w.done.send(Msg::Done { eid: e.eid, id: e.id, state, outcome });
-                return;
-            }
-            // Cancelled by this worker (shutdown) or its stack shut down: hand it back.
-            _ if !released => {
-                release(&w, &[(e.eid.clone(), e.id.clone())], "").await;
-            }
+        finished(&w, e.eid, e.id, out);
+    }));
+}
+
+/// A job's local outcome, on the thread that recorded it: sent to the finisher to be
+/// stored, or handed back to the queue when this worker cancelled it (shutdown) or its
+/// local stack shut down under it.
+fn finished(w: &Arc<W>, eid: Arc<str>, id: Arc<str>, out: Encoded) {
+    let (released, client_cancel) = {
+        let mut running = w.running();
+        let job = running.get_mut(&id);
+        let (released, client_cancel) = job.as_ref().map_or((true, false), |j| (j.released, j.client_cancel));
+        match (&out, job) {
+            // Stored even when handed back meanwhile: the first outcome wins. The
+            // finisher removes the job once the outcome is stored.
+            (Some((state, _)), Some(j)) if *state != "c" || client_cancel => j.done = true,
             _ => {}
         }
-        w.forget(&e.id);
-    });
+        (released, client_cancel)
+    };
+    match out {
+        Some((state, outcome)) if state != "c" || client_cancel => {
+            w.completed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let _ = w.done.send(Msg::Done { eid, id, state, outcome });
+        }
+        // Cancelled by this worker (shutdown) or its stack shut down: hand it back.
+        _ if !released => {
+            let w2 = w.clone();
+            w.rt.spawn(async move {
+                release(&w2, &[(eid, id.clone())], "").await;
+                w2.forget(&id);
+            });
+        }
+        _ => w.forget(&id),
+    }
 }
 
 async fn reclaim(w: &Arc<W>, permit: &mut OwnedSemaphorePermit) {
@@ -495,13 +514,14 @@ async fn heartbeat(w: Arc<W>) {
         if eids.is_empty() {
             continue;
         }
-        let mut inv = scripts::HEARTBEAT.prepare_invoke();
-        inv.key(&*w.keys.stream).arg(GROUP).arg(&w.id);
+        let bytes = eids.iter().map(|eid| 8 + eid.len()).sum();
+        let mut call = ScriptCall::new(&scripts::HEARTBEAT, &[&w.keys.stream], 2 + eids.len(), bytes);
+        call.arg(GROUP).arg(&w.id);
         for eid in &eids {
-            inv.arg(&**eid);
+            call.arg(&**eid);
         }
         let mut conn = w.conn.clone();
-        if let Err(e) = inv.invoke_async::<i64>(&mut conn).await {
+        if let Err(e) = call.invoke::<i64>(&mut conn).await {
             tracing::warn!(error = %e, worker = %w.id, "heartbeat failed");
         }
     }
@@ -610,13 +630,22 @@ type Finished = (Arc<str>, Arc<str>, &'static str, String);
 /// job, then one [`scripts::ACK`] for the batch. Both steps may be repeated after an error.
 async fn store_outcomes(w: &W, batch: &[Finished]) -> redis::RedisResult<()> {
     let ttl = w.config.common.result_ttl.as_millis() as u64;
-    let mut pipe = redis::pipe();
+    let prefix = w.keys.prefix.len();
+    let mut pipe = redis::Pipeline::with_capacity(2 * batch.len());
     for (_, id, state, outcome) in batch {
-        let mut value = String::with_capacity(state.len() + outcome.len());
-        value.push_str(state);
-        value.push_str(outcome);
-        pipe.cmd("SET").arg(w.keys.out(id)).arg(value).arg("NX").arg("GET").arg("PX").arg(ttl);
-        pipe.get(w.keys.job(id));
+        let key = prefix + 4 + id.len();
+        let mut set = redis::Cmd::with_capacity(7, 32 + key + state.len() + outcome.len());
+        set.arg("SET")
+            .arg(w.keys.out(id))
+            .arg(Concat([state, outcome]))
+            .arg("NX")
+            .arg("GET")
+            .arg("PX")
+            .arg(ttl);
+        pipe.add_command(set);
+        let mut get = redis::Cmd::with_capacity(2, 3 + key);
+        get.arg("GET").arg(w.keys.job(id));
+        pipe.add_command(get);
     }
     let mut conn = w.conn.clone();
     let replies: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
@@ -639,18 +668,21 @@ async fn store_outcomes(w: &W, batch: &[Finished]) -> redis::RedisResult<()> {
             msg.push_str(won);
         }
     }
-    let mut inv = scripts::ACK.prepare_invoke();
-    inv.key(&*w.keys.stream).arg(&*w.keys.prefix).arg(GROUP).arg(ttl).arg(batch.len());
+    let bytes: usize = batch.iter().map(|(eid, id, ..)| 8 + eid.len() + id.len()).sum::<usize>()
+        + messages.iter().map(|(c, m)| 8 + c.len() + m.len()).sum::<usize>();
+    let mut call =
+        ScriptCall::new(&scripts::ACK, &[&w.keys.stream], 4 + 2 * batch.len() + 2 * messages.len(), bytes);
+    call.arg(&*w.keys.prefix).arg(GROUP).arg(ttl).arg(batch.len());
     for (eid, ..) in batch {
-        inv.arg(&**eid);
+        call.arg(&**eid);
     }
     for (_, id, ..) in batch {
-        inv.arg(&**id);
+        call.arg(&**id);
     }
     for (client, msg) in &messages {
-        inv.arg(*client).arg(msg);
+        call.arg(*client).arg(msg);
     }
-    inv.invoke_async::<i64>(&mut conn).await.map(drop)
+    call.invoke::<i64>(&mut conn).await.map(drop)
 }
 
 impl Running {
