@@ -125,9 +125,14 @@ impl<R> ExponentialBackoff<R> {
     /// assert_eq!(p.delay(30), Duration::from_secs(120), "capped by max_sleep");
     /// ```
     pub fn delay(&self, attempt: u32) -> Duration {
+        if self.sleep.is_zero() {
+            // Zero grows to zero however many attempts (the float product below would be
+            // NaN once the exponent's power overflows).
+            return Duration::ZERO;
+        }
         let power = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
-        let nanos = self.sleep.as_nanos() as f64 * self.exponent.powi(power);
-        if !nanos.is_finite() || nanos >= self.max_sleep.as_nanos() as f64 {
+        let nanos = nanos_f64(self.sleep) * self.exponent.powi(power);
+        if !nanos.is_finite() || nanos >= nanos_f64(self.max_sleep) {
             return self.max_sleep;
         }
         // `as` saturates; a delay this long is capped by max_sleep above in practice.
@@ -139,9 +144,15 @@ impl<R> ExponentialBackoff<R> {
             return delay;
         }
         let u = unit_f64(&self.rng);
-        let cut = (delay.as_nanos() as f64 * self.jitter * u).round();
+        let cut = (nanos_f64(delay) * self.jitter * u).round();
         delay.saturating_sub(Duration::from_nanos(cut as u64))
     }
+}
+
+/// A duration in nanoseconds as a float, through `u64` (a conversion from `u128` is done in
+/// software); durations beyond `u64::MAX` nanoseconds (584 years) saturate.
+fn nanos_f64(d: Duration) -> f64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX) as f64
 }
 
 impl<T, E, R: RetryIf<E>> RetryPolicy<T, E> for ExponentialBackoff<R> {
@@ -360,6 +371,19 @@ mod tests {
         assert_eq!(p.delay(7), Duration::from_secs(64));
         assert_eq!(p.delay(8), Duration::from_secs(120));
         assert_eq!(p.delay(u32::MAX), Duration::from_secs(120));
+    }
+
+    #[test]
+    fn a_zero_sleep_stays_zero_however_many_attempts() {
+        let p = ExponentialBackoff::builder().sleep(Duration::ZERO).max_attempts(u32::MAX).build().unwrap();
+        for n in [1, 2, 1_100, u32::MAX - 1] {
+            assert_eq!(p.delay(n), Duration::ZERO, "attempt {n}");
+            assert_eq!(
+                decide(&p, n, Duration::ZERO),
+                RetryDecision::RetryAfter(Duration::ZERO),
+                "attempt {n}"
+            );
+        }
     }
 
     #[test]
