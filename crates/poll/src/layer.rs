@@ -253,7 +253,8 @@ where
     /// The first-poll rule: a future entering the poll set makes the next poll start no
     /// later than `delay` after it entered, whatever the current interval (default
     /// [`DEFAULT_FIRST_POLL_DELAY`], 100 ms). Futures registered within one such window
-    /// share that poll. Zero polls as soon as the poll task gets to run.
+    /// share that poll. Zero polls as soon as the poll task gets to run; a delay too long
+    /// for the clock (`Duration::MAX`) turns the rule off.
     ///
     /// ```
     /// use std::time::Duration;

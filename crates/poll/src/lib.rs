@@ -17,7 +17,8 @@
 //!   ignored, and so is a yield on a future that was cancelled or shut down meanwhile.
 //! - It returns `Ok(Some(delay))` to schedule the next poll `delay` after it returned, or
 //!   `Ok(None)` for the default interval ([`PollLayer::default_interval`], 5 s). A zero
-//!   delay polls again at once.
+//!   delay polls again at once; a delay too long for the clock (`Duration::MAX`) means no
+//!   regular poll, only [`notify`](PollExecutor::notify) and the first-poll rule.
 //! - If it returns `Err(e)`, every descriptor of that call it did not resolve fails with
 //!   [`Error::Job(e)`](more_executors_core::Error::Job) (hence `E: Clone`); if it panics,
 //!   they fail with [`Error::Panicked`](more_executors_core::Error::Panicked). Either way

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use more_executors_core::metrics::{Counter, Gauge};
-use more_executors_core::stage::{CancelDecision, CancelHook, Panic, catch_panic};
+use more_executors_core::stage::{CancelDecision, CancelHook, Panic, catch_panic, deadline_after};
 use more_executors_core::{Error, Runtime};
 use slab::Slab;
 use tokio::sync::Notify;
@@ -153,7 +153,7 @@ impl<I, T, E> Shared<I, T, E> {
         if st.first_poll_due.is_none() {
             // The first registration since the last poll started sets the deadline; later
             // ones are registered after it, so their deadline is later and changes nothing.
-            st.first_poll_due = Some(Instant::now() + self.timing.first_poll_delay);
+            st.first_poll_due = Some(deadline_after(Instant::now(), self.timing.first_poll_delay));
             wake = true;
         }
         if !st.task_running {

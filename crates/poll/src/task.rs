@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use more_executors_core::Error;
-use more_executors_core::stage::Panic;
+use more_executors_core::stage::{Panic, deadline_after};
 use tokio::time::Instant;
 
 use crate::descriptor::PollDescriptor;
@@ -93,7 +93,7 @@ where
             "poll tick"
         );
         batch.clear();
-        next_regular = Some(Instant::now() + delay);
+        next_regular = Some(deadline_after(Instant::now(), delay));
         if delay.is_zero() {
             // An immediate re-poll: let other tasks run first.
             tokio::task::yield_now().await;
@@ -125,7 +125,7 @@ where
             let deadline = match (next_regular, st.first_poll_due) {
                 (Some(a), Some(b)) => a.min(b),
                 (Some(a), None) | (None, Some(a)) => a,
-                (None, None) => Instant::now() + shared.timing.first_poll_delay,
+                (None, None) => deadline_after(Instant::now(), shared.timing.first_poll_delay),
             };
             if deadline <= Instant::now() {
                 return true;

@@ -408,3 +408,41 @@ fn descriptors_are_testable_without_an_executor() {
     assert!(!ds[2].is_resolved());
     assert!(format!("{:?}", ds[2]).contains("pending"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_delay_too_long_for_the_clock_waits_for_a_notify_instead_of_failing() {
+    let rec = Arc::new(Recorder::default());
+    let exec = exec(recording_layer(&rec, |i, ds| {
+        if i == 1 {
+            resolve_all(ds);
+        }
+        // "Do not poll again on your own": longer than any `Instant` can reach.
+        Ok(Some(Duration::MAX))
+    }));
+    let h = submit(&exec, 1);
+    wait_for(|| rec.count() == 1).await;
+    advance(3600 * S).await;
+    assert_eq!(rec.count(), 1, "no regular poll is due");
+    exec.notify();
+    assert_eq!(h.await.unwrap(), "done-1", "the poll task is still alive");
+    assert_eq!(rec.count(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_first_poll_delay_too_long_for_the_clock_does_not_fail_submissions() {
+    let rec = Arc::new(Recorder::default());
+    let layer = recording_layer(&rec, |_, ds| {
+        resolve_all(ds);
+        Ok(None)
+    })
+    .first_poll_delay(Duration::MAX);
+    let exec = common::exec(layer);
+    let h = submit(&exec, 1);
+    until(|| exec.pending() == 1).await;
+    exec.notify();
+    assert_eq!(h.await.unwrap(), "done-1", "submitting did not fail");
+    let h = submit(&exec, 2);
+    until(|| exec.pending() == 1).await;
+    exec.notify();
+    assert_eq!(h.await.unwrap(), "done-2", "the poll set still takes registrations");
+}

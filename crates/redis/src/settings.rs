@@ -21,6 +21,14 @@ impl Default for CommonSettings {
     }
 }
 
+/// The longest result TTL or visibility timeout: ten years. Redis keeps expiry times and
+/// idle times in milliseconds, and a longer duration would not fit the commands' arguments.
+pub(crate) const LONGEST: Duration = Duration::from_secs(10 * 365 * 86_400);
+
+/// The longest blocking read: an hour (a read that blocks longer only delays noticing a
+/// lost connection).
+const LONGEST_BLOCK: Duration = Duration::from_secs(3600);
+
 impl CommonSettings {
     /// The first setting out of range, in the order result TTL, read block.
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
@@ -30,8 +38,20 @@ impl CommonSettings {
                 "must be at least 1 ms (results would vanish at once)",
             ));
         }
+        if self.result_ttl > LONGEST {
+            return Err(ConfigError::new(
+                "result TTL",
+                "must be at most 10 years (Redis keeps expiry times in milliseconds); give a shorter TTL",
+            ));
+        }
         if self.block < Duration::from_millis(10) {
             return Err(ConfigError::new("read block", "must be at least 10 ms, else the reader spins"));
+        }
+        if self.block > LONGEST_BLOCK {
+            return Err(ConfigError::new(
+                "read block",
+                "must be at most an hour (a longer block only delays noticing a lost connection)",
+            ));
         }
         Ok(())
     }

@@ -634,6 +634,21 @@ async fn bad_configuration_is_rejected() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("max deliveries"), "{err}");
+    // Durations too long for Redis's millisecond arguments (or for the clock).
+    let square = |Square(n)| move || async move { square(n) };
+    let worker =
+        || RedisWorker::builder("redis://127.0.0.1:1/", "q").handle_with(AsyncExecutor::new(), square);
+    let err = worker().visibility_timeout(Duration::MAX).start().await.unwrap_err();
+    assert!(err.to_string().contains("visibility timeout"), "{err}");
+    let err = worker().result_ttl(Duration::MAX).start().await.unwrap_err();
+    assert!(err.to_string().contains("result TTL"), "{err}");
+    let err = worker().read_block(Duration::MAX).start().await.unwrap_err();
+    assert!(err.to_string().contains("read block"), "{err}");
+    let client = || RedisExecutor::builder("redis://127.0.0.1:1/", "q");
+    let err = client().result_ttl(Duration::from_secs(11 * 365 * 86_400)).connect().await.unwrap_err();
+    assert!(err.to_string().contains("result TTL"), "{err}");
+    let err = client().read_block(Duration::MAX).connect().await.unwrap_err();
+    assert!(err.to_string().contains("read block"), "{err}");
     let err = RedisExecutor::builder("redis://127.0.0.1:1/", "").connect().await.unwrap_err();
     assert!(err.to_string().contains("queue name"), "{err}");
     let err = RedisExecutor::builder("not a url", "q").connect().await.unwrap_err();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use more_executors_core::stage::{CancelGate, submit_stage};
+use more_executors_core::stage::{CancelGate, deadline_after, submit_stage};
 use more_executors_core::{Error, Handle, Lifecycle, Runtime};
 use tokio::time::Instant;
 
@@ -58,8 +58,7 @@ where
     let host = Host { runtime: host_runtime() };
     let rt = host.runtime.handle().clone();
     let start = Instant::now();
-    let deadline =
-        start.checked_add(duration).unwrap_or_else(|| start + Duration::from_secs(86400 * 365 * 30));
+    let deadline = deadline_after(start, duration);
     submit_stage(&host, move |ctx| {
         let canceller = handle.canceller();
         let forward = canceller.clone();

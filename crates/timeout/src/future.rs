@@ -5,8 +5,8 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use more_executors_core::metrics::Counter;
-use more_executors_core::stage::Panic;
 use more_executors_core::stage::StageFuture;
+use more_executors_core::stage::{Panic, deadline_after};
 use more_executors_core::{Error, Runtime};
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
@@ -47,9 +47,8 @@ impl<F> TimeoutFuture<F> {
         inline: bool,
         timeouts: Counter,
     ) -> Self {
-        // A duration too large to add is as good as no deadline: about 30 years.
-        let deadline =
-            start.checked_add(duration).unwrap_or_else(|| start + Duration::from_secs(86400 * 365 * 30));
+        // A duration too large to add is as good as no deadline.
+        let deadline = deadline_after(start, duration);
         TimeoutFuture {
             inner: Some(inner),
             sleep: None,

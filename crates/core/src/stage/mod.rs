@@ -9,6 +9,7 @@
 //! - [`CallStage`] / [`StageCaller`] hold an inner executor's `call` with its type erased.
 //! - [`submit_stage`] spawns a stage future as a job (for layers with submit variants of
 //!   their own); [`catch_panic`] turns a panic in user code into [`Error::Panicked`](crate::Error::Panicked) and [`poll_job`] polls a job's future that way;
+//!   [`deadline_after`] turns a user's duration into a deadline without overflowing;
 //!   [`forward_lifecycle!`] writes a layer's forwarding [`Lifecycle`](crate::Lifecycle)
 //!   methods, and [`inner_accessors!`] its `get_ref`, `get_mut` and `into_inner`.
 //!
@@ -60,11 +61,13 @@
 
 mod call;
 mod context;
+mod deadline;
 mod future;
 mod gate;
 
 pub use call::{CallStage, StageCaller};
 pub use context::{GateGuard, JobContext};
+pub use deadline::deadline_after;
 pub use future::{StageFn, StageFuture};
 pub use gate::{CancelDecision, CancelFuture, CancelGate, CancelHook};
 

@@ -69,7 +69,7 @@ impl RedisExecutorBuilder {
     }
 
     /// How long a finished job's outcome stays in Redis for [`attach`](RedisExecutor::attach)
-    /// and idempotent resubmission (default 24 h; at least 1 ms).
+    /// and idempotent resubmission (default 24 h; from 1 ms to 10 years).
     pub fn result_ttl(mut self, ttl: Duration) -> Self {
         self.config.common.result_ttl = ttl;
         self
@@ -97,7 +97,7 @@ impl RedisExecutorBuilder {
     }
 
     /// How long one read of the reply list blocks in Redis when no outcome is there
-    /// (default 1 s; at least 10 ms). Shorter means more round trips while idle, not
+    /// (default 1 s; from 10 ms to an hour). Shorter means more round trips while idle, not
     /// lower latency: an outcome wakes the read at once.
     pub fn read_block(mut self, d: Duration) -> Self {
         self.config.common.block = d;

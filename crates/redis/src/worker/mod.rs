@@ -21,7 +21,7 @@ use crate::conn::Backend;
 use crate::error::SetupError;
 use crate::job::RemoteJob;
 use crate::keys::{Keys, random_id};
-use crate::settings::CommonSettings;
+use crate::settings::{CommonSettings, LONGEST};
 use handler::{Dispatch, Handler};
 
 /// Settings of a worker.
@@ -142,7 +142,7 @@ impl RedisWorkerBuilder {
     /// How long a claimed job may go without its worker's heartbeat before another worker
     /// claims it again (default 30 s). A live worker heartbeats its running jobs every
     /// third of this, so long jobs are not reclaimed while their worker lives; a killed
-    /// worker's jobs run again elsewhere after about this long.
+    /// worker's jobs run again elsewhere after about this long. From 30 ms to 10 years.
     pub fn visibility_timeout(mut self, d: Duration) -> Self {
         self.config.visibility_timeout = d;
         self
@@ -171,14 +171,15 @@ impl RedisWorkerBuilder {
         self
     }
 
-    /// How long outcomes stay in Redis after the job finished (default 24 h). Use the same
-    /// value as the clients.
+    /// How long outcomes stay in Redis after the job finished (default 24 h; from 1 ms to
+    /// 10 years). Use the same value as the clients.
     pub fn result_ttl(mut self, d: Duration) -> Self {
         self.config.common.result_ttl = d;
         self
     }
 
-    /// How long one read of the queue blocks in Redis when it is empty (default 1 s).
+    /// How long one read of the queue blocks in Redis when it is empty (default 1 s; from
+    /// 10 ms to an hour).
     pub fn read_block(mut self, d: Duration) -> Self {
         self.config.common.block = d;
         self
@@ -190,6 +191,12 @@ impl RedisWorkerBuilder {
             return Err(ConfigError::new(
                 "visibility timeout",
                 "must be at least 30 ms (heartbeats run every third of it); typical values are seconds",
+            ));
+        }
+        if c.visibility_timeout > LONGEST {
+            return Err(ConfigError::new(
+                "visibility timeout",
+                "must be at most 10 years (Redis keeps idle times in milliseconds); typical values are seconds",
             ));
         }
         if c.max_deliveries == 0 {

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use more_executors_core::CancelHandle;
+use more_executors_core::stage::deadline_after;
 
 use super::WorkerConfig;
 use super::handler::{Dispatch, Encoded};
@@ -184,12 +185,12 @@ async fn claimer(w: Arc<W>, mut conn: Conn) {
     let mut stop = w.stop.subscribe();
     let mut delays = backoff();
     let every = w.config.visibility_timeout / 3;
-    let mut next_reclaim = Instant::now() + every;
+    let mut next_reclaim = deadline_after(Instant::now(), every);
     loop {
         let Some(mut permit) = slots(&w, &mut stop).await else { return };
         if Instant::now() >= next_reclaim {
             reclaim(&w, &mut permit).await;
-            next_reclaim = Instant::now() + every;
+            next_reclaim = deadline_after(Instant::now(), every);
             if permit.num_permits() == 0 {
                 continue;
             }
@@ -709,7 +710,7 @@ impl Running {
             for t in claimers {
                 let _ = t.await;
             }
-            let deadline = Instant::now() + w.config.close_timeout;
+            let deadline = deadline_after(Instant::now(), w.config.close_timeout);
             loop {
                 let idle = w.idle.notified();
                 tokio::pin!(idle);
