@@ -237,6 +237,28 @@ async fn dynamic_limit_of_zero_is_treated_as_one() {
     assert_eq!(conc.peak(), 1);
 }
 
+#[tokio::test]
+async fn dynamic_limit_beyond_the_semaphore_bound_is_capped_not_a_panic() {
+    let wanted = Arc::new(AtomicUsize::new(2));
+    let w = wanted.clone();
+    let exec = AsyncExecutor::new().with_dynamic_concurrency_limit(move || w.load(SeqCst)).unwrap();
+    assert_eq!(exec.submit(|| async { Ok::<_, MyErr>(1) }).await, Ok(1));
+    // "No limit, really": more slots than any semaphore holds.
+    wanted.store(usize::MAX, SeqCst);
+    let handles: Vec<_> = (0..10).map(|i| exec.submit(move || async move { Ok::<_, MyErr>(i) })).collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        assert_eq!(h.await, Ok(i));
+    }
+    assert!(exec.limit() >= 1 << 60, "capped at the largest limit there is: {}", exec.limit());
+    wanted.store(1, SeqCst);
+    assert_eq!(exec.submit(|| async { Ok::<_, MyErr>(2) }).await, Ok(2), "and lowered again");
+    assert_eq!(exec.limit(), 1);
+
+    // Read at construction too.
+    let exec = AsyncExecutor::new().with_dynamic_concurrency_limit(|| usize::MAX).unwrap();
+    assert_eq!(exec.submit(|| async { Ok::<_, MyErr>(3) }).await, Ok(3));
+}
+
 #[tokio::test(start_paused = true)]
 async fn submit_ready_applies_backpressure() {
     let exec = AsyncExecutor::new().with_concurrency_limit(1).unwrap();
@@ -289,6 +311,16 @@ fn limit_zero_rejected() {
     assert!(ExecutorBuilder::new().concurrency_limit(0).is_err());
     assert!(AsyncExecutor::new().with_concurrency_limit(0).is_err());
     assert_eq!(ConcurrencyLimit::new(InlineExecutor::new(), 3).unwrap().limit(), 3);
+}
+
+#[test]
+fn limit_beyond_the_semaphore_bound_rejected() {
+    let err = ConcurrencyLimit::new(InlineExecutor::new(), usize::MAX).unwrap_err();
+    assert_eq!(err.setting(), "concurrency limit");
+    assert!(err.to_string().contains("leave the limit out"), "{err}");
+    assert!(ConcurrencyLimitLayer::new(usize::MAX).is_err());
+    assert!(AsyncExecutor::new().with_concurrency_limit(usize::MAX).is_err());
+    assert!(ConcurrencyLimit::new(InlineExecutor::new(), 1 << 40).is_ok());
 }
 
 #[test]

@@ -644,11 +644,15 @@ async fn bad_configuration_is_rejected() {
     assert!(err.to_string().contains("result TTL"), "{err}");
     let err = worker().read_block(Duration::MAX).start().await.unwrap_err();
     assert!(err.to_string().contains("read block"), "{err}");
+    let err = worker().prefetch(usize::MAX).start().await.unwrap_err();
+    assert!(err.to_string().contains("prefetch"), "{err}");
     let client = || RedisExecutor::builder("redis://127.0.0.1:1/", "q");
     let err = client().result_ttl(Duration::from_secs(11 * 365 * 86_400)).connect().await.unwrap_err();
     assert!(err.to_string().contains("result TTL"), "{err}");
     let err = client().read_block(Duration::MAX).connect().await.unwrap_err();
     assert!(err.to_string().contains("read block"), "{err}");
+    let err = client().batch_size(usize::MAX).connect().await.unwrap_err();
+    assert!(err.to_string().contains("batch size"), "{err}");
     let err = RedisExecutor::builder("redis://127.0.0.1:1/", "").connect().await.unwrap_err();
     assert!(err.to_string().contains("queue name"), "{err}");
     let err = RedisExecutor::builder("not a url", "q").connect().await.unwrap_err();

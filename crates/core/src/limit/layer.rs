@@ -3,8 +3,8 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use super::{ConcurrencyLimit, DynamicLimit, read_initial};
-use crate::config::{ConfigError, nonzero};
+use super::{ConcurrencyLimit, DynamicLimit, fixed_limit, read_initial};
+use crate::config::ConfigError;
 
 /// Layer producing [`ConcurrencyLimit`].
 ///
@@ -49,12 +49,9 @@ impl ConcurrencyLimitLayer {
     /// A fixed limit.
     ///
     /// # Errors
-    /// [`ConfigError`] when `limit` is 0.
+    /// [`ConfigError`] when `limit` is 0 or above [`MAX_LIMIT`](super::MAX_LIMIT).
     pub fn new(limit: usize) -> Result<Self, ConfigError> {
-        Ok(ConcurrencyLimitLayer {
-            limit: LimitKind::Fixed(nonzero("concurrency limit", limit)?),
-            name: None,
-        })
+        Ok(ConcurrencyLimitLayer { limit: LimitKind::Fixed(fixed_limit(limit)?), name: None })
     }
 
     /// A limit decided by `f` whenever a slot is decided (see

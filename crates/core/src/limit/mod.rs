@@ -17,7 +17,8 @@
 //!   task per limit does that, only while the queue is not empty). Lowering it takes effect
 //!   as running jobs finish (running jobs are not interrupted); raising it starts queued
 //!   jobs at the next of those reads. A result of 0 is treated as 1 so the queue can never
-//!   stall. A function that panics when first read is rejected at construction; a later
+//!   stall, and one above [`MAX_LIMIT`] as `MAX_LIMIT` (`usize::MAX` for "no limit" is
+//!   fine). A function that panics when first read is rejected at construction; a later
 //!   panic fails the job that asked (or, at release and at a periodic read, keeps the
 //!   previous limit), and is logged.
 //! - [`Lifecycle::shutdown`] releases submitters waiting in
@@ -55,6 +56,32 @@ use crate::metrics::Gauge;
 
 /// A function deciding the concurrency limit at run time.
 pub type DynamicLimit = Arc<dyn Fn() -> usize + Send + Sync>;
+
+/// The largest limit: the most permits a tokio semaphore holds (2^61 - 1). A fixed limit
+/// above it is rejected; a dynamic one is capped at it.
+///
+/// ```
+/// use more_executors_core::limit::{ConcurrencyLimit, MAX_LIMIT};
+/// use more_executors_core::InlineExecutor;
+///
+/// assert!(ConcurrencyLimit::new(InlineExecutor::new(), MAX_LIMIT).is_ok());
+/// assert!(ConcurrencyLimit::new(InlineExecutor::new(), MAX_LIMIT + 1).is_err());
+/// ```
+pub const MAX_LIMIT: usize = Semaphore::MAX_PERMITS;
+
+/// Checks a fixed limit: from 1 to [`MAX_LIMIT`].
+pub(crate) fn fixed_limit(limit: usize) -> Result<usize, ConfigError> {
+    let limit = nonzero("concurrency limit", limit)?;
+    if limit > MAX_LIMIT {
+        return Err(ConfigError::new(
+            "concurrency limit",
+            format!(
+                "must be at most {MAX_LIMIT} (the most slots a semaphore holds); for no limit, leave the limit out"
+            ),
+        ));
+    }
+    Ok(limit)
+}
 
 /// An executor that runs at most `n` of its jobs at a time in the inner executor.
 ///
@@ -124,10 +151,9 @@ impl<S: Lifecycle> ConcurrencyLimit<S> {
     /// At most `limit` jobs in flight.
     ///
     /// # Errors
-    /// [`ConfigError`] when `limit` is 0.
+    /// [`ConfigError`] when `limit` is 0 or above [`MAX_LIMIT`].
     pub fn new(inner: S, limit: usize) -> Result<Self, ConfigError> {
-        let limit = nonzero("concurrency limit", limit)?;
-        Ok(Self::fixed(inner, limit, None))
+        Ok(Self::fixed(inner, fixed_limit(limit)?, None))
     }
 
     pub(crate) fn fixed(inner: S, limit: usize, name: Option<Arc<str>>) -> Self {
@@ -287,12 +313,14 @@ impl Shared {
     /// Consults the dynamic limit, if any, and adjusts the permits.
     fn refresh(&self) -> Result<(), Panic> {
         let Some(f) = &self.dynamic else { return Ok(()) };
-        let wanted = catch_panic(|| f())?.max(1);
-        self.apply(wanted);
+        self.apply(catch_panic(|| f())?);
         Ok(())
     }
 
+    /// Sets the limit to what the dynamic function returned, taken between 1 and
+    /// [`MAX_LIMIT`].
     fn apply(&self, wanted: usize) {
+        let wanted = wanted.clamp(1, MAX_LIMIT);
         let old = self.limit.swap(wanted, Ordering::AcqRel);
         if wanted > old {
             let mut add = wanted - old;
@@ -353,7 +381,7 @@ impl Shared {
     fn release(&self, permit: OwnedSemaphorePermit) {
         if let Some(f) = &self.dynamic {
             match catch_panic(|| f()) {
-                Ok(n) => self.apply(n.max(1)),
+                Ok(n) => self.apply(n),
                 Err(e) => {
                     tracing::error!(error = %e, "dynamic concurrency limit panicked; keeping the previous limit")
                 }
@@ -379,7 +407,7 @@ pub const DYNAMIC_RECHECK: Duration = Duration::from_millis(100);
 
 /// Reads a dynamic limit for the first time; a panic there is a configuration error.
 pub(crate) fn read_initial(f: &DynamicLimit) -> Result<usize, ConfigError> {
-    catch_panic(|| f()).map(|n| n.max(1)).map_err(|e| {
+    catch_panic(|| f()).map(|n| n.clamp(1, MAX_LIMIT)).map_err(|e| {
         ConfigError::new(
             "dynamic concurrency limit",
             format!("the limit function panicked when first read ({e}); make it return a number of slots"),

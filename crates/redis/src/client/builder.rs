@@ -14,6 +14,9 @@ use crate::error::SetupError;
 use crate::keys::{Keys, random_id};
 use crate::settings::CommonSettings;
 
+/// The largest batch size.
+const MAX_BATCH: usize = 100_000;
+
 /// Settings of a [`RedisExecutor`]; [`connect`](Self::connect) checks them and connects.
 ///
 /// ```
@@ -90,7 +93,8 @@ impl RedisExecutorBuilder {
         self
     }
 
-    /// At most this many jobs per submit script call and outcomes per read (default 512).
+    /// At most this many jobs per submit script call and outcomes per read (default 512;
+    /// from 1 to 100,000).
     pub fn batch_size(mut self, n: usize) -> Self {
         self.config.batch = n;
         self
@@ -109,6 +113,12 @@ impl RedisExecutorBuilder {
         c.common.check()?;
         if c.batch == 0 {
             return Err(ConfigError::new("batch size", "0 would never send a job; use at least 1"));
+        }
+        if c.batch > MAX_BATCH {
+            return Err(ConfigError::new(
+                "batch size",
+                "must be at most 100000 (one script call runs a whole batch while Redis serves nothing else)",
+            ));
         }
         if c.unavailable_timeout.is_zero() {
             return Err(ConfigError::new(

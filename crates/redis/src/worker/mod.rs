@@ -23,6 +23,7 @@ use crate::job::RemoteJob;
 use crate::keys::{Keys, random_id};
 use crate::settings::{CommonSettings, LONGEST};
 use handler::{Dispatch, Handler};
+use more_executors_core::limit::MAX_LIMIT;
 
 /// Settings of a worker.
 #[derive(Debug, Clone)]
@@ -158,7 +159,8 @@ impl RedisWorkerBuilder {
 
     /// At most this many jobs claimed and running on this worker at once (default 64).
     /// The local stack may limit concurrency further; prefetch bounds what this worker
-    /// takes from the queue, leaving the rest to other workers.
+    /// takes from the queue, leaving the rest to other workers. From 1 to
+    /// [`MAX_LIMIT`](more_executors_core::limit::MAX_LIMIT).
     pub fn prefetch(mut self, n: usize) -> Self {
         self.config.prefetch = n;
         self
@@ -207,6 +209,12 @@ impl RedisWorkerBuilder {
         }
         if c.prefetch == 0 {
             return Err(ConfigError::new("prefetch", "0 would never claim a job; use at least 1"));
+        }
+        if c.prefetch > MAX_LIMIT {
+            return Err(ConfigError::new(
+                "prefetch",
+                format!("must be at most {MAX_LIMIT} (the most slots a semaphore holds)"),
+            ));
         }
         c.common.check()?;
         if let Some(name) = self.handlers.keys().find(|n| n.contains('\n')) {
