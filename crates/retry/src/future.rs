@@ -232,7 +232,8 @@ where
     }
 
     fn next_attempt(&mut self) -> F {
-        self.attempt += 1;
+        // Saturates: a policy that always retries sees `u32::MAX` from then on.
+        self.attempt = self.attempt.saturating_add(1);
         self.inner.call_stage(self.job.clone(), &self.ctx)
     }
 }
@@ -347,5 +348,36 @@ impl<F, J, P> fmt::Debug for RetryFuture<F, J, P> {
             State::Panicked | State::Done => "done",
         };
         f.debug_struct("RetryFuture").field("attempt", &self.data.attempt).field("state", &state).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use more_executors_core::prelude::*;
+    use more_executors_core::stage::JobContext;
+
+    use super::*;
+    use crate::Retry;
+
+    /// A policy that always retries sees the attempt number stop at `u32::MAX`: counting on
+    /// past it must not overflow (a panic in a debug build, a wrap to 0 in a release one).
+    #[tokio::test(start_paused = true)]
+    async fn the_attempt_number_saturates_under_a_policy_that_always_retries() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let policy = move |a: &Attempt, _: &Result<u32, Error<u32>>| {
+            let mut seen = s.lock().unwrap();
+            seen.push(a.number);
+            if seen.len() < 4 { RetryDecision::RetryAfter(Duration::ZERO) } else { RetryDecision::Done }
+        };
+        let exec = Retry::new(InlineExecutor::new(), policy);
+        let mut fut = exec.call(|| Err::<u32, u32>(7), &JobContext::detached());
+        // As if u32::MAX - 2 attempts had already run.
+        fut.data.attempt = u32::MAX - 1;
+        let out = tokio::time::timeout(Duration::from_secs(1), fut).await.expect("the job ends");
+        assert_eq!(out, Err(Error::Job(7)));
+        assert_eq!(*seen.lock().unwrap(), [u32::MAX - 1, u32::MAX, u32::MAX, u32::MAX]);
     }
 }

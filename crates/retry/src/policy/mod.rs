@@ -46,7 +46,8 @@ pub enum RetryDecision {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Attempt {
-    /// 1 for the first attempt, 2 for the first retry, and so on.
+    /// 1 for the first attempt, 2 for the first retry, and so on; it stays at `u32::MAX`
+    /// for any attempt after that one (under a policy that never stops).
     pub number: u32,
     elapsed: Elapsed,
 }
