@@ -346,13 +346,25 @@ pub(crate) fn default_handler() -> ErrorHandler {
     })
 }
 
-/// Calls the handler, containing a panic in it.
+/// Calls the handler, containing a panic in it. The failure logged instead is formatted
+/// under the same guard: the job error's own `Display` may be what panicked.
 pub(crate) fn report(handler: &ErrorHandler, failure: &JobFailure<'_>) {
-    if let Err(panic) = more_executors_core::stage::catch_panic(|| handler(failure)) {
+    use more_executors_core::stage::catch_panic;
+    if let Err(panic) = catch_panic(|| handler(failure)) {
+        let shown = catch_panic(|| failure.to_string()).unwrap_or_else(|p| {
+            format!(
+                "{} {} ({}) spawned at {}: its error's Display panicked: {}",
+                failure.kind.as_str(),
+                failure.id,
+                failure.name,
+                failure.location,
+                p.message()
+            )
+        });
         tracing::error!(
             job_id = failure.id(),
             handler_panic = %panic.message(),
-            failure = %failure,
+            failure = %shown,
             "the scheduler's error handler panicked; the failure it was handling is logged here instead"
         );
     }

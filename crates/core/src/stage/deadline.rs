@@ -4,12 +4,13 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// About thirty years: what a deadline too far to represent becomes.
+/// About thirty years: the longest duration a deadline is taken from.
 const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
 
-/// `start + d`, or about thirty years after `start` when `d` is too long for the clock
-/// (`Duration::MAX`, a poll function's "not before I am notified"). Adding such a duration
-/// to an [`Instant`] directly panics; a user's duration must never take a task down that
+/// `start + d`, with `d` taken as at most about thirty years (as `tokio::time::sleep` does):
+/// a duration too long for the clock (`Duration::MAX`, a poll function's "not before I am
+/// notified") added to an [`Instant`] directly panics, and one that just fits leaves no
+/// room for the timer's own rounding. A user's duration must never take a task down that
 /// way.
 ///
 /// ```
@@ -19,8 +20,10 @@ const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
 ///
 /// let now = Instant::now();
 /// assert_eq!(deadline_after(now, Duration::from_secs(5)), now + Duration::from_secs(5));
-/// assert!(deadline_after(now, Duration::MAX) > now + Duration::from_secs(86_400 * 365 * 29));
+/// let thirty_years = Duration::from_secs(86_400 * 365 * 30);
+/// assert_eq!(deadline_after(now, Duration::MAX), now + thirty_years);
+/// assert_eq!(deadline_after(now, 2 * thirty_years), now + thirty_years);
 /// ```
 pub fn deadline_after(start: Instant, d: Duration) -> Instant {
-    start.checked_add(d).unwrap_or_else(|| start + FAR)
+    start + d.min(FAR)
 }

@@ -139,8 +139,9 @@ enum Ending<T, E> {
     Open(Result<T, Error<E>>),
     /// A failure that decided the outcome: [`Cell::publish`] hands it to the waiter.
     Decided(Result<T, Error<E>>),
-    /// A late failure, already reported: nothing to publish.
-    Nothing,
+    /// A late failure, already reported: nothing to publish; the failure is dropped once
+    /// the job is published.
+    Late(Result<T, Error<E>>),
 }
 
 impl<W, T, E> Cell<W, T, E> {
@@ -181,6 +182,15 @@ impl<W, T, E> Cell<W, T, E> {
             return;
         }
         self.send_failure(FailureValue::Overrun(self.shared.cfg.close_timeout), false);
+    }
+
+    /// Drops a value of user code (the job's future or closure, its output or error)
+    /// without letting a panic in its destructor unwind into the scheduler's bookkeeping:
+    /// the panic goes to the error handler, late (the job's outcome is decided by then).
+    fn drop_user<V>(&self, value: V) {
+        if let Err(panic) = more_executors_core::stage::catch_panic(move || drop(value)) {
+            self.send_failure(FailureValue::Panic(panic.message()), true);
+        }
     }
 
     /// Hands `error`, about this job, to the scheduler's error handler.
@@ -279,6 +289,7 @@ impl<W, T, E: fmt::Display + 'static> Cell<W, T, E> {
         if matches!(ending, Ending::Open(_)) && Arc::strong_count(self) == 1 {
             // Detached and out of the scheduler's tables: no `Job`, `JobClose` or snapshot
             // can observe this cell any more, so there is nothing to publish.
+            self.drop_user(ending);
             return;
         }
         self.publish(ending);
@@ -316,7 +327,7 @@ impl<W, T, E: fmt::Display + 'static> Cell<W, T, E> {
                 if let Err(e) = &failure {
                     self.report(e, true);
                 }
-                Ending::Nothing
+                Ending::Late(failure)
             }
         }
     }
@@ -332,7 +343,8 @@ impl<W, T, E: fmt::Display + 'static> Cell<W, T, E> {
     /// Marks the job closed, decides the outcome of an [`Ending::Open`] result if it is
     /// still open, hands the result to the waiter (or to the error handler, if the waiter
     /// a failure was routed to has left since), and wakes the waiter and every
-    /// [`JobClose`](super::JobClose). Values dropped here are dropped without locks held.
+    /// [`JobClose`](super::JobClose). Values dropped here are dropped without locks held,
+    /// after the wakes, with [`drop_user`](Self::drop_user).
     fn publish(&self, ending: Ending<T, E>) {
         let mut discard = None;
         let mut report_now = None;
@@ -349,7 +361,10 @@ impl<W, T, E: fmt::Display + 'static> Cell<W, T, E> {
                     None
                 }
                 Ending::Decided(r) => Some(r),
-                Ending::Nothing => None,
+                Ending::Late(r) => {
+                    discard = Some(r);
+                    None
+                }
             };
             let mut waker = None;
             if let Some(r) = deliver {
@@ -367,14 +382,13 @@ impl<W, T, E: fmt::Display + 'static> Cell<W, T, E> {
         if let Some(Err(e)) = &report_now {
             self.report(e, false);
         }
-        drop(discard);
-        drop(report_now);
         if let Some(w) = waker {
             w.wake();
         }
         for w in stops {
             w.wake();
         }
+        self.drop_user((discard, report_now));
     }
 
     fn report(&self, err: &Error<E>, late: bool) {
@@ -426,7 +440,7 @@ where
             (st.work.take(), st.waiter.take(), mem::take(&mut st.stop_waiters))
         };
         tracing::debug!(job_id = self.head.id, reason = ?why, "queued job removed unrun");
-        drop(work);
+        self.drop_user(work);
         if let Some(w) = waker {
             w.wake();
         }
