@@ -4,9 +4,12 @@ use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use tokio_util::task::TaskTracker;
 
+use crate::config::ConfigError;
+use crate::error::catch_panic;
 use crate::metrics::StageMetrics;
 
 /// Where an executor's driver tasks run, and whether it is shut down.
@@ -60,6 +63,9 @@ impl Default for Runtime {
 impl Runtime {
     /// The current tokio runtime if there is one, else a new background runtime owned by
     /// the returned value.
+    ///
+    /// # Panics
+    /// When the current runtime has no timers (see [`from_handle`](Self::from_handle)).
     pub fn current_or_owned() -> Runtime {
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => Self::from_handle(handle),
@@ -69,13 +75,51 @@ impl Runtime {
 
     /// Runs on the given runtime.
     ///
+    /// # Panics
+    /// When the runtime has no timers (built without `enable_time()` or `enable_all()`):
+    /// timeouts, retry delays, poll intervals and close timeouts need them, and would
+    /// otherwise fail or hang later. [`try_from_handle`](Self::try_from_handle) returns
+    /// the error instead.
+    ///
     /// ```
     /// let tokio_rt = tokio::runtime::Runtime::new().unwrap();
     /// let rt = more_executors_core::Runtime::from_handle(tokio_rt.handle().clone());
     /// assert!(!rt.is_owned());
     /// ```
     pub fn from_handle(handle: tokio::runtime::Handle) -> Runtime {
-        Self::with_owned(handle, None)
+        Self::try_from_handle(handle).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Runs on the given runtime, which must have timers.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the runtime was built without `enable_time()` (or
+    /// `enable_all()`).
+    ///
+    /// ```
+    /// use more_executors_core::Runtime;
+    ///
+    /// let without_timers = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let err = Runtime::try_from_handle(without_timers.handle().clone()).unwrap_err();
+    /// assert_eq!(err.setting(), "tokio runtime");
+    /// let with_timers = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    /// assert!(Runtime::try_from_handle(with_timers.handle().clone()).is_ok());
+    /// ```
+    pub fn try_from_handle(handle: tokio::runtime::Handle) -> Result<Runtime, ConfigError> {
+        // tokio offers no query for its time driver: creating a timer inside the runtime
+        // panics when there is none (and costs nothing otherwise: it is never polled).
+        let has_timers = {
+            let _enter = handle.enter();
+            catch_panic(|| drop(tokio::time::sleep(Duration::ZERO))).is_ok()
+        };
+        if !has_timers {
+            return Err(ConfigError::new(
+                "tokio runtime",
+                "has no timers; build it with enable_time() or enable_all() (timeouts, retry \
+                 delays, poll intervals and close timeouts need them)",
+            ));
+        }
+        Ok(Self::with_owned(handle, None))
     }
 
     /// The current tokio runtime if there is one, else the process's shared background
@@ -90,7 +134,7 @@ impl Runtime {
     /// # let _ = h;
     /// ```
     pub fn current_or_shared() -> Runtime {
-        Self::from_handle(current_or_shared_handle())
+        Self::with_owned(current_or_shared_handle(), None)
     }
 
     fn owned() -> Runtime {

@@ -75,3 +75,15 @@ fn owned_runtimes_stop_and_leave_no_thread() {
     drop(clone);
     assert_eq!(wait_for_runtime_threads(|n| n == 0), 0);
 }
+
+#[test]
+fn a_runtime_without_timers_is_refused_at_construction_with_a_clear_message() {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let err = Runtime::try_from_handle(rt.handle().clone()).unwrap_err();
+    assert!(err.to_string().contains("enable_time()"), "{err}");
+    // An executor built inside such a runtime says why, instead of hanging or failing later.
+    let _enter = rt.enter();
+    let panic = std::panic::catch_unwind(AsyncExecutor::new).unwrap_err();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("has no timers"), "{message}");
+}

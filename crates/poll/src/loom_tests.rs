@@ -40,7 +40,7 @@ type Stage = PollFuture<Ready<Result<Input, Error<String>>>, Input, u32, String>
 /// A runtime handle for [`Shared::new`]; nothing is spawned on it.
 fn runtime() -> Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    let rt = RT.get_or_init(|| tokio::runtime::Builder::new_current_thread().build().unwrap());
+    let rt = RT.get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap());
     Runtime::from_handle(rt.handle().clone())
 }
 
