@@ -222,6 +222,7 @@ where
         if let Poll::Ready(r) = polled {
             let r = ctl.finish(r);
             timer.finish(&r);
+            crate::job_task::drop_stage(ctl.id, move || drop(pinned));
             return Handle::from_result(r);
         }
         return Handle::from_task(rt.spawn(JobTask::new(pinned, ctl.clone(), timer, span)), ctl);

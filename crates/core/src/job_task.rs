@@ -19,21 +19,22 @@ pin_project! {
     /// Written by hand rather than as an `async fn` so the stage future is stored once in
     /// the task (an `async fn` keeps both its argument and the awaited value).
     pub(crate) struct JobTask<F> {
+        // The stage future, until the outcome is recorded; then dropped here (see
+        // `drop_stage`). Still present when the task is dropped (its runtime shut down):
+        // the drop records "shut down" so done callbacks still run.
         #[pin]
-        fut: F,
+        fut: Option<F>,
         ctl: Arc<Control>,
         timer: StageTimer,
         // Boxed, and absent when tracing is off for job spans: an inline `Span` would make
         // most jobs' tasks cross tokio's 128-byte task size step.
         span: Option<Box<tracing::Span>>,
-        // Set once the outcome is recorded; if the task is dropped before (its runtime
-        // shut down), the drop records "shut down" so done callbacks still run.
-        recorded: bool,
     }
 
     impl<F> PinnedDrop for JobTask<F> {
         fn drop(this: Pin<&mut Self>) {
-            if !this.recorded {
+            // A no-op when the outcome was recorded (the phase has moved on).
+            if this.fut.is_some() {
                 this.ctl.abandon();
             }
         }
@@ -65,10 +66,19 @@ impl Drop for AbandonGuard {
     }
 }
 
+/// Drops a job's stage future (by running `drop`) once its outcome is recorded. The stage
+/// future may still own user values (the future a flat_map step returned) whose `Drop`
+/// panics: the panic is logged, and the recorded outcome stands.
+pub(crate) fn drop_stage(job_id: u64, drop: impl FnOnce()) {
+    if let Err(panic) = crate::error::catch_panic(drop) {
+        tracing::error!(job_id, %panic, "a job's future panicked when dropped after its outcome was recorded; the outcome stands");
+    }
+}
+
 impl<F> JobTask<F> {
     pub(crate) fn new(fut: F, ctl: Arc<Control>, timer: StageTimer, span: tracing::Span) -> Self {
         let span = (!span.is_disabled()).then(|| Box::new(span));
-        JobTask { fut, ctl, timer, span, recorded: false }
+        JobTask { fut: Some(fut), ctl, timer, span }
     }
 }
 
@@ -86,14 +96,17 @@ where
         // A panic in a layer's user code (a map function) becomes this job's outcome, and
         // the stage future stays alive until the outcome is recorded: a stage that refuses
         // cancels (a blocking job that already ran) keeps refusing until then.
-        let fut = this.fut;
-        let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+        let mut fut = this.fut;
+        let Some(stage) = fut.as_mut().as_pin_mut() else {
+            return Poll::Ready(Err(Error::Panicked("job task polled after it finished".into())));
+        };
+        let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| stage.poll(cx))) {
             Ok(p) => ready!(p),
             Err(p) => Err(Panic::from_payload(&*p).into_error()),
         };
-        *this.recorded = true;
         let result = this.ctl.finish(outcome);
         this.timer.finish(&result);
+        drop_stage(this.ctl.id, || fut.set(None));
         Poll::Ready(result)
     }
 }

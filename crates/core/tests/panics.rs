@@ -1,6 +1,8 @@
 //! A panic in user code (a job, a map function, a flat_map function, a dynamic limit)
 //! fails only that handle, with the panic message, and the executor keeps serving jobs.
-//! (Panics of map functions over the async executor and the pool: `map.rs`.)
+//! (Panics of map functions over the async executor and the pool: `map.rs`.) A value or
+//! future whose `Drop` panics after the outcome is known leaves that outcome intact: the done
+//! callbacks and the await see the same one, and no thread or submitter unwinds.
 #![cfg(not(loom))]
 
 mod common;
@@ -148,4 +150,103 @@ async fn many_panics_do_not_take_the_executor_down() {
     }
     assert_eq!(served.load(SeqCst), 300);
     assert_eq!(limit.in_flight(), 0, "slots were released by panicking jobs");
+}
+
+/// A job's output whose `Drop` panics.
+#[derive(Debug)]
+struct PanicOnDrop;
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("boom: output dropped");
+    }
+}
+
+#[test]
+fn pool_thread_survives_an_unclaimed_output_whose_drop_panics() {
+    quiet_expected_panics();
+    let pool = BlockingPool::new(1).unwrap();
+    let latch = common::Latch::new();
+    let l = latch.clone();
+    // Nobody claims the output: the pool thread drops it.
+    drop(pool.submit(move || {
+        l.wait();
+        Ok::<_, MyErr>(PanicOnDrop)
+    }));
+    latch.open();
+    let mut next = pool.submit(|| Ok::<_, MyErr>(2));
+    // A generous bound only to turn a hang into a failure.
+    assert_eq!(
+        next.wait_timeout(std::time::Duration::from_secs(10)),
+        Some(Ok(2)),
+        "the single thread survived"
+    );
+}
+
+#[tokio::test]
+async fn a_combinator_dropping_a_value_whose_drop_panics_resolves_once() {
+    quiet_expected_panics();
+    // The error decides the sequence; the value already collected is dropped, and panics.
+    let inputs = vec![Handle::ready(PanicOnDrop), Handle::failed(MyErr::NotFound)];
+    let mut seq = more_executors_core::combinators::sequence(inputs);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    seq.on_done(move |r| {
+        let _ = tx.send(r.as_ref().err().map(|e| e.to_string()));
+    });
+    let awaited = tokio::time::timeout(std::time::Duration::from_secs(10), seq).await.expect("resolves");
+    let seen = rx.await.expect("the callback ran");
+    assert_eq!(
+        seen,
+        awaited.as_ref().err().map(|e| e.to_string()),
+        "the callback and the await see one outcome"
+    );
+    panicked(awaited, "boom: output dropped");
+}
+
+/// A flat_map step whose future keeps a [`PanicOnDrop`] until it is dropped, after it
+/// resolved.
+struct GuardedStep(u32, #[allow(dead_code)] PanicOnDrop);
+
+impl std::future::Future for GuardedStep {
+    type Output = Result<u32, MyErr>;
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::task::Poll::Ready(Ok(self.0))
+    }
+}
+
+#[test]
+fn an_inline_stage_future_whose_drop_panics_does_not_unwind_into_submit() {
+    quiet_expected_panics();
+    let exec = InlineExecutor::new().with_flat_map(|n: u32| GuardedStep(n + 1, PanicOnDrop));
+    let submitted =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exec.submit(|| Ok::<u32, MyErr>(1))));
+    let h = submitted.expect("submit does not panic");
+    assert_eq!(h.wait(), Ok(2), "the job's outcome was recorded before the step was dropped");
+}
+
+#[tokio::test]
+async fn a_stage_future_whose_drop_panics_resolves_the_handle_once() {
+    quiet_expected_panics();
+    let exec = AsyncExecutor::new().with_flat_map(|n: u32| GuardedStep(n + 1, PanicOnDrop));
+    let mut h = exec.submit(|| async { Ok::<u32, MyErr>(1) });
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    h.on_done(move |r| {
+        let _ = tx.send(r.clone());
+    });
+    let awaited = tokio::time::timeout(std::time::Duration::from_secs(10), h).await.expect("resolves");
+    assert_eq!(rx.await.expect("the callback ran"), awaited, "the callback and the await see one outcome");
+    assert_eq!(awaited, Ok(2));
+}
+
+#[tokio::test]
+async fn a_then_step_whose_drop_panics_resolves_the_handle_once() {
+    quiet_expected_panics();
+    let mut h = Handle::<u32, MyErr>::ready(1).then(|n| GuardedStep(n + 1, PanicOnDrop));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    h.on_done(move |r| {
+        let _ = tx.send(r.clone());
+    });
+    let awaited = tokio::time::timeout(std::time::Duration::from_secs(10), h).await.expect("resolves");
+    assert_eq!(rx.await.expect("the callback ran"), awaited, "the callback and the await see one outcome");
+    assert_eq!(awaited, Ok(2));
 }

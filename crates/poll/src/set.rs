@@ -359,7 +359,7 @@ fn log_answer<E: fmt::Debug>(name: &str, answer: Result<Result<bool, E>, Panic>)
         Ok(Err(e)) => {
             tracing::error!(
                 executor = name,
-                error = ?e,
+                error = %crate::task::debug_shown(&e),
                 "the cancel function failed; the cancel is refused"
             );
             false

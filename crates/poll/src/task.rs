@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use more_executors_core::Error;
-use more_executors_core::stage::{Panic, deadline_after};
+use more_executors_core::stage::{Panic, catch_panic, deadline_after};
 use tokio::time::Instant;
 
 use crate::descriptor::PollDescriptor;
@@ -50,7 +50,10 @@ where
             batch.extend(st.entries.iter().map(|(key, node)| PollDescriptor::attached(node.clone(), key)));
         }
         let started = Instant::now();
-        let call = std::panic::AssertUnwindSafe(shared.poller.poll(&mut batch)).catch_unwind();
+        // Called inside the caught future: a hand-written poller may panic before
+        // returning its future.
+        let call =
+            std::panic::AssertUnwindSafe(async { shared.poller.poll(&mut batch).await }).catch_unwind();
         let outcome = tokio::select! {
             biased;
             _ = shared.stop.cancelled() => {
@@ -61,7 +64,12 @@ where
             r = call => match r {
                 Ok(Ok(delay)) => Outcome::Ok(delay),
                 Ok(Err(e)) => Outcome::Failed(Error::Job(e)),
-                Err(p) => Outcome::Failed(Panic::from_payload(&*p).into_error()),
+                Err(p) => {
+                    let panic = Panic::from_payload(&*p);
+                    // The payload is a user value too.
+                    drop_user(&shared.ident().name, move || drop(p));
+                    Outcome::Failed(panic.into_error())
+                }
             },
         };
         let elapsed = started.elapsed();
@@ -77,7 +85,7 @@ where
                 tracing::error!(
                     executor = &**name,
                     batch = size,
-                    error = ?e,
+                    error = %debug_shown(e),
                     "poll function failed; every future it did not resolve in this call fails with this error"
                 );
                 shared.timing.default_interval
@@ -92,7 +100,11 @@ where
             next_poll_in_ms = delay.as_secs_f64() * 1e3,
             "poll tick"
         );
-        batch.clear();
+        // Undelivered yields, inputs of futures that left the set meanwhile, the call's
+        // error: user values, dropped after the wakes, and a panic in a destructor must
+        // not end the task while other futures wait in the set.
+        drop_user(name, || batch.clear());
+        drop_user(name, move || drop(outcome));
         next_regular = Some(deadline_after(Instant::now(), delay));
         if delay.is_zero() {
             // An immediate re-poll: let other tasks run first.
@@ -163,7 +175,9 @@ where
     for d in batch.iter_mut().filter(|d| d.deliver) {
         let result = match (d.outcome.take(), outcome) {
             (Some(r), _) => r.map_err(Error::Job),
-            (None, Outcome::Failed(e)) => Err(e.clone()),
+            // A panicking `Clone` of the error must not strand the futures already taken
+            // out of the set.
+            (None, Outcome::Failed(e)) => Err(catch_panic(|| e.clone()).unwrap_or_else(Panic::into_error)),
             (None, Outcome::Ok(_)) => {
                 unreachable!("only resolved descriptors are delivered after a good poll")
             }
@@ -172,6 +186,20 @@ where
         resolved += 1;
     }
     resolved
+}
+
+/// `{value:?}` for a log line, without letting a panic in a user type's `Debug` unwind
+/// into the caller.
+pub(crate) fn debug_shown(value: &impl fmt::Debug) -> String {
+    catch_panic(|| format!("{value:?}")).unwrap_or_else(|p| format!("<its Debug panicked: {p}>"))
+}
+
+/// Drops user values without letting a panic in a destructor unwind into the poll task;
+/// the panic is logged.
+fn drop_user(name: &str, drop: impl FnOnce()) {
+    if let Err(panic) = catch_panic(drop) {
+        tracing::error!(executor = name, panic = %panic, "a value dropped by the poll task panicked in its destructor");
+    }
 }
 
 /// Marks the task as gone when it ends other than by finding the set empty (shut down, or

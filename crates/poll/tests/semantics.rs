@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
@@ -222,6 +223,41 @@ async fn a_panicking_async_poller_fails_its_futures() {
     let exec = common::exec(PollLayer::with_poller(PanickingPoller));
     let err = submit(&exec, 1).await.unwrap_err();
     assert_eq!(err, Error::Panicked("async poller bug".into()));
+}
+
+/// Implements [`Poller`] by hand (without the macro) and panics before returning the
+/// call's future, on its first call.
+struct PanicsBeforeItsFuture(AtomicUsize);
+
+impl Poller<u32, String, String> for PanicsBeforeItsFuture {
+    fn poll<'a, 'b, 'async_trait>(
+        &'a self,
+        ds: &'b mut [D],
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Option<Duration>, String>> + Send + 'async_trait>>
+    where
+        'a: 'async_trait,
+        'b: 'async_trait,
+        Self: 'async_trait,
+    {
+        if self.0.fetch_add(1, SeqCst) == 0 {
+            panic!("sync part of a poller bug");
+        }
+        resolve_all(ds);
+        Box::pin(async { Ok(None) })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_poller_panicking_before_returning_its_future_fails_its_futures() {
+    let exec = common::exec(PollLayer::with_poller(PanicsBeforeItsFuture(AtomicUsize::new(0))));
+    let a = submit(&exec, 1);
+    let b = submit(&exec, 2);
+    for h in [a, b] {
+        let r = tokio::time::timeout(3600 * S, h).await.expect("the handle resolves");
+        assert_eq!(r, Err(Error::Panicked("sync part of a poller bug".into())));
+    }
+    let c = tokio::time::timeout(3600 * S, submit(&exec, 3)).await;
+    assert_eq!(c.expect("polling goes on").unwrap(), "done-3");
 }
 
 #[tokio::test(start_paused = true)]

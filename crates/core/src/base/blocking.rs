@@ -161,7 +161,7 @@ impl BlockingPoolBuilder {
                 .name(format!("{prefix}-{i}"))
                 .spawn(move || {
                     while let Ok(task) = rx.recv() {
-                        task();
+                        run_task(task);
                     }
                 })
                 .map_err(|e| ConfigError::new("thread count", format!("could not start thread {i}: {e}")))?;
@@ -211,6 +211,15 @@ where
         });
         let sent = self.enqueue(task);
         BlockingFuture { rx: sent.then_some(rx), ran: None }
+    }
+}
+
+/// Runs one task on a pool thread. A job's own panic is already its outcome; what can
+/// still unwind here is user code the thread runs after the outcome is handed over (the
+/// `Drop` of an output nobody claimed): it is logged, and the thread serves on.
+fn run_task(task: Task) {
+    if let Err(panic) = catch_panic(task) {
+        tracing::error!(%panic, "a blocking job's value panicked when dropped on a pool thread; the thread continues");
     }
 }
 

@@ -2,6 +2,7 @@
 //! runs, how cancelling it reaches its inputs, and the polling loops over many inputs.
 
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, ready};
@@ -11,7 +12,7 @@ use futures_util::stream::FuturesUnordered;
 use pin_project_lite::pin_project;
 use tracing::Instrument;
 
-use crate::error::{Error, catch_panic};
+use crate::error::{Error, Panic, catch_panic};
 use crate::handle::control::Control;
 use crate::handle::{CancelDecision, CancelGate, CancelHandle, Handle, JobContext};
 
@@ -61,9 +62,20 @@ where
     let driver_ctl = ctl.clone();
     let mut abandon = crate::job_task::AbandonGuard::new(ctl.clone());
     let driver = async move {
-        let out = fut.await;
+        // As a job's driver task does: a panic in code the combinator runs outside its user
+        // functions (the `Drop` of an input's value it discards) is its outcome, and the
+        // future is dropped once the outcome is recorded, a panic there logged; so the done
+        // callbacks and the handle always see the same outcome.
+        let mut stage = std::pin::pin!(Some(fut));
+        let out = std::future::poll_fn(|cx| {
+            let fut = stage.as_mut().as_pin_mut().expect("polled until it resolves");
+            catch_unwind(AssertUnwindSafe(|| fut.poll(cx)))
+                .unwrap_or_else(|p| Poll::Ready(Err(Panic::from_payload(&*p).into_error())))
+        })
+        .await;
         abandon.disarm();
         let result = driver_ctl.finish(out);
+        crate::job_task::drop_stage(driver_ctl.id, || stage.set(None));
         drop(guard);
         result
     };
