@@ -241,6 +241,23 @@ fn each_handle_resolves_once_under_random_interleavings() {
         kills: vec![0, 1],
     };
     rt.block_on(run_case(&url, "pt-fixed", &fixed));
+    // A case proptest found: a job cancelled while running, then the worker killed. The
+    // worker must store the cancelled outcome before it tells the client the cancel was
+    // accepted; answering first left the job to be reclaimed and run again after the
+    // kill, and `attach` then waited for an outcome that never came.
+    let answered_then_killed = Case {
+        plans: vec![
+            Plan::Complete,
+            Plan::CancelRunning,
+            Plan::Complete,
+            Plan::CancelQueued,
+            Plan::CancelQueued,
+            Plan::CancelRunning,
+        ],
+        order: vec![98, 87, 166, 83, 25, 59],
+        kills: vec![2],
+    };
+    rt.block_on(run_case(&url, "pt-answered-then-killed", &answered_then_killed));
     let cases = AtomicU64::new(0);
     let config = Config { cases: 24, max_shrink_iters: 16, failure_persistence: None, ..Config::default() };
     let mut runner = TestRunner::new(config);

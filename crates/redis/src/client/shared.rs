@@ -195,6 +195,11 @@ impl Shared {
         rx
     }
 
+    /// Whether a cancel request waits for its worker's answer.
+    pub(crate) fn awaits_cancel_answers(&self) -> bool {
+        !self.cancels.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
+    }
+
     pub(crate) fn cancel_answer(&self, id: &str, accepted: bool) {
         let list = self.cancels.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
         for tx in list.into_iter().flatten() {

@@ -194,14 +194,16 @@ async fn attach_one(shared: &Shared, id: Arc<str>) {
     }
 }
 
-/// The reader: while jobs are pending, one `BLMPOP` per tick takes every outcome (and
-/// cancel answer) pushed to this client's reply list, up to the batch size.
+/// The reader: while jobs are pending or cancel answers awaited, one `BLMPOP` per tick
+/// takes every outcome and cancel answer pushed to this client's reply list, up to the
+/// batch size. (A worker answers an accepted cancel after it stored the cancelled outcome,
+/// so the outcome may resolve the handle before the answer comes.)
 pub(crate) async fn reader(shared: Arc<Shared>, mut conn: Conn) {
     let block = shared.config.common.block.as_secs_f64();
     let mut failing_since: Option<Instant> = None;
     let mut delays = backoff();
     loop {
-        if shared.pending() == 0 {
+        if shared.pending() == 0 && !shared.awaits_cancel_answers() {
             if shared.closed.load(Ordering::Acquire) {
                 return;
             }

@@ -29,6 +29,9 @@ struct Job {
     /// Finished here; its outcome is on the way to Redis (the entry is still heartbeated
     /// until it is stored, so no other worker runs it again meanwhile).
     done: bool,
+    /// Dropped with the job when it leaves the running set (its outcome stored, or the
+    /// job handed back): what an accepted cancel waits for before it answers.
+    gone: Vec<oneshot::Sender<()>>,
 }
 
 /// One stream entry to run.
@@ -413,6 +416,7 @@ fn dispatch(w: &Arc<W>, e: Entry, permit: OwnedSemaphorePermit) {
             client_cancel: false,
             released: false,
             done: false,
+            gone: Vec::new(),
         },
     );
     let w = w.clone();
@@ -557,13 +561,30 @@ async fn control(w: Arc<W>, mut conn: Conn) {
     }
 }
 
+/// Asks the job's local stack to cancel and answers the client. An accepted cancel is
+/// answered only once the cancelled outcome is stored: the client's handle resolves on the
+/// answer, and a worker killed between the answer and the store would leave the job to be
+/// reclaimed and run again, with an outcome other than the cancel its handle reported.
 async fn answer_cancel(w: &W, id: Arc<str>, reply: String) {
-    let canceller = w.running().get_mut(&id).map(|j| {
+    let asked = w.running().get_mut(&id).map(|j| {
         j.client_cancel = true;
-        j.canceller.clone()
+        let (tx, gone) = oneshot::channel();
+        j.gone.push(tx);
+        (j.canceller.clone(), gone)
     });
-    let accepted = match canceller {
-        Some(c) => c.cancel_async().await,
+    let accepted = match asked {
+        Some((c, gone)) => {
+            let accepted = c.cancel_async().await;
+            if accepted {
+                let mut halt = w.halt.subscribe();
+                // Stored and acknowledged (or handed back) once the job leaves the running
+                // set; a worker halting meanwhile does not answer at all.
+                if unless_stopped(gone, &mut halt).await.is_none() {
+                    return;
+                }
+            }
+            accepted
+        }
         None => false,
     };
     if let (false, Some(j)) = (accepted, w.running().get_mut(&id)) {
