@@ -56,7 +56,8 @@ async fn zero_durations_do_not_hang() {
     assert_eq!((report.cancelled, report.aborted), (0, 1));
 }
 
-/// A job's future that panics when dropped.
+/// Panics when dropped: as a job's future (never ready), or as its output or error.
+#[derive(Debug, PartialEq)]
 struct PanicOnDrop;
 
 impl Future for PanicOnDrop {
@@ -66,10 +67,16 @@ impl Future for PanicOnDrop {
     }
 }
 
+impl fmt::Display for PanicOnDrop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("bad value")
+    }
+}
+
 impl Drop for PanicOnDrop {
     fn drop(&mut self) {
         if !std::thread::panicking() {
-            panic!("future drop bug");
+            panic!("drop bug");
         }
     }
 }
@@ -87,7 +94,7 @@ async fn a_queued_future_panicking_when_dropped_does_not_break_the_close() {
     assert_eq!(running.await, Err(Error::Cancelled), "the running job was cancelled too");
     assert_eq!(queued.await, Err(Error::Cancelled));
     let seen = rec.seen();
-    assert!(seen.iter().any(|f| f.late && f.panic && f.message.contains("future drop bug")), "{seen:?}");
+    assert!(seen.iter().any(|f| f.late && f.panic && f.message.contains("drop bug")), "{seen:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -102,24 +109,6 @@ async fn closing_a_queued_job_whose_future_panics_when_dropped() {
     assert!(rec.seen().iter().any(|f| f.late && f.panic));
 }
 
-/// A job's output or error that panics when dropped.
-#[derive(Debug, PartialEq)]
-struct PanicOnDropValue;
-
-impl fmt::Display for PanicOnDropValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("bad value")
-    }
-}
-
-impl Drop for PanicOnDropValue {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            panic!("value drop bug");
-        }
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_late_error_panicking_when_dropped_does_not_leak_the_slot() {
     let (s, rec) = scheduler(Scheduler::builder().limit(1));
@@ -130,18 +119,18 @@ async fn a_late_error_panicking_when_dropped_does_not_leak_the_slot() {
         .token(token)
         .spawn(async move {
             watch.cancelled().await;
-            Err::<(), _>(PanicOnDropValue)
+            Err::<(), _>(PanicOnDrop)
         })
         .await
         .unwrap();
-    let next = s.spawn(async { Ok::<_, PanicOnDropValue>(1) }).await.unwrap();
+    let next = s.spawn(async { Ok::<_, PanicOnDrop>(1) }).await.unwrap();
     assert_eq!(within(job.close()).await, Some(JobClosed::Stopped));
     let out = within(next).await;
     assert!(matches!(out, Some(Ok(1))), "the next job ran: the closed job's slot was freed");
     assert!(within(s.idle()).await.is_some());
     let seen = rec.seen();
     assert!(seen.iter().any(|f| f.late && f.message == "bad value"), "{seen:?}");
-    assert!(seen.iter().any(|f| f.late && f.panic && f.message.contains("value drop bug")), "{seen:?}");
+    assert!(seen.iter().any(|f| f.late && f.panic && f.message.contains("drop bug")), "{seen:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -154,12 +143,12 @@ async fn an_output_discarded_by_a_close_panicking_when_dropped_does_not_hang_the
         .token(token)
         .spawn(async move {
             watch.cancelled().await;
-            Ok::<_, String>(PanicOnDropValue)
+            Ok::<_, String>(PanicOnDrop)
         })
         .await
         .unwrap();
     assert_eq!(within(job.close()).await, Some(JobClosed::Stopped));
     assert_eq!(within(job).await, Some(Err(Error::Cancelled)));
     let seen = rec.seen();
-    assert!(seen.iter().any(|f| f.late && f.panic && f.message.contains("value drop bug")), "{seen:?}");
+    assert!(seen.iter().any(|f| f.late && f.panic && f.message.contains("drop bug")), "{seen:?}");
 }
