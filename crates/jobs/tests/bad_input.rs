@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::{forever, gated, scheduler};
 use more_executors_core::Error;
-use more_executors_jobs::{CancellationToken, JobClosed, Scheduler};
+use more_executors_jobs::{CancellationToken, Job, JobClosed, Scheduler};
 
 const GUARD: Duration = Duration::from_secs(3600);
 
@@ -109,20 +109,26 @@ async fn closing_a_queued_job_whose_future_panics_when_dropped() {
     assert!(rec.seen().iter().any(|f| f.late && f.panic));
 }
 
+/// Spawns a job that ends with `out` once its token is cancelled (it stops cooperatively
+/// when closed).
+async fn stopping_with<T, E>(s: &Scheduler, out: Result<T, E>) -> Job<T, E>
+where
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    let token = CancellationToken::new();
+    let watch = token.clone();
+    let fut = async move {
+        watch.cancelled().await;
+        out
+    };
+    s.job().token(token).spawn(fut).await.unwrap()
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_late_error_panicking_when_dropped_does_not_leak_the_slot() {
     let (s, rec) = scheduler(Scheduler::builder().limit(1));
-    let token = CancellationToken::new();
-    let watch = token.clone();
-    let job = s
-        .job()
-        .token(token)
-        .spawn(async move {
-            watch.cancelled().await;
-            Err::<(), _>(PanicOnDrop)
-        })
-        .await
-        .unwrap();
+    let job = stopping_with(&s, Err::<(), _>(PanicOnDrop)).await;
     let next = s.spawn(async { Ok::<_, PanicOnDrop>(1) }).await.unwrap();
     assert_eq!(within(job.close()).await, Some(JobClosed::Stopped));
     let out = within(next).await;
@@ -136,17 +142,7 @@ async fn a_late_error_panicking_when_dropped_does_not_leak_the_slot() {
 #[tokio::test(start_paused = true)]
 async fn an_output_discarded_by_a_close_panicking_when_dropped_does_not_hang_the_close() {
     let (s, rec) = scheduler(Scheduler::builder());
-    let token = CancellationToken::new();
-    let watch = token.clone();
-    let job = s
-        .job()
-        .token(token)
-        .spawn(async move {
-            watch.cancelled().await;
-            Ok::<_, String>(PanicOnDrop)
-        })
-        .await
-        .unwrap();
+    let job = stopping_with(&s, Ok::<_, String>(PanicOnDrop)).await;
     assert_eq!(within(job.close()).await, Some(JobClosed::Stopped));
     assert_eq!(within(job).await, Some(Err(Error::Cancelled)));
     let seen = rec.seen();
