@@ -25,6 +25,11 @@ use crate::descriptor::PollDescriptor;
 /// a poll is in progress, and one [`PollLayer`](crate::PollLayer) may build several
 /// executors. Keep mutable state behind a lock or atomics.
 ///
+/// Calls do not overlap: the next poll starts after this one returned, so a call that
+/// never returns stops polling for every future of the executor (they can still be
+/// cancelled, and shutdown still ends the call). Bound a request the poller makes with a
+/// timeout of its own.
+///
 /// A poller should not own the executor it polls for (that would keep the executor alive
 /// through its own poller); own a client or a connection pool instead.
 ///
