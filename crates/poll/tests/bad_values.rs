@@ -73,25 +73,39 @@ async fn a_poll_error_whose_clone_panics_still_resolves_every_future_of_the_call
 }
 
 /// What [`Gated`]'s first call does once its gate opens.
-type FirstCall = fn(&mut [PollDescriptor<u32, Bomb, Bomb>]) -> Result<Option<Duration>, Bomb>;
+type FirstCall<I, T, E> = fn(&mut [PollDescriptor<I, T, E>]) -> Result<Option<Duration>, E>;
 
-/// An async poller whose first call yields `T` (or fails with `E`) for input 1, then waits
-/// for `gate`; later calls resolve everything with unarmed values.
-struct Gated {
+/// An async poller whose first call waits for `gate`, then does `first`; later calls
+/// resolve every descriptor with `later` of it.
+struct Gated<I, T, E> {
     gate: Arc<Notify>,
     calls: AtomicUsize,
-    first: FirstCall,
+    first: FirstCall<I, T, E>,
+    later: fn(&PollDescriptor<I, T, E>) -> T,
+}
+
+impl<I, T, E> Gated<I, T, E> {
+    fn new(first: FirstCall<I, T, E>, later: fn(&PollDescriptor<I, T, E>) -> T) -> (Self, Arc<Notify>) {
+        let gate = Arc::new(Notify::new());
+        (Gated { gate: gate.clone(), calls: AtomicUsize::new(0), first, later }, gate)
+    }
 }
 
 #[more_executors_poll::async_trait]
-impl Poller<u32, Bomb, Bomb> for Gated {
-    async fn poll(&self, ds: &mut [PollDescriptor<u32, Bomb, Bomb>]) -> Result<Option<Duration>, Bomb> {
+impl<I, T, E> Poller<I, T, E> for Gated<I, T, E>
+where
+    I: Send + Sync + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    async fn poll(&self, ds: &mut [PollDescriptor<I, T, E>]) -> Result<Option<Duration>, E> {
         if self.calls.fetch_add(1, SeqCst) == 0 {
             self.gate.notified().await;
             return (self.first)(ds);
         }
         ds.iter_mut().for_each(|d| {
-            d.yield_result(Bomb(false));
+            let v = (self.later)(d);
+            d.yield_result(v);
         });
         Ok(Some(MS))
     }
@@ -99,9 +113,8 @@ impl Poller<u32, Bomb, Bomb> for Gated {
 
 type BombExec = PollExecutor<AsyncExecutor, u32, Bomb, Bomb>;
 
-fn gated(first: FirstCall) -> (BombExec, Arc<Notify>) {
-    let gate = Arc::new(Notify::new());
-    let poller = Gated { gate: gate.clone(), calls: AtomicUsize::new(0), first };
+fn gated(first: FirstCall<u32, Bomb, Bomb>) -> (BombExec, Arc<Notify>) {
+    let (poller, gate) = Gated::new(first, |_| Bomb(false));
     let exec = AsyncExecutor::new().with_poll(PollLayer::with_poller(poller).first_poll_delay(MS));
     (exec, gate)
 }
@@ -151,29 +164,10 @@ struct Input {
     _bomb: Bomb,
 }
 
-struct GatedInput {
-    gate: Arc<Notify>,
-    calls: AtomicUsize,
-}
-
-#[more_executors_poll::async_trait]
-impl Poller<Input, u32, String> for GatedInput {
-    async fn poll(&self, ds: &mut [PollDescriptor<Input, u32, String>]) -> Result<Option<Duration>, String> {
-        if self.calls.fetch_add(1, SeqCst) == 0 {
-            self.gate.notified().await;
-            return Ok(Some(MS));
-        }
-        ds.iter_mut().for_each(|d| {
-            d.yield_result(d.input().id);
-        });
-        Ok(Some(MS))
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn an_input_whose_drop_panics_in_the_poll_task_does_not_stop_polling() {
-    let gate = Arc::new(Notify::new());
-    let poller = GatedInput { gate: gate.clone(), calls: AtomicUsize::new(0) };
+    let (poller, gate) =
+        Gated::new(|_: &mut [PollDescriptor<Input, u32, String>]| Ok(Some(MS)), |d| d.input().id);
     let exec = AsyncExecutor::new().with_poll(PollLayer::with_poller(poller).first_poll_delay(MS));
     let cancelled = exec.submit(|| async { Ok::<_, String>(Input { id: 1, _bomb: Bomb(true) }) });
     let other = exec.submit(|| async { Ok::<_, String>(Input { id: 2, _bomb: Bomb(false) }) });
