@@ -45,7 +45,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
 
 impl Capture {
     fn install(&self) -> tracing::subscriber::DefaultGuard {
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(self.clone()))
+        more_executors_test_support::capture_thread_events(tracing_subscriber::registry().with(self.clone()))
     }
 
     fn named(&self, message: &str) -> Vec<Captured> {

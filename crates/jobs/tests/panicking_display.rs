@@ -20,7 +20,7 @@ impl fmt::Display for BadDisplay {
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_panicking_error_display_does_not_leak_the_slot() {
     let sub = tracing_subscriber::fmt().with_writer(std::io::sink).finish();
-    let _guard = tracing::subscriber::set_default(sub);
+    let _guard = more_executors_test_support::capture_thread_events(sub);
     let s = Scheduler::builder().limit(1).build().unwrap();
     drop(s.spawn(async { Err::<(), _>(BadDisplay) }).await.unwrap());
     let next = s.spawn(async { Ok::<_, BadDisplay>(7) }).await.unwrap();

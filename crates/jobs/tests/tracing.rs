@@ -17,7 +17,7 @@ async fn spans_and_events() {
 async fn spans_per_job() {
     let spans = Spans::default();
     let sub = tracing_subscriber::registry().with(spans.clone());
-    let _guard = tracing::subscriber::set_default(sub);
+    let _guard = more_executors_test_support::capture_thread_events(sub);
     let s = Scheduler::builder().name("mailer").build().unwrap();
     let j = s
         .job()
@@ -43,7 +43,7 @@ async fn spans_per_job() {
 async fn default_handler_event() {
     let events = Arc::new(Mutex::new(Vec::<String>::new()));
     let sub = tracing_subscriber::registry().with(Capture(events.clone()));
-    let _guard = tracing::subscriber::set_default(sub);
+    let _guard = more_executors_test_support::capture_thread_events(sub);
     let s = Scheduler::builder().build().unwrap();
     drop(s.job().name("mailer").spawn(async { Err::<(), _>("smtp down") }).await.unwrap());
     s.idle().await;

@@ -26,7 +26,7 @@ impl fmt::Debug for BadDebug {
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn errors_whose_debug_panics_neither_strand_futures_nor_make_a_drop_panic() {
     let sub = tracing_subscriber::fmt().with_writer(std::io::sink).finish();
-    let _guard = tracing::subscriber::set_default(sub);
+    let _guard = more_executors_test_support::capture_thread_events(sub);
     let calls = Arc::new(AtomicUsize::new(0));
     let c = calls.clone();
     let exec = AsyncExecutor::new().with_poll(

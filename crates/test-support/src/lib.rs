@@ -10,6 +10,8 @@
 //! - [`proptest_cases`]: how many cases a property test runs.
 //! - [`settle`]: lets woken tasks run without letting (paused) time pass.
 //! - [`thread_count`] and [`this_thread`]: the process's threads, from Linux `/proc`.
+//! - [`capture_thread_events`]: a test's `tracing` subscriber that misses no event of its
+//!   thread while other tests run in parallel.
 #![forbid(unsafe_code)]
 
 mod concurrency;
@@ -18,6 +20,7 @@ mod poll_counted;
 mod proptest_cases;
 mod settle;
 mod threads;
+mod tracing_capture;
 
 pub use concurrency::{Concurrency, Running};
 pub use panics::{EXPECTED_PANIC_MARKER, quiet_expected_panics};
@@ -25,3 +28,4 @@ pub use poll_counted::PollCounted;
 pub use proptest_cases::proptest_cases;
 pub use settle::settle;
 pub use threads::{this_thread, thread_count};
+pub use tracing_capture::capture_thread_events;

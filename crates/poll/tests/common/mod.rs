@@ -106,7 +106,7 @@ impl Logs {
             .with_ansi(false)
             .with_writer(move || logs.clone())
             .finish();
-        tracing::subscriber::set_default(sub)
+        more_executors_test_support::capture_thread_events(sub)
     }
 
     pub fn text(&self) -> String {
