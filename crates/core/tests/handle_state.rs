@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
@@ -182,6 +183,45 @@ async fn registering_while_the_job_finishes_calls_exactly_once() {
         assert!(watch.is_done());
         assert_eq!(calls.load(SeqCst), 1);
     }
+}
+
+/// Spends the current task's cooperative budget: tokio's own futures (a join handle among
+/// them) then report `Pending` until the task yields.
+fn spend_coop_budget() {
+    let mut cx = std::task::Context::from_waker(futures::task::noop_waker_ref());
+    while tokio::task::coop::has_budget_remaining() {
+        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+        tx.send(()).unwrap();
+        assert!(std::pin::Pin::new(&mut rx).poll(&mut cx).is_ready());
+    }
+}
+
+/// `on_done` in the moment between the outcome being recorded and the job's task ending,
+/// called from a task that has spent its cooperative budget: the callback runs with the
+/// outcome (the finished task's output is read outside the budget).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_done_from_a_task_out_of_budget_while_the_job_ends() {
+    let exec = AsyncExecutor::new();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let mut h = exec.submit(move || async move {
+        released.await.unwrap();
+        Ok::<_, ()>(1)
+    });
+    // The first callback holds the job's driver between recording the outcome and ending.
+    let (entered_tx, entered) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel::<()>();
+    h.on_done(move |_| {
+        entered_tx.send(()).unwrap();
+        go_rx.recv().unwrap();
+    });
+    release.send(()).unwrap();
+    entered.recv().unwrap();
+    spend_coop_budget();
+    go.send(()).unwrap();
+    let (tx, rx) = mpsc::channel();
+    h.on_done(move |r| tx.send(r.clone()).unwrap());
+    assert_eq!(rx.try_recv(), Ok(Ok(1)), "called at once with the outcome");
+    assert_eq!(h.await, Ok(1));
 }
 
 #[tokio::test(start_paused = true)]

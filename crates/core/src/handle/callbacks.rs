@@ -3,7 +3,9 @@
 //! outcome (the driver task, the accepted cancel, or the end of an abandoned driver).
 
 use std::any::Any;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::control::Phase;
@@ -114,9 +116,14 @@ where
                         std::thread::yield_now();
                     }
                     let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
-                    let Poll::Ready(r) = join.poll(ctl, &mut cx) else {
-                        unreachable!("a finished task is ready")
+                    // Outside tokio's cooperative budget: a caller whose task has spent its
+                    // budget would otherwise see the finished task as pending.
+                    let polled = {
+                        let output = std::future::poll_fn(|cx| join.poll(ctl, cx));
+                        let mut output = tokio::task::coop::unconstrained(output);
+                        Pin::new(&mut output).poll(&mut cx)
                     };
+                    let Poll::Ready(r) = polled else { unreachable!("a finished task is ready") };
                     run_one(id, cb, Resolved::Value(&r));
                     self.repr = Repr::Ready(r);
                 }

@@ -79,8 +79,10 @@ impl<F, J> LimitFuture<F, J> {
         // Take our place in the semaphore's FIFO queue now, at submission, so jobs start in
         // submission order whatever order their driver tasks are first polled in. The
         // real waker replaces this one at the first poll.
+        // Outside tokio's cooperative budget, so a submitter whose task has spent its
+        // budget still takes its place now.
         let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
-        let first = acquire.as_mut().poll(&mut cx);
+        let first = Pin::new(&mut tokio::task::coop::unconstrained(acquire.as_mut())).poll(&mut cx);
         let queued = shared.queued.fetch_add(1, Ordering::AcqRel) + 1;
         shared.queue_gauge.increment(1.0);
         tracing::debug!(executor = name, queue_len = queued, "job queued by the concurrency limit");
