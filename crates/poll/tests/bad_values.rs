@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
-use common::wait_for;
+use common::{failing_once, wait_for};
 use more_executors_core::prelude::*;
 use more_executors_poll::{PollDescriptor, PollExecutor, PollExt, PollLayer, Poller};
 use tokio::sync::Notify;
@@ -47,20 +47,7 @@ impl Clone for BadClone {
 
 #[tokio::test(start_paused = true)]
 async fn a_poll_error_whose_clone_panics_still_resolves_every_future_of_the_call() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let c = calls.clone();
-    let exec = AsyncExecutor::new().with_poll(
-        PollLayer::new(move |ds: &mut [PollDescriptor<u32, u32, BadClone>]| {
-            if c.fetch_add(1, SeqCst) == 0 {
-                return Err(BadClone);
-            }
-            ds.iter_mut().for_each(|d| {
-                d.yield_result(*d.input());
-            });
-            Ok(None)
-        })
-        .first_poll_delay(MS),
-    );
+    let exec = failing_once(|| BadClone);
     let a = exec.submit(|| async { Ok::<u32, BadClone>(1) });
     let b = exec.submit(|| async { Ok::<u32, BadClone>(2) });
     for h in [a, b] {
@@ -181,20 +168,7 @@ async fn an_input_whose_drop_panics_in_the_poll_task_does_not_stop_polling() {
 
 #[tokio::test(start_paused = true)]
 async fn a_poll_panic_whose_payload_panics_in_drop_still_fails_the_futures_of_the_call() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let c = calls.clone();
-    let exec = AsyncExecutor::new().with_poll(
-        PollLayer::new(move |ds: &mut [PollDescriptor<u32, u32, String>]| {
-            if c.fetch_add(1, SeqCst) == 0 {
-                std::panic::panic_any(Bomb(true));
-            }
-            ds.iter_mut().for_each(|d| {
-                d.yield_result(*d.input());
-            });
-            Ok(None)
-        })
-        .first_poll_delay(MS),
-    );
+    let exec = failing_once::<String>(|| std::panic::panic_any(Bomb(true)));
     let h = exec.submit(|| async { Ok::<u32, String>(1) });
     let r = timeout(LONG, h).await.expect("the handle resolves");
     assert!(matches!(&r, Err(e) if e.is_panicked()), "{r:?}");

@@ -11,6 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
+mod common;
+
+use common::failing_once;
 use more_executors_core::prelude::*;
 use more_executors_poll::{PollDescriptor, PollExt, PollLayer};
 
@@ -27,20 +30,7 @@ impl fmt::Debug for BadDebug {
 async fn errors_whose_debug_panics_neither_strand_futures_nor_make_a_drop_panic() {
     let sub = tracing_subscriber::fmt().with_writer(std::io::sink).finish();
     let _guard = more_executors_test_support::capture_thread_events(sub);
-    let calls = Arc::new(AtomicUsize::new(0));
-    let c = calls.clone();
-    let exec = AsyncExecutor::new().with_poll(
-        PollLayer::new(move |ds: &mut [PollDescriptor<u32, u32, BadDebug>]| {
-            if c.fetch_add(1, SeqCst) == 0 {
-                return Err(BadDebug);
-            }
-            ds.iter_mut().for_each(|d| {
-                d.yield_result(*d.input());
-            });
-            Ok(None)
-        })
-        .first_poll_delay(Duration::from_millis(1)),
-    );
+    let exec = failing_once(|| BadDebug);
     let h = exec.submit(|| async { Ok::<u32, BadDebug>(1) });
     let out = tokio::time::timeout(Duration::from_secs(60), h).await;
     assert!(matches!(out, Ok(Err(Error::Job(BadDebug)))), "the future of the failed call failed");

@@ -1,7 +1,9 @@
 //! Helpers shared by the poll crate's tests.
 #![allow(dead_code, unreachable_pub)]
 
+use std::fmt;
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -61,6 +63,29 @@ pub fn resolve_all(ds: &mut [D]) {
         let id = *d.input();
         d.yield_result(format!("done-{id}"));
     }
+}
+
+/// A poll executor whose first poll call ends as `first` says (an error, or a panic) and
+/// whose later calls resolve every descriptor with its input; it polls 1 ms after a
+/// submission.
+pub fn failing_once<E>(first: fn() -> E) -> PollExecutor<AsyncExecutor, u32, u32, E>
+where
+    E: fmt::Debug + Clone + Send + Sync + 'static,
+{
+    let calls = AtomicUsize::new(0);
+    AsyncExecutor::new().with_poll(
+        PollLayer::new(move |ds: &mut [PollDescriptor<u32, u32, E>]| {
+            if calls.fetch_add(1, SeqCst) == 0 {
+                return Err(first());
+            }
+            for d in ds.iter_mut() {
+                let v = *d.input();
+                d.yield_result(v);
+            }
+            Ok(None)
+        })
+        .first_poll_delay(Duration::from_millis(1)),
+    )
 }
 
 pub fn exec(layer: PollLayer<u32, String, String>) -> Exec {
