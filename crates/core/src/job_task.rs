@@ -41,31 +41,6 @@ pin_project! {
     }
 }
 
-/// Dropped with a job's driver task: when the task ends without having recorded the
-/// outcome (its runtime shut down), records it as shut down so done callbacks still run.
-pub(crate) struct AbandonGuard {
-    ctl: Option<Arc<Control>>,
-}
-
-impl AbandonGuard {
-    pub(crate) fn new(ctl: Arc<Control>) -> Self {
-        AbandonGuard { ctl: Some(ctl) }
-    }
-
-    /// The outcome was recorded: nothing to do on drop.
-    pub(crate) fn disarm(&mut self) {
-        self.ctl = None;
-    }
-}
-
-impl Drop for AbandonGuard {
-    fn drop(&mut self) {
-        if let Some(ctl) = self.ctl.take() {
-            ctl.abandon();
-        }
-    }
-}
-
 /// Drops a job's stage future (by running `drop`) once its outcome is recorded. The stage
 /// future may still own user values (the future a flat_map step returned) whose `Drop`
 /// panics: the panic is logged, and the recorded outcome stands.

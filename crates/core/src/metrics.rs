@@ -232,7 +232,7 @@ impl StageMetrics {
     /// Records a job entering the stage; the returned timer records how it leaves.
     pub fn start(&self) -> StageTimer {
         if !self.recording {
-            return StageTimer { open: None };
+            return StageTimer::idle();
         }
         self.total.increment(1);
         self.inprogress.increment(1.0);
@@ -273,6 +273,11 @@ impl fmt::Debug for StageTimer {
 }
 
 impl StageTimer {
+    /// A timer that records nothing (a stage without metrics).
+    pub(crate) fn idle() -> StageTimer {
+        StageTimer { open: None }
+    }
+
     /// Records the stage's outcome (once; later calls do nothing).
     pub fn finish<T, E>(&mut self, result: &Result<T, Error<E>>) {
         if let Some(m) = self.open.take() {

@@ -2,7 +2,6 @@
 //! runs, how cancelling it reaches its inputs, and the polling loops over many inputs.
 
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, ready};
@@ -10,11 +9,13 @@ use std::task::{Context, Poll, ready};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use pin_project_lite::pin_project;
-use tracing::Instrument;
 
-use crate::error::{Error, Panic, catch_panic};
+use crate::error::{Error, catch_panic};
 use crate::handle::control::Control;
 use crate::handle::{CancelDecision, CancelGate, CancelHandle, Handle, JobContext};
+use crate::job_task::JobTask;
+use crate::metrics::StageTimer;
+use crate::stage::GateGuard;
 
 /// The runtime combined handles are driven on: the current tokio runtime, or else one small
 /// background runtime shared by every combinator of the process (started on first use).
@@ -56,30 +57,31 @@ where
 {
     let ctl = Control::new();
     let ctx = JobContext::new(ctl.clone());
-    let guard = ctx.set_gate(gate);
-    let fut = make(&ctx);
+    let gate = ctx.set_gate(gate);
+    let stage = Gated { fut: make(&ctx), _gate: gate };
     let span = tracing::debug_span!("combinator", kind, job_id = ctl.id());
-    let driver_ctl = ctl.clone();
-    let mut abandon = crate::job_task::AbandonGuard::new(ctl.clone());
-    let driver = async move {
-        // As a job's driver task does: a panic in code the combinator runs outside its user
-        // functions (the `Drop` of an input's value it discards) is its outcome, and the
-        // future is dropped once the outcome is recorded, a panic there logged; so the done
-        // callbacks and the handle always see the same outcome.
-        let mut stage = std::pin::pin!(Some(fut));
-        let out = std::future::poll_fn(|cx| {
-            let fut = stage.as_mut().as_pin_mut().expect("polled until it resolves");
-            catch_unwind(AssertUnwindSafe(|| fut.poll(cx)))
-                .unwrap_or_else(|p| Poll::Ready(Err(Panic::from_payload(&*p).into_error())))
-        })
-        .await;
-        abandon.disarm();
-        let result = driver_ctl.finish(out);
-        crate::job_task::drop_stage(driver_ctl.id, || stage.set(None));
-        drop(guard);
-        result
-    };
-    Handle::from_task(rt.spawn(driver.instrument(span)), ctl)
+    // The job task of a submitted job: a panic is the outcome, and the stage (its gate
+    // with it) is dropped once the outcome is recorded.
+    let task = JobTask::new(stage, ctl.clone(), StageTimer::idle(), span);
+    Handle::from_task(rt.spawn(task), ctl)
+}
+
+pin_project! {
+    /// A combinator's driver future with the gate deciding its cancels; the gate leaves
+    /// with the future, which the job task drops after recording the outcome.
+    struct Gated<F> {
+        #[pin]
+        fut: F,
+        _gate: GateGuard,
+    }
+}
+
+impl<F: Future> Future for Gated<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.project().fut.poll(cx)
+    }
 }
 
 /// Spawns `fut` as a handle whose cancel cancels every live input in `inputs`.
