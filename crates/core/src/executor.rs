@@ -205,14 +205,17 @@ where
         return Handle::from_error(Error::ShutDown);
     }
     let mut timer = rt.job_metrics().start();
-    let ctl = Control::new();
+    let inline = exec.runs_inline();
+    let ctl = Control::for_task(
+        |job_id| tracing::debug_span!("job", executor = exec.name(), layer = exec.kind(), job_id),
+        (!inline).then(|| rt.track()),
+    );
     let ctx = JobContext::new(ctl.clone());
-    let span = tracing::debug_span!("job", executor = exec.name(), layer = exec.kind(), job_id = ctl.id());
     let fut = {
-        let _enter = span.enter();
+        let _enter = ctl.span().map(|s| s.enter());
         make(&ctx)
     };
-    if exec.runs_inline() {
+    if inline {
         let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
         let mut pinned = Box::pin(fut);
         // A panic in a layer's user code (a map function) fails this handle; it must not
@@ -225,7 +228,8 @@ where
             crate::job_task::drop_stage(ctl.id, move || drop(pinned));
             return Handle::from_result(r);
         }
-        return Handle::from_task(rt.spawn(JobTask::new(pinned, ctl.clone(), timer, span)), ctl);
+        ctl.track(rt.track());
+        return Handle::from_task(rt.spawn_job(JobTask::new(pinned, ctl.clone(), timer)), ctl);
     }
-    Handle::from_task(rt.spawn(JobTask::new(fut, ctl.clone(), timer, span)), ctl)
+    Handle::from_task(rt.spawn_job(JobTask::new(fut, ctl.clone(), timer)), ctl)
 }

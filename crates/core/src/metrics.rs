@@ -108,14 +108,6 @@ mod imp {
     pub(super) fn counter_with(_: &'static str, _: &'static str, _: &str) -> RawCounter {
         RawCounter
     }
-    #[derive(Clone, Copy)]
-    pub(super) struct Instant;
-    pub(super) fn now() -> Instant {
-        Instant
-    }
-    pub(super) fn secs_since(_: Instant) -> f64 {
-        0.0
-    }
     pub(super) fn recording() -> bool {
         false
     }
@@ -205,8 +197,11 @@ pub struct StageMetrics {
     recording: bool,
     total: imp::RawCounter,
     inprogress: imp::RawGauge,
+    #[cfg(feature = "metrics")]
     cancelled: imp::RawCounter,
+    #[cfg(feature = "metrics")]
     errors: imp::RawCounter,
+    #[cfg(feature = "metrics")]
     time: imp::RawGauge,
 }
 
@@ -223,8 +218,11 @@ impl StageMetrics {
             recording: imp::recording(),
             total: imp::counter("more_executors_future_total", Some(kind), executor),
             inprogress: imp::gauge("more_executors_future_inprogress", Some(kind), executor),
+            #[cfg(feature = "metrics")]
             cancelled: imp::counter("more_executors_future_cancel_total", Some(kind), executor),
+            #[cfg(feature = "metrics")]
             errors: imp::counter("more_executors_future_error_total", Some(kind), executor),
+            #[cfg(feature = "metrics")]
             time: imp::gauge("more_executors_future_time_total", Some(kind), executor),
         }
     }
@@ -236,6 +234,9 @@ impl StageMetrics {
         }
         self.total.increment(1);
         self.inprogress.increment(1.0);
+        #[cfg(not(feature = "metrics"))]
+        return StageTimer::idle();
+        #[cfg(feature = "metrics")]
         StageTimer {
             open: Some(Open {
                 inprogress: self.inprogress.clone(),
@@ -253,6 +254,7 @@ impl StageMetrics {
     }
 }
 
+#[cfg(feature = "metrics")]
 struct Open {
     inprogress: imp::RawGauge,
     cancelled: imp::RawCounter,
@@ -262,39 +264,68 @@ struct Open {
 }
 
 /// Records how a job leaves a stage; dropping it unfinished counts as a cancel.
+///
+/// Without the `metrics` feature it records nothing and takes no space.
 pub struct StageTimer {
+    #[cfg(feature = "metrics")]
     open: Option<Open>,
 }
 
 impl fmt::Debug for StageTimer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StageTimer").field("finished", &self.open.is_none()).finish()
+        let mut d = f.debug_struct("StageTimer");
+        #[cfg(feature = "metrics")]
+        d.field("finished", &self.open.is_none());
+        d.finish()
     }
+}
+
+/// How a job left a stage, for [`StageTimer::finish_as`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Succeeded,
+    Cancelled,
+    Failed,
 }
 
 impl StageTimer {
     /// A timer that records nothing (a stage without metrics).
     pub(crate) fn idle() -> StageTimer {
-        StageTimer { open: None }
+        StageTimer {
+            #[cfg(feature = "metrics")]
+            open: None,
+        }
     }
 
     /// Records the stage's outcome (once; later calls do nothing).
     pub fn finish<T, E>(&mut self, result: &Result<T, Error<E>>) {
+        self.finish_as(match result {
+            Ok(_) => Outcome::Succeeded,
+            Err(e) if e.is_cancelled() => Outcome::Cancelled,
+            Err(_) => Outcome::Failed,
+        });
+    }
+
+    /// [`finish`](Self::finish) with the outcome's kind alone.
+    pub(crate) fn finish_as(&mut self, outcome: Outcome) {
+        #[cfg(feature = "metrics")]
         if let Some(m) = self.open.take() {
-            match result {
-                Ok(_) => {}
-                Err(Error::Cancelled) => m.cancelled.increment(1),
-                Err(_) => m.errors.increment(1),
+            match outcome {
+                Outcome::Succeeded => {}
+                Outcome::Cancelled => m.cancelled.increment(1),
+                Outcome::Failed => m.errors.increment(1),
             }
             m.inprogress.decrement(1.0);
             m.time.increment(imp::secs_since(m.started));
         }
+        #[cfg(not(feature = "metrics"))]
+        let _ = outcome;
     }
 }
 
 impl Drop for StageTimer {
     fn drop(&mut self) {
-        self.finish::<(), ()>(&Err(Error::Cancelled));
+        self.finish_as(Outcome::Cancelled);
     }
 }
 

@@ -87,14 +87,14 @@ where
 
     fn call(&self, job: F, ctx: &JobContext) -> Self::Future {
         let running = Running { ctl: Some(ctx.ctl.clone()) };
-        match std::panic::catch_unwind(AssertUnwindSafe(job)) {
-            Ok(fut) => AsyncJobFuture { state: JobState::Running { fut }, running, _error: PhantomData },
-            Err(p) => AsyncJobFuture {
-                state: JobState::Failed { panic: Some(Box::new(Panic::from_payload(&*p))) },
-                running,
-                _error: PhantomData,
-            },
-        }
+        let state = match std::panic::catch_unwind(AssertUnwindSafe(job)) {
+            Ok(fut) => JobState::Running { fut },
+            Err(p) => {
+                ctx.ctl.set_start_panic(Panic::from_payload(&*p));
+                JobState::Failed
+            }
+        };
+        AsyncJobFuture { state, running, _error: PhantomData }
     }
 }
 
@@ -143,8 +143,9 @@ pin_project! {
     #[project = JobStateProj]
     enum JobState<Fut> {
         Running { #[pin] fut: Fut },
-        // Creating the job's future panicked (boxed: the rare path stays small).
-        Failed { panic: Option<Box<Panic>> },
+        // Creating the job's future panicked. The panic waits in the job's state, so that
+        // this future stays the job's future and one word (the job's state) for small jobs.
+        Failed,
         Done,
     }
 }
@@ -169,9 +170,12 @@ where
                 this.running.start();
                 std::task::ready!(crate::error::poll_job(fut, cx))
             }
-            JobStateProj::Failed { panic } => {
-                Err(panic.take().map_or(Error::Panicked(String::new()), |p| p.into_error()))
-            }
+            JobStateProj::Failed => Err(this
+                .running
+                .ctl
+                .as_ref()
+                .and_then(|ctl| ctl.take_start_panic())
+                .map_or(Error::Panicked(String::new()), Panic::into_error)),
             JobStateProj::Done => Err(Error::Panicked("job polled after it finished".into())),
         };
         this.running.end();

@@ -55,14 +55,13 @@ where
     T: Send + 'static,
     E: Send + 'static,
 {
-    let ctl = Control::new();
+    let ctl = Control::for_task(|job_id| tracing::debug_span!("combinator", kind, job_id), None);
     let ctx = JobContext::new(ctl.clone());
     let gate = ctx.set_gate(gate);
     let stage = Gated { fut: make(&ctx), _gate: gate };
-    let span = tracing::debug_span!("combinator", kind, job_id = ctl.id());
     // The job task of a submitted job: a panic is the outcome, and the stage (its gate
     // with it) is dropped once the outcome is recorded.
-    let task = JobTask::new(stage, ctl.clone(), StageTimer::idle(), span);
+    let task = JobTask::new(stage, ctl.clone(), StageTimer::idle());
     Handle::from_task(rt.spawn(task), ctl)
 }
 

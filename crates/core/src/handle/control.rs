@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use tokio_util::task::task_tracker::TaskTrackerToken;
+
 use smallvec::SmallVec;
 
 use crate::sync::{AtomicU64, Mutex, MutexGuard};
@@ -23,10 +25,26 @@ pub(crate) enum Phase {
     Cancelled,
 }
 
-/// Done callbacks, boxed behind one pointer: most jobs register none, and the per-job
-/// state stays a pointer larger instead of a `Vec` larger.
+/// The parts of a job's state most jobs never use, boxed together behind one pointer so
+/// the per-job state stays small.
 #[derive(Default)]
-struct CallbackList(Vec<Callback>);
+struct Rare {
+    /// Done callbacks waiting for the outcome; taken (and the list closed) in the same
+    /// critical section that moves the phase out of `Running`.
+    callbacks: Vec<Callback>,
+    /// What a stage keeps until the base executor's run of the job ends (a concurrency
+    /// limit's slot, when a timeout resolved the job while its thread still runs).
+    parked: Option<Box<dyn Send>>,
+    /// The panic of an async job's closure, from the base executor's `call` to the first
+    /// poll of the future it returned (see [`Control::set_start_panic`]): kept here rather
+    /// than in that future, so the future of a small job stays one word and a byte.
+    start_panic: Option<Panic>,
+}
+
+/// Names one installed gate, for its guard to remove. 32 bits, so the phase, a flag and
+/// the next token share one word of the state; tokens wrap, and two live gates of one job
+/// share a token only if one of them outlived four billion later gates of that job.
+pub(crate) type GateToken = u32;
 
 struct State {
     phase: Phase,
@@ -34,23 +52,25 @@ struct State {
     /// newest one decides a cancel; none means [`CancelGate::Allow`]. A guard removes only
     /// its own entry, so guards may be dropped in any order (a pool thread releasing its
     /// guard after an outer stage installed a hook must not remove the hook).
-    gates: SmallVec<[(u64, CancelGate); 1]>,
-    next_token: u64,
-    /// Done callbacks waiting for the outcome; taken (and the list closed) in the same
-    /// critical section that moves the phase out of `Running`.
-    callbacks: Option<Box<CallbackList>>,
+    gates: SmallVec<[(GateToken, CancelGate); 1]>,
+    next_token: GateToken,
     /// The outcome was recorded and the callbacks taken: later ones run at once.
     callbacks_closed: bool,
-    /// What a stage keeps until the base executor's run of the job ends (a concurrency
-    /// limit's slot, when a timeout resolved the job while its thread still runs).
-    /// Boxed twice so the field is one pointer wide in every job's state; parking is rare.
-    parked: Option<Box<Box<dyn Send>>>,
+    /// Counts the job's driver task for its runtime ([`Runtime::task_count`]) until the
+    /// driver ends. Kept here, not in the task, so a small job's task fits tokio's 128-byte
+    /// size class; taken by whichever of [`Control::finish_task`] and [`Control::abandon`]
+    /// ends the driver.
+    ///
+    /// [`Runtime::task_count`]: crate::Runtime::task_count
+    tracked: Option<TaskTrackerToken>,
+    /// Callbacks, parked items, a start panic.
+    rare: Option<Box<Rare>>,
 }
 
 impl State {
-    fn push_gate(&mut self, gate: CancelGate) -> u64 {
+    fn push_gate(&mut self, gate: CancelGate) -> GateToken {
         let token = self.next_token;
-        self.next_token += 1;
+        self.next_token = self.next_token.wrapping_add(1);
         self.gates.push((token, gate));
         token
     }
@@ -58,7 +78,11 @@ impl State {
     /// Closes the callback list; returns the callbacks to run once the lock is released.
     fn take_callbacks(&mut self) -> Vec<Callback> {
         self.callbacks_closed = true;
-        self.callbacks.take().map(|b| b.0).unwrap_or_default()
+        self.rare.as_mut().map(|r| std::mem::take(&mut r.callbacks)).unwrap_or_default()
+    }
+
+    fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Default::default)
     }
 }
 
@@ -69,11 +93,14 @@ pub(crate) struct Control {
     /// [`JobContext::cancel_requests`]), and in the top bit whether a base executor runs
     /// the job now (see [`Control::set_running`]).
     requests: AtomicU64,
+    /// The job's tracing span, entered by its driver task on every poll; boxed, and absent
+    /// when job spans are disabled.
+    span: Option<Box<tracing::Span>>,
 }
 
 /// The bit of [`Control::requests`] saying the job runs in its base executor.
 const RUNNING: u64 = 1 << 63;
-/// The bit of [`Control::requests`] saying something waits in `State::parked` for the run
+/// The bit of [`Control::requests`] saying something waits in `Rare::parked` for the run
 /// to end.
 const PARKED: u64 = 1 << 62;
 
@@ -100,19 +127,37 @@ fn next_id() -> u64 {
 }
 
 impl Control {
+    /// The state of a job with no driver task of its own.
     pub(crate) fn new() -> Arc<Control> {
+        Self::for_task(|_| tracing::Span::none(), None)
+    }
+
+    /// The state of a job driven by a task: `span` builds the job's span from its id, and
+    /// `tracked` counts the task for its runtime until the driver ends.
+    pub(crate) fn for_task(
+        span: impl FnOnce(u64) -> tracing::Span,
+        tracked: Option<TaskTrackerToken>,
+    ) -> Arc<Control> {
+        let id = next_id();
+        let span = span(id);
         Arc::new(Control {
             state: Mutex::new(State {
                 phase: Phase::Running,
                 gates: SmallVec::new(),
                 next_token: 0,
-                callbacks: None,
                 callbacks_closed: false,
-                parked: None,
+                tracked,
+                rare: None,
             }),
-            id: next_id(),
+            id,
             requests: AtomicU64::new(0),
+            span: (!span.is_disabled()).then(|| Box::new(span)),
         })
+    }
+
+    /// The job's span, when job spans are enabled.
+    pub(crate) fn span(&self) -> Option<&tracing::Span> {
+        self.span.as_deref()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -145,8 +190,34 @@ impl Control {
         T: 'static,
         E: 'static,
     {
+        self.record(result, |_| ()).0
+    }
+
+    /// Records the outcome as [`finish`](Self::finish) does, for a driver task whose
+    /// output keeps an error boxed, and takes the task's runtime count; see [`Finished`].
+    pub(crate) fn finish_task<T, E>(&self, result: Result<T, Error<E>>) -> Finished<T, E>
+    where
+        T: 'static,
+        E: 'static,
+    {
+        let (output, tracked) = self.record(result, |st| st.tracked.take());
+        Finished { output: output.map_err(Box::new), tracked }
+    }
+
+    /// Records `result` as the outcome unless a cancel was accepted first; `also` runs in
+    /// the same critical section. Done callbacks run after it, outside the lock.
+    fn record<T, E, A>(
+        &self,
+        result: Result<T, Error<E>>,
+        also: impl FnOnce(&mut State) -> A,
+    ) -> (Result<T, Error<E>>, A)
+    where
+        T: 'static,
+        E: 'static,
+    {
         let mut st = self.lock();
-        match st.phase {
+        let also = also(&mut st);
+        let resolved = match st.phase {
             Phase::Running => {
                 st.phase =
                     if matches!(result, Err(Error::Cancelled)) { Phase::Cancelled } else { Phase::Done };
@@ -159,21 +230,44 @@ impl Control {
             }
             Phase::Cancelled => Err(Error::Cancelled),
             Phase::Done => result,
-        }
+        };
+        (resolved, also)
+    }
+
+    /// Counts the job's driver task for its runtime, when the task is spawned after the
+    /// job's state was created untracked (an inline executor's job that did not finish at
+    /// once).
+    pub(crate) fn track(&self, tracked: TaskTrackerToken) {
+        self.lock().tracked = Some(tracked);
+    }
+
+    /// Keeps the panic of an async job's closure from the base executor's `call` until the
+    /// first poll of the future it returned ([`take_start_panic`](Self::take_start_panic)).
+    pub(crate) fn set_start_panic(&self, panic: Panic) {
+        self.lock().rare().start_panic = Some(panic);
+    }
+
+    /// Takes what [`set_start_panic`](Self::set_start_panic) kept.
+    pub(crate) fn take_start_panic(&self) -> Option<Panic> {
+        self.lock().rare.as_mut().and_then(|r| r.start_panic.take())
     }
 
     /// The driver task ended without recording an outcome (it was dropped: its runtime
-    /// shut down). Records "shut down", which is what the handle resolves to, and runs the
-    /// done callbacks on it.
+    /// shut down, or its job was cancelled). Records "shut down", which is what the handle
+    /// resolves to, and runs the done callbacks on it; a cancelled job stays cancelled.
     pub(crate) fn abandon(&self) {
         let mut st = self.lock();
+        let tracked = st.tracked.take();
         if st.phase != Phase::Running {
+            drop(st);
+            drop(tracked);
             return;
         }
         st.phase = Phase::Done;
         let cbs = st.take_callbacks();
         drop(st);
         callbacks::run(self.id, cbs, Resolved::ShutDown);
+        drop(tracked);
     }
 
     /// Registers a done callback; hands it back, with the phase, when the outcome was
@@ -184,7 +278,7 @@ impl Control {
             let phase = st.phase;
             return Err((cb, phase));
         }
-        st.callbacks.get_or_insert_with(Default::default).0.push(cb);
+        st.rare().callbacks.push(cb);
         Ok(())
     }
 
@@ -210,11 +304,11 @@ impl Control {
         }
         {
             let mut st = self.lock();
-            let item: Box<dyn Send> = match st.parked.take() {
+            let rare = st.rare();
+            rare.parked = Some(match rare.parked.take() {
                 None => Box::new(item),
                 Some(earlier) => Box::new((earlier, item)),
-            };
-            st.parked = Some(Box::new(item));
+            });
         }
         self.requests.fetch_or(PARKED, Ordering::SeqCst);
         if self.requests.load(Ordering::SeqCst) & RUNNING == 0 {
@@ -223,7 +317,7 @@ impl Control {
     }
 
     fn release_parked(&self) {
-        let parked = self.lock().parked.take();
+        let parked = self.lock().rare.as_mut().and_then(|r| r.parked.take());
         drop(parked); // outside the lock: dropping may run other code (a slot's release)
     }
 
@@ -363,11 +457,11 @@ impl Control {
         }
     }
 
-    pub(crate) fn push_gate(&self, gate: CancelGate) -> u64 {
+    pub(crate) fn push_gate(&self, gate: CancelGate) -> GateToken {
         self.lock().push_gate(gate)
     }
 
-    pub(crate) fn remove_gate(&self, token: u64) {
+    pub(crate) fn remove_gate(&self, token: GateToken) {
         let mut st = self.lock();
         if let Some(i) = st.gates.iter().rposition(|(t, _)| *t == token) {
             // Dropped outside the lock: a hook may own handles whose drop takes other locks.
@@ -379,13 +473,23 @@ impl Control {
 
     /// Moves a running job into an uncancellable stage; `None` when it was already
     /// cancelled (or finished).
-    pub(crate) fn begin_uncancellable(&self) -> Option<u64> {
+    pub(crate) fn begin_uncancellable(&self) -> Option<GateToken> {
         let mut st = self.lock();
         if st.phase != Phase::Running {
             return None;
         }
         Some(st.push_gate(CancelGate::Refuse))
     }
+}
+
+/// What a driver task learns when it records its job's outcome
+/// ([`Control::finish_task`]).
+pub(crate) struct Finished<T, E> {
+    /// What the handle resolves to, the error boxed: the task's output stays a word
+    /// larger than the value, so the task of a small job fits tokio's 128-byte size class.
+    pub(crate) output: Result<T, Box<Error<E>>>,
+    /// The runtime's count of the driver task, to drop once the job's stage is dropped.
+    pub(crate) tracked: Option<TaskTrackerToken>,
 }
 
 enum Begin {

@@ -68,6 +68,34 @@ fn loom_finish_races_cancel() {
     });
 }
 
+/// (a'') The same race through a driver task's own recording, whose output keeps the
+/// error boxed and which hands back the task's runtime count: the answers agree as in
+/// (a), and the count is released once whichever side wins.
+#[test]
+fn loom_driver_finish_races_cancel() {
+    loom::model(|| {
+        let tracker = tokio_util::task::TaskTracker::new();
+        let ctl = Control::for_task(|_| tracing::Span::none(), Some(tracker.token()));
+        let (c, aborted) = (ctl.clone(), Arc::new(AtomicBool::new(false)));
+        let a = aborted.clone();
+        let canceller = thread::spawn(move || c.cancel_blocking(|| a.store(true, SeqCst)));
+        let finished = ctl.finish_task::<u32, ()>(Ok(7));
+        assert!(finished.tracked.is_some(), "the driver takes the count when it records");
+        drop(finished.tracked);
+        let cancelled = canceller.join().unwrap();
+        match finished.output.map_err(|e| *e) {
+            Err(Error::Cancelled) => assert!(cancelled, "resolved cancelled, but cancel() said no"),
+            Ok(7) => assert!(!cancelled, "cancel() said yes, but the job's value was delivered"),
+            other => panic!("unexpected resolution {other:?}"),
+        }
+        assert_eq!(aborted.load(SeqCst), cancelled, "abort runs exactly when the cancel wins");
+        // The aborted task is dropped later: its guard finds the outcome decided.
+        ctl.abandon();
+        assert_eq!(ctl.phase(), if cancelled { Phase::Cancelled } else { Phase::Done });
+        assert!(tracker.is_empty(), "the runtime's count was released");
+    });
+}
+
 /// (a') Two cancellers and the job's end, all at once: both cancels give the same
 /// answer, and it matches the resolution.
 #[test]

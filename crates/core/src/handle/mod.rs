@@ -65,8 +65,8 @@ enum Repr<T, E> {
 
 /// How a pending handle receives its job's outcome.
 enum Join<T, E> {
-    /// As the output of the job's driver task.
-    Task(JoinHandle<Result<T, Error<E>>>),
+    /// As the output of the job's driver task (the error boxed, to keep the task small).
+    Task(JoinHandle<Result<T, Box<Error<E>>>>),
     /// Handed over by the thread that ran the job, with no driver task (a job submitted to
     /// a [`BlockingPool`](crate::BlockingPool) directly). One pointer, like the task's, so
     /// handles stay as small as before.
@@ -99,7 +99,7 @@ impl<T, E> Join<T, E> {
     fn poll(&mut self, ctl: &Control, cx: &mut Context<'_>) -> Poll<Result<T, Error<E>>> {
         match self {
             Join::Task(join) => Poll::Ready(match ready!(Pin::new(join).poll(cx)) {
-                Ok(r) => r,
+                Ok(r) => r.map_err(|e| *e),
                 Err(e) => map_join_error(ctl, e),
             }),
             // The sender is dropped unsent only when the job was dropped without running
@@ -146,7 +146,7 @@ impl<T, E> fmt::Debug for Handle<T, E> {
 }
 
 impl<T, E> Handle<T, E> {
-    pub(crate) fn from_task(join: JoinHandle<Result<T, Error<E>>>, ctl: Arc<Control>) -> Self {
+    pub(crate) fn from_task(join: JoinHandle<Result<T, Box<Error<E>>>>, ctl: Arc<Control>) -> Self {
         Handle { repr: Repr::Pending { join: Join::Task(join), ctl } }
     }
 

@@ -135,7 +135,7 @@ impl JobContext {
 #[must_use = "the gate is removed when the guard is dropped"]
 pub struct GateGuard {
     ctl: Arc<Control>,
-    token: u64,
+    token: crate::handle::control::GateToken,
 }
 
 impl fmt::Debug for GateGuard {
