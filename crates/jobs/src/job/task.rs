@@ -40,7 +40,8 @@ where
 {
     fn launch(self, cell: Arc<Cell<Self, T, E>>, shared: &Shared) {
         let span = span(&cell);
-        let task = JobTask { fut: Some(self.0), escalate: None, span, guard: Finisher::new(cell) };
+        let aux = (!span.is_disabled()).then(|| Box::new(Aux { span: Some(span), escalate: None }));
+        let task = JobTask { fut: Some(self.0), aux, guard: Finisher::new(cell) };
         drop(shared.rt().handle().spawn(task));
     }
 }
@@ -69,6 +70,14 @@ where
     }
 }
 
+/// What a job's task needs only sometimes, boxed together so that the task of a small job
+/// fits tokio's 128-byte task size class: the job's span (when job spans are enabled), and
+/// the timer that turns an ignored stop request into an abort.
+struct Aux {
+    span: Option<tracing::Span>,
+    escalate: Option<Pin<Box<Sleep>>>,
+}
+
 pin_project! {
     /// The task of an async job: polls the job's future, watching for stop requests.
     /// (The bound on `E` is its [`Finisher`]'s.)
@@ -79,8 +88,7 @@ pin_project! {
     {
         #[pin]
         fut: Option<F>,
-        escalate: Option<Pin<Box<Sleep>>>,
-        span: tracing::Span,
+        aux: Option<Box<Aux>>,
         // Declared last: the job's future is dropped before the end is recorded.
         guard: Finisher<AsyncWork<F>, T, E>,
     }
@@ -111,11 +119,12 @@ where
                     this.guard.finish(Err(Error::Cancelled), false);
                     return Poll::Ready(());
                 }
-                if this.escalate.is_none() {
-                    *this.escalate = Some(Box::pin(tokio::time::sleep(cell.shared.cfg.close_timeout)));
+                let aux = this.aux.get_or_insert_with(|| Box::new(Aux { span: None, escalate: None }));
+                if aux.escalate.is_none() {
+                    aux.escalate = Some(Box::pin(tokio::time::sleep(cell.shared.cfg.close_timeout)));
                 }
             }
-            if let Some(sleep) = this.escalate.as_mut() {
+            if let Some(sleep) = this.aux.as_mut().and_then(|a| a.escalate.as_mut()) {
                 if sleep.as_mut().poll(cx).is_ready() {
                     tracing::debug!(job_id = cell.head.id, "job ignored its cancellation token; aborted");
                     cell.flags.fetch_or(FORCE, Ordering::AcqRel);
@@ -127,7 +136,7 @@ where
             }
             let Some(fut) = this.fut.as_mut().as_pin_mut() else { return Poll::Ready(()) };
             let polled = {
-                let _enter = this.span.enter();
+                let _enter = this.aux.as_ref().and_then(|a| a.span.as_ref()).map(|s| s.enter());
                 catch_panic(|| fut.poll(cx)).map_err(Panic::into_error::<E>)
             };
             match polled {
@@ -152,5 +161,33 @@ where
                 }
             }
         }
+    }
+}
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use super::JobTask;
+
+    /// A job future with one byte of state, like an `async` block that holds nothing
+    /// across an `.await`.
+    struct Small(u8);
+
+    impl Future for Small {
+        type Output = Result<u64, &'static str>;
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+            Poll::Ready(Ok(u64::from(self.0)))
+        }
+    }
+
+    // tokio keeps a task's future and its output in one slot of a 128-byte task when the
+    // slot needs at most 24 bytes (x86-64: 96 bytes of header, scheduler, id and trailer,
+    // then the slot's tag). A small job's task stays within it.
+    #[test]
+    fn a_small_jobs_task_is_three_words() {
+        assert_eq!(std::mem::size_of::<JobTask<Small, u64, &'static str>>(), 24);
     }
 }
