@@ -41,8 +41,6 @@ pin_project! {
         // The next attempt starts at the next poll (after a zero delay, or once a delay
         // is over).
         Yield,
-        // The policy panicked making the job's state: the job fails without running.
-        Panicked,
         Done,
     }
 }
@@ -101,8 +99,6 @@ struct Data<F, J, P> {
     /// and error types (see `more_executors_core::stage`); a state of size zero, such as
     /// the built-in policies' `()`, is not allocated.
     policy_state: Option<Box<dyn Any + Send>>,
-    /// A panic of the policy, reported as the job's [`Error::Panicked`].
-    panic: Option<String>,
     attempt: u32,
     started: Instant,
     cancel_requests: u64,
@@ -131,7 +127,6 @@ impl<F, J: Clone, P> RetryFuture<F, J, P> {
                 ctx: ctx.clone(),
                 shared,
                 policy_state: None,
-                panic: None,
                 attempt: 1,
                 started,
                 cancel_requests,
@@ -328,11 +323,6 @@ where
                     let fut = this.data.next_attempt();
                     this.state.set(State::Attempt { fut });
                 }
-                StateProj::Panicked => {
-                    this.state.set(State::Done);
-                    let message = this.data.panic.take().unwrap_or_default();
-                    return Poll::Ready(Err(Error::Panicked(message)));
-                }
                 StateProj::Deciding | StateProj::Done => panic!("RetryFuture polled after it completed"),
             }
         }
@@ -345,7 +335,7 @@ impl<F, J, P> fmt::Debug for RetryFuture<F, J, P> {
             State::Attempt { .. } => "attempt",
             State::Waiting { .. } | State::Yield => "waiting",
             State::Deciding => "deciding",
-            State::Panicked | State::Done => "done",
+            State::Done => "done",
         };
         f.debug_struct("RetryFuture").field("attempt", &self.data.attempt).field("state", &state).finish()
     }
