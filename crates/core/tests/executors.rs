@@ -532,3 +532,50 @@ fn executors_share_a_given_runtime() {
     assert!(b.is_shut_down());
     assert_eq!(b.submit(|| Ok::<_, MyErr>(3)).wait(), Err(Error::ShutDown));
 }
+
+/// A job's driver task counts for its runtime (`task_count`, `wait_shutdown`) until it ends,
+/// however it ends: an inline job that has to wait gets a counted task; a cancelled job's
+/// count goes when its task is stopped; a finished one's when it finishes.
+#[tokio::test(flavor = "current_thread")]
+async fn the_runtime_counts_each_driver_task_until_it_ends() {
+    let rt = Runtime::current_or_owned();
+
+    // Inline, resolved at once: no task, nothing counted.
+    let inline = InlineExecutor::builder().runtime(rt.clone()).build();
+    let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
+    let rx = Arc::new(Mutex::new(Some(rx)));
+    let waits = inline.clone().with_flat_map(move |v: u32| {
+        let rx = rx.lock().unwrap().take();
+        async move {
+            match rx {
+                Some(rx) => rx.await.map(|w| v + w).map_err(|_| Error::Job(MyErr::NotFound)),
+                None => Ok(v),
+            }
+        }
+    });
+    assert!(inline.submit(|| Ok::<_, MyErr>(1)).is_done());
+    assert_eq!(rt.task_count(), 0);
+
+    // Inline, its flat_map step pending: the task spawned for it is counted.
+    let pending = waits.submit(|| Ok::<_, MyErr>(1));
+    assert!(!pending.is_done());
+    assert_eq!(rt.task_count(), 1);
+    tx.send(2).unwrap();
+    assert_eq!(pending.await, Ok(3));
+    tokio::task::yield_now().await;
+    assert_eq!(rt.task_count(), 0, "the finished task's count went with it");
+
+    // Async: counted while it runs; a cancel stops the task and releases the count.
+    let exec = AsyncExecutor::builder().runtime(rt.clone()).build();
+    let h = exec.submit(|| std::future::pending::<Result<(), MyErr>>());
+    tokio::task::yield_now().await;
+    assert_eq!(rt.task_count(), 1);
+    assert!(h.cancel());
+    assert!(h.await.unwrap_err().is_cancelled());
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(rt.task_count(), 0, "the cancelled task's count went when it was stopped");
+    rt.shutdown();
+    tokio::time::timeout(Duration::from_secs(5), rt.wait_shutdown()).await.expect("no task is left");
+}
