@@ -80,11 +80,7 @@ where
             Err(p) => Err(Panic::from_payload(&*p).into_error()),
         };
         let finished = this.ctl.finish_task(outcome);
-        this.timer.finish_as(match &finished.output {
-            Ok(_) => Outcome::Succeeded,
-            Err(e) if e.is_cancelled() => Outcome::Cancelled,
-            Err(_) => Outcome::Failed,
-        });
+        this.timer.finish_as(Outcome::of(finished.output.as_ref().map_err(|e| &**e)));
         drop_stage(this.ctl.id, || fut.set(None));
         drop(finished.tracked);
         Poll::Ready(finished.output)

@@ -288,6 +288,16 @@ pub(crate) enum Outcome {
     Failed,
 }
 
+impl Outcome {
+    pub(crate) fn of<T, E>(result: Result<&T, &Error<E>>) -> Outcome {
+        match result {
+            Ok(_) => Outcome::Succeeded,
+            Err(e) if e.is_cancelled() => Outcome::Cancelled,
+            Err(_) => Outcome::Failed,
+        }
+    }
+}
+
 impl StageTimer {
     /// A timer that records nothing (a stage without metrics).
     pub(crate) fn idle() -> StageTimer {
@@ -299,11 +309,7 @@ impl StageTimer {
 
     /// Records the stage's outcome (once; later calls do nothing).
     pub fn finish<T, E>(&mut self, result: &Result<T, Error<E>>) {
-        self.finish_as(match result {
-            Ok(_) => Outcome::Succeeded,
-            Err(e) if e.is_cancelled() => Outcome::Cancelled,
-            Err(_) => Outcome::Failed,
-        });
+        self.finish_as(Outcome::of(result.as_ref()));
     }
 
     /// [`finish`](Self::finish) with the outcome's kind alone.
