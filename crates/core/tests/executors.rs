@@ -567,7 +567,7 @@ async fn the_runtime_counts_each_driver_task_until_it_ends() {
 
     // Async: counted while it runs; a cancel stops the task and releases the count.
     let exec = AsyncExecutor::builder().runtime(rt.clone()).build();
-    let h = exec.submit(|| std::future::pending::<Result<(), MyErr>>());
+    let h = exec.submit(std::future::pending::<Result<(), MyErr>>);
     tokio::task::yield_now().await;
     assert_eq!(rt.task_count(), 1);
     assert!(h.cancel());
