@@ -229,7 +229,9 @@ where
             return Handle::from_result(r);
         }
         ctl.track(rt.track());
-        return Handle::from_task(rt.spawn_job(JobTask::new(pinned, ctl.clone(), timer)), ctl);
+        return Handle::from_task(rt.handle().spawn(JobTask::new(pinned, ctl.clone(), timer)), ctl);
     }
-    Handle::from_task(rt.spawn_job(JobTask::new(fut, ctl.clone(), timer)), ctl)
+    // Spawned untracked: the job's state holds the runtime's count of this task (`track`
+    // above), which keeps the task small.
+    Handle::from_task(rt.handle().spawn(JobTask::new(fut, ctl.clone(), timer)), ctl)
 }

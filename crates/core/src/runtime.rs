@@ -182,17 +182,6 @@ impl Runtime {
         self.inner.tracker.token()
     }
 
-    /// Spawns a job's driver task, which holds its own count for
-    /// [`wait_shutdown`](Self::wait_shutdown) (from [`track`](Self::track), kept in the job's
-    /// state so the task stays small).
-    pub(crate) fn spawn_job<F>(&self, fut: F) -> tokio::task::JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.inner.handle.spawn(fut)
-    }
-
     /// Spawns a task that is tracked for [`wait_shutdown`](Self::wait_shutdown).
     pub fn spawn<F>(&self, fut: F) -> tokio::task::JoinHandle<F::Output>
     where

@@ -190,7 +190,7 @@ impl Control {
         T: 'static,
         E: 'static,
     {
-        self.record(result, |_| ()).0
+        self.record(result, false).0
     }
 
     /// Records the outcome as [`finish`](Self::finish) does, for a driver task whose
@@ -200,23 +200,24 @@ impl Control {
         T: 'static,
         E: 'static,
     {
-        let (output, tracked) = self.record(result, |st| st.tracked.take());
+        let (output, tracked) = self.record(result, true);
         Finished { output: output.map_err(Box::new), tracked }
     }
 
-    /// Records `result` as the outcome unless a cancel was accepted first; `also` runs in
-    /// the same critical section. Done callbacks run after it, outside the lock.
-    fn record<T, E, A>(
+    /// Records `result` as the outcome unless a cancel was accepted first, and takes the
+    /// driver task's runtime count in the same critical section when `untrack` is set. Done
+    /// callbacks run after it, outside the lock.
+    fn record<T, E>(
         &self,
         result: Result<T, Error<E>>,
-        also: impl FnOnce(&mut State) -> A,
-    ) -> (Result<T, Error<E>>, A)
+        untrack: bool,
+    ) -> (Result<T, Error<E>>, Option<TaskTrackerToken>)
     where
         T: 'static,
         E: 'static,
     {
         let mut st = self.lock();
-        let also = also(&mut st);
+        let tracked = if untrack { st.tracked.take() } else { None };
         let resolved = match st.phase {
             Phase::Running => {
                 st.phase =
@@ -231,7 +232,7 @@ impl Control {
             Phase::Cancelled => Err(Error::Cancelled),
             Phase::Done => result,
         };
-        (resolved, also)
+        (resolved, tracked)
     }
 
     /// Counts the job's driver task for its runtime, when the task is spawned after the

@@ -73,6 +73,7 @@ where
 /// What a job's task needs only sometimes, boxed together so that the task of a small job
 /// fits tokio's 128-byte task size class: the job's span (when job spans are enabled), and
 /// the timer that turns an ignored stop request into an abort.
+#[derive(Default)]
 struct Aux {
     span: Option<tracing::Span>,
     escalate: Option<Pin<Box<Sleep>>>,
@@ -119,7 +120,7 @@ where
                     this.guard.finish(Err(Error::Cancelled), false);
                     return Poll::Ready(());
                 }
-                let aux = this.aux.get_or_insert_with(|| Box::new(Aux { span: None, escalate: None }));
+                let aux = this.aux.get_or_insert_with(Default::default);
                 if aux.escalate.is_none() {
                     aux.escalate = Some(Box::pin(tokio::time::sleep(cell.shared.cfg.close_timeout)));
                 }
