@@ -32,13 +32,23 @@ pub(crate) struct Shared {
     /// The runtime jobs run on, decided at the first spawn.
     bound: OnceLock<Bound>,
     pub(crate) metrics: JobsMetrics,
-    state: Mutex<State>,
+    /// Every spawn and every job's end takes this lock, often from different workers at
+    /// once; it sits on cache lines of its own, so taking it does not evict the fields
+    /// above (read on every spawn) from the other workers' caches.
+    state: OwnLines<Mutex<State>>,
     /// Notified when no job is live or queued.
     idle: Notify,
     closed: AtomicBool,
-    next_id: AtomicU64,
+    /// Written on every spawn (by the spawning thread only): apart from the fields other
+    /// workers read, for the same reason as `state`.
+    next_id: OwnLines<AtomicU64>,
     report: watch::Sender<Option<CloseReport>>,
 }
+
+/// A value aligned to 128 bytes (two cache lines, what adjacent-line prefetching pulls in
+/// together) and padded to a multiple of it, so no other field shares its lines.
+#[repr(align(128))]
+struct OwnLines<T>(T);
 
 /// The runtime a scheduler runs its jobs on, and whether it is still alive.
 struct Bound {
@@ -185,7 +195,7 @@ impl Shared {
             cfg,
             configured: rt,
             bound: OnceLock::new(),
-            state: Mutex::new(State {
+            state: OwnLines(Mutex::new(State {
                 limit,
                 active: 0,
                 shields: 0,
@@ -193,21 +203,21 @@ impl Shared {
                 queue: VecDeque::new(),
                 admitted: 0,
                 closing: None,
-            }),
+            })),
             idle: Notify::new(),
             closed: AtomicBool::new(false),
-            next_id: AtomicU64::new(1),
+            next_id: OwnLines(AtomicU64::new(1)),
             report: watch::Sender::new(None),
         }
     }
 
     fn lock(&self) -> Locked<'_> {
         // No user code runs under this lock, so a poisoned lock is still consistent.
-        Locked { guard: self.state.lock().unwrap_or_else(|p| p.into_inner()), metrics: &self.metrics }
+        Locked { guard: self.state.0.lock().unwrap_or_else(|p| p.into_inner()), metrics: &self.metrics }
     }
 
     pub(crate) fn next_id(&self) -> u64 {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+        self.next_id.0.fetch_add(1, Ordering::Relaxed)
     }
 
     pub(crate) fn is_closed(&self) -> bool {
