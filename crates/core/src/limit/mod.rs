@@ -43,6 +43,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crossbeam_utils::CachePadded;
 use futures_util::future::Either;
 use tokio_util::sync::CancellationToken;
 
@@ -127,7 +128,11 @@ pub(crate) struct Shared {
     limit: AtomicUsize,
     /// Permits to retire as they are released, after a dynamic limit was lowered.
     debt: AtomicUsize,
-    queued: AtomicUsize,
+    /// Written as each queued job enters and leaves the queue, from whichever worker, so it
+    /// sits on cache lines of its own; being 128-byte aligned, it also keeps the `Arc`'s
+    /// reference counts (written as jobs take and release slots) apart from the fields every
+    /// submission reads.
+    queued: CachePadded<AtomicUsize>,
     dynamic: Option<DynamicLimit>,
     /// `more_executors_throttle_queue`.
     pub(crate) queue_gauge: Gauge,
@@ -305,7 +310,7 @@ impl Shared {
             sem: Arc::new(Semaphore::new(limit)),
             limit: AtomicUsize::new(limit),
             debt: AtomicUsize::new(0),
-            queued: AtomicUsize::new(0),
+            queued: CachePadded::new(AtomicUsize::new(0)),
             dynamic,
         }
     }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
+use crossbeam_utils::CachePadded;
 use more_executors_core::Runtime;
 use more_executors_core::metrics::{Counter, Gauge};
 use slab::Slab;
@@ -35,20 +36,15 @@ pub(crate) struct Shared {
     /// Every spawn and every job's end takes this lock, often from different workers at
     /// once; it sits on cache lines of its own, so taking it does not evict the fields
     /// above (read on every spawn) from the other workers' caches.
-    state: OwnLines<Mutex<State>>,
+    state: CachePadded<Mutex<State>>,
     /// Notified when no job is live or queued.
     idle: Notify,
     closed: AtomicBool,
     /// Written on every spawn (by the spawning thread only): apart from the fields other
     /// workers read, for the same reason as `state`.
-    next_id: OwnLines<AtomicU64>,
+    next_id: CachePadded<AtomicU64>,
     report: watch::Sender<Option<CloseReport>>,
 }
-
-/// A value aligned to 128 bytes (two cache lines, what adjacent-line prefetching pulls in
-/// together) and padded to a multiple of it, so no other field shares its lines.
-#[repr(align(128))]
-struct OwnLines<T>(T);
 
 /// The runtime a scheduler runs its jobs on, and whether it is still alive.
 struct Bound {
@@ -195,7 +191,7 @@ impl Shared {
             cfg,
             configured: rt,
             bound: OnceLock::new(),
-            state: OwnLines(Mutex::new(State {
+            state: CachePadded::new(Mutex::new(State {
                 limit,
                 active: 0,
                 shields: 0,
@@ -206,18 +202,18 @@ impl Shared {
             })),
             idle: Notify::new(),
             closed: AtomicBool::new(false),
-            next_id: OwnLines(AtomicU64::new(1)),
+            next_id: CachePadded::new(AtomicU64::new(1)),
             report: watch::Sender::new(None),
         }
     }
 
     fn lock(&self) -> Locked<'_> {
         // No user code runs under this lock, so a poisoned lock is still consistent.
-        Locked { guard: self.state.0.lock().unwrap_or_else(|p| p.into_inner()), metrics: &self.metrics }
+        Locked { guard: self.state.lock().unwrap_or_else(|p| p.into_inner()), metrics: &self.metrics }
     }
 
     pub(crate) fn next_id(&self) -> u64 {
-        self.next_id.0.fetch_add(1, Ordering::Relaxed)
+        self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
     pub(crate) fn is_closed(&self) -> bool {
