@@ -142,7 +142,7 @@ where
     P: RetryPolicy<F::Ok, F::Err>,
 {
     fn is_shut_down(&self) -> bool {
-        self.shared.shutdown.is_cancelled() || self.inner.runtime().is_shut_down()
+        self.shared.is_shut_down() || self.inner.runtime().is_shut_down()
     }
 
     /// Why no further attempt may start, if so: the executor shut down, or the job was

@@ -294,7 +294,7 @@ impl<S: Lifecycle, P: Send + Sync + 'static> Lifecycle for Retry<S, P> {
     /// their outcome would be retried, the job ends with the shut-down error instead.
     fn shutdown(&self) {
         let waiting = self.waiting();
-        self.shared.shutdown.cancel();
+        self.shared.shut_down();
         tracing::debug!(executor = self.name(), waiting, "retry layer shut down; waiting jobs end");
         self.inner.shutdown();
     }

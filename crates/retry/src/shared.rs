@@ -2,7 +2,7 @@
 //! shutdown signal, the count of jobs waiting between attempts, and the metrics.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use more_executors_core::metrics::{Counter, Gauge};
 use tokio_util::sync::CancellationToken;
@@ -12,7 +12,11 @@ use crate::budget::RetryBudget;
 pub(crate) struct Shared<P> {
     pub(crate) policy: Arc<P>,
     pub(crate) budget: Option<RetryBudget>,
+    /// Cancelled on shutdown: wakes the jobs waiting between attempts.
     pub(crate) shutdown: CancellationToken,
+    /// Set on shutdown, before `shutdown` is cancelled: what each job checks between
+    /// attempts (one atomic load, where asking the token takes its lock).
+    shut_down: AtomicBool,
     pub(crate) waiting: AtomicUsize,
     pub(crate) metrics: RetryMetrics,
 }
@@ -24,9 +28,21 @@ impl<P> Shared<P> {
             policy,
             budget,
             shutdown: CancellationToken::new(),
+            shut_down: AtomicBool::new(false),
             waiting: AtomicUsize::new(0),
             metrics: RetryMetrics::new(executor),
         }
+    }
+
+    /// Ends the jobs waiting between attempts and keeps any further attempt from starting.
+    pub(crate) fn shut_down(&self) {
+        self.shut_down.store(true, Ordering::Release);
+        self.shutdown.cancel();
+    }
+
+    /// True once [`shut_down`](Self::shut_down) was called.
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shut_down.load(Ordering::Acquire)
     }
 }
 

@@ -439,6 +439,50 @@ async fn shutdown_during_an_attempt_ends_the_job_instead_of_retrying() {
     assert_eq!(h.await, Ok(1));
 }
 
+/// An executor other code also uses: shutting down a layer stacked on it leaves it (and
+/// its runtime) running.
+#[derive(Clone)]
+struct SharedInner(AsyncExecutor);
+
+impl Lifecycle for SharedInner {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn kind(&self) -> &'static str {
+        "shared"
+    }
+    fn runtime(&self) -> &Runtime {
+        self.0.runtime()
+    }
+    fn shutdown(&self) {}
+}
+
+impl<J> Executor<J> for SharedInner
+where
+    AsyncExecutor: Executor<J>,
+{
+    type Future = <AsyncExecutor as Executor<J>>::Future;
+
+    fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
+        self.0.call(job, ctx)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_layers_own_shutdown_ends_retrying_when_the_inner_executor_keeps_running() {
+    // Retried at once (no delay): nothing waits on the layer's shutdown signal, so only the
+    // check between attempts can stop the next one.
+    let policy = ExponentialBackoff::builder().max_attempts(5).sleep(Duration::ZERO).build().unwrap();
+    let exec = SharedInner(AsyncExecutor::new()).with_retry(policy);
+    let flaky = Flaky::new(u32::MAX).working(S(1));
+    let h = exec.submit(flaky.job());
+    tokio::time::sleep(MS(500)).await;
+    exec.shutdown();
+    assert!(!exec.get_ref().runtime().is_shut_down(), "the inner executor's runtime keeps running");
+    assert_eq!(h.await, Err(Error::ShutDown), "the attempt in flight was the last");
+    assert_eq!(flaky.calls(), 1, "no attempt started after the retry layer's shutdown");
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_budget_caps_retries_across_the_executor() {
     let budget = RetryBudget::builder().ratio(0.5).min_per_sec(0).build().unwrap();

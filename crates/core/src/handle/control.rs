@@ -68,6 +68,15 @@ struct State {
 }
 
 impl State {
+    /// Moves the phase out of `Running`; a cancel is also flagged in `requests`, under the
+    /// same lock, for [`Control::is_cancelled`].
+    fn end(&mut self, phase: Phase, requests: &AtomicU64) {
+        self.phase = phase;
+        if phase == Phase::Cancelled {
+            requests.fetch_or(CANCELLED, Ordering::Release);
+        }
+    }
+
     fn push_gate(&mut self, gate: CancelGate) -> GateToken {
         let token = self.next_token;
         self.next_token = self.next_token.wrapping_add(1);
@@ -90,8 +99,10 @@ pub(crate) struct Control {
     state: Mutex<State>,
     pub(crate) id: u64,
     /// Cancel requests that reached the job while it was running (see
-    /// [`JobContext::cancel_requests`]), and in the top bit whether a base executor runs
-    /// the job now (see [`Control::set_running`]).
+    /// [`JobContext::cancel_requests`]), and in the top bits whether a base executor runs
+    /// the job now (see [`Control::set_running`]), whether something is parked until that
+    /// run ends, and whether the job was cancelled (a copy of the phase, set in the critical
+    /// section that moves it to `Cancelled`, so asking needs no lock).
     requests: AtomicU64,
     /// The job's tracing span, entered by its driver task on every poll; boxed, and absent
     /// when job spans are disabled.
@@ -103,6 +114,10 @@ const RUNNING: u64 = 1 << 63;
 /// The bit of [`Control::requests`] saying something waits in `Rare::parked` for the run
 /// to end.
 const PARKED: u64 = 1 << 62;
+/// The bit of [`Control::requests`] saying the phase is `Cancelled`.
+const CANCELLED: u64 = 1 << 61;
+/// The bits of [`Control::requests`] that are not the count of requests.
+const FLAGS: u64 = RUNNING | PARKED | CANCELLED;
 
 // A process-wide counter, not part of the state machine: always the standard atomic (loom's
 // cannot live in a static).
@@ -173,14 +188,14 @@ impl Control {
         self.lock().phase
     }
 
-    /// True once a cancel of this job was accepted.
+    /// True once a cancel of this job was accepted. One atomic load; no lock.
     pub(crate) fn is_cancelled(&self) -> bool {
-        self.phase() == Phase::Cancelled
+        self.requests.load(Ordering::Acquire) & CANCELLED != 0
     }
 
     /// How many cancel requests reached the job while it was running.
     pub(crate) fn cancel_requests(&self) -> u64 {
-        self.requests.load(Ordering::Acquire) & !(RUNNING | PARKED)
+        self.requests.load(Ordering::Acquire) & !FLAGS
     }
 
     /// Records the outcome of the job and runs the done callbacks on it; returns what the
@@ -220,8 +235,9 @@ impl Control {
         let tracked = if untrack { st.tracked.take() } else { None };
         let resolved = match st.phase {
             Phase::Running => {
-                st.phase =
+                let phase =
                     if matches!(result, Err(Error::Cancelled)) { Phase::Cancelled } else { Phase::Done };
+                st.end(phase, &self.requests);
                 let cbs = st.take_callbacks();
                 drop(st);
                 if !cbs.is_empty() {
@@ -264,7 +280,7 @@ impl Control {
             drop(tracked);
             return;
         }
-        st.phase = Phase::Done;
+        st.end(Phase::Done, &self.requests);
         let cbs = st.take_callbacks();
         drop(st);
         callbacks::run(self.id, cbs, Resolved::ShutDown);
@@ -343,7 +359,8 @@ impl Control {
         let mut st = self.lock();
         match st.phase {
             Phase::Running => {
-                st.phase = if matches!(err, Error::Cancelled) { Phase::Cancelled } else { Phase::Done };
+                let phase = if matches!(err, Error::Cancelled) { Phase::Cancelled } else { Phase::Done };
+                st.end(phase, &self.requests);
                 let cbs = st.take_callbacks();
                 drop(st);
                 callbacks::run(self.id, cbs, Resolved::ShutDown);
@@ -416,7 +433,7 @@ impl Control {
                 self.requests.fetch_add(1, Ordering::AcqRel);
                 match st.gates.last().map_or(&CancelGate::Allow, |(_, gate)| gate) {
                     CancelGate::Allow => {
-                        st.phase = Phase::Cancelled;
+                        st.end(Phase::Cancelled, &self.requests);
                         Begin::Accepted(st.take_callbacks())
                     }
                     CancelGate::Refuse => {
@@ -440,7 +457,7 @@ impl Control {
         let mut st = self.lock();
         match st.phase {
             Phase::Running => {
-                st.phase = Phase::Cancelled;
+                st.end(Phase::Cancelled, &self.requests);
                 let cbs = st.take_callbacks();
                 drop(st);
                 abort();

@@ -56,6 +56,13 @@ fn loom_finish_races_cancel() {
         let (c, a) = (ctl.clone(), aborted.clone());
         let canceller = thread::spawn(move || c.cancel_blocking(|| a.store(true, SeqCst)));
         let resolved = ctl.finish::<u32, ()>(Ok(7));
+        // Read without the lock: whoever records the outcome sees the flag of a cancel that
+        // came first.
+        assert_eq!(
+            ctl.is_cancelled(),
+            resolved == Err(Error::Cancelled),
+            "the flag and the outcome disagree"
+        );
         let cancelled = canceller.join().unwrap();
         match resolved {
             Err(Error::Cancelled) => assert!(cancelled, "resolved cancelled, but cancel() said no"),
@@ -64,7 +71,31 @@ fn loom_finish_races_cancel() {
         }
         assert_eq!(aborted.load(SeqCst), cancelled, "abort runs exactly when the cancel wins");
         assert_eq!(ctl.phase(), if cancelled { Phase::Cancelled } else { Phase::Done });
+        assert_eq!(ctl.is_cancelled(), cancelled);
         assert_eq!(ctl.cancel_blocking(|| ()), cancelled, "a later cancel gives the same answer");
+    });
+}
+
+/// `is_cancelled` reads a flag outside the lock while a finish and a cancel race: it never
+/// says "cancelled" for a job whose value was delivered, and once the canceller has its
+/// answer, the flag agrees with it.
+#[test]
+fn loom_is_cancelled_races_finish_and_cancel() {
+    loom::model(|| {
+        let ctl = Control::new();
+        let c = ctl.clone();
+        let canceller = thread::spawn(move || {
+            let cancelled = c.cancel_blocking(|| ());
+            assert_eq!(c.is_cancelled(), cancelled, "the canceller's own answer and the flag disagree");
+            cancelled
+        });
+        let r = ctl.clone();
+        let reader = thread::spawn(move || r.is_cancelled());
+        let resolved = ctl.finish::<u32, ()>(Ok(7));
+        let cancelled = canceller.join().unwrap();
+        let seen = reader.join().unwrap();
+        assert!(!seen || cancelled, "a reader saw a cancel that never happened");
+        assert_eq!(cancelled, resolved == Err(Error::Cancelled));
     });
 }
 
