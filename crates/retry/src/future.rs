@@ -3,19 +3,18 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use more_executors_core::Error;
+use more_executors_core::stage::{CallStage, StageFuture};
 use more_executors_core::stage::{JobContext, Panic, catch_panic};
-use more_executors_core::stage::{StageCaller, StageFuture};
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use crate::policy::{Attempt, RetryDecision, RetryPolicy};
-use crate::shared::Shared;
+use crate::shared::{Shared, WaitingGuard};
 
 pin_project! {
     /// Stage future of [`Retry`](crate::Retry): runs an attempt as the inner stage future,
@@ -51,49 +50,18 @@ pin_project! {
         sleep: Sleep,
         #[pin]
         shutdown: WaitForCancellationFutureOwned,
-        queued: Queued,
+        waiting: WaitingGuard,
     }
 }
 
-/// Counts a job as waiting between attempts while it lives.
-struct Queued {
-    shared: Arc<dyn QueueCount>,
-}
-
-trait QueueCount: Send + Sync {
-    fn add(&self, delta: isize);
-}
-
-impl<P: Send + Sync> QueueCount for Shared<P> {
-    fn add(&self, delta: isize) {
-        if delta > 0 {
-            self.waiting.fetch_add(1, Ordering::AcqRel);
-            self.metrics.queue.increment(1.0);
-        } else {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
-            self.metrics.queue.decrement(1.0);
-        }
-    }
-}
-
-impl Queued {
-    fn new(shared: Arc<dyn QueueCount>) -> Self {
-        shared.add(1);
-        Queued { shared }
-    }
-}
-
-impl Drop for Queued {
-    fn drop(&mut self) {
-        self.shared.add(-1);
-    }
-}
+/// The executor's state and its inner executor, as each job holds them: the inner
+/// executor's type erased behind its `call`.
+pub(crate) type SharedCaller<P, J, F> = Arc<Shared<P, dyn CallStage<J, Future = F>>>;
 
 struct Data<F, J, P> {
-    inner: StageCaller<J, F>,
+    shared: SharedCaller<P, J, F>,
     job: J,
     ctx: JobContext,
-    shared: Arc<Shared<P>>,
     /// The policy's per-job state (its `RetryPolicy::State`), made by `start` before the
     /// first decision. Stored erased so this future's type does not name the job's output
     /// and error types (see `more_executors_core::stage`); a state of size zero, such as
@@ -112,20 +80,19 @@ enum Next {
 }
 
 impl<F, J: Clone, P> RetryFuture<F, J, P> {
-    pub(crate) fn new(inner: StageCaller<J, F>, job: J, ctx: &JobContext, shared: Arc<Shared<P>>) -> Self {
+    pub(crate) fn new(shared: SharedCaller<P, J, F>, job: J, ctx: &JobContext) -> Self {
         if let Some(budget) = &shared.budget {
             budget.deposit();
         }
         let started = Instant::now();
         let cancel_requests = ctx.cancel_requests();
-        let fut = inner.call_stage(job.clone(), ctx);
+        let fut = shared.inner.call_stage(job.clone(), ctx);
         RetryFuture {
             state: State::Attempt { fut },
             data: Data {
-                inner,
+                shared,
                 job,
                 ctx: ctx.clone(),
-                shared,
                 policy_state: None,
                 attempt: 1,
                 started,
@@ -142,7 +109,7 @@ where
     P: RetryPolicy<F::Ok, F::Err>,
 {
     fn is_shut_down(&self) -> bool {
-        self.shared.is_shut_down() || self.inner.runtime().is_shut_down()
+        self.shared.is_shut_down() || self.shared.inner.runtime().is_shut_down()
     }
 
     /// Why no further attempt may start, if so: the executor shut down, or the job was
@@ -207,8 +174,8 @@ where
                 return Next::Done;
             }
         }
-        self.shared.metrics.retries.increment(1);
-        self.shared.metrics.delay.increment(delay.as_secs_f64());
+        self.shared.retries.increment(1);
+        self.shared.delay.increment(delay.as_secs_f64());
         tracing::debug!(attempt = self.attempt, delay = ?delay, error = ?out.as_ref().err(), "retry scheduled");
         Next::RetryAfter(delay)
     }
@@ -216,20 +183,20 @@ where
     fn wait(&self, delay: Duration) -> Pin<Box<Wait>> {
         // The first poll of an inline executor's job happens in `submit`, maybe outside any
         // runtime; the timer must be created inside one.
-        let _enter =
-            tokio::runtime::Handle::try_current().is_err().then(|| self.inner.runtime().handle().enter());
-        let shared: Arc<dyn QueueCount> = self.shared.clone();
+        let _enter = tokio::runtime::Handle::try_current()
+            .is_err()
+            .then(|| self.shared.inner.runtime().handle().enter());
         Box::pin(Wait {
             sleep: tokio::time::sleep(delay),
             shutdown: self.shared.shutdown.clone().cancelled_owned(),
-            queued: Queued::new(shared),
+            waiting: self.shared.waiting.enter(),
         })
     }
 
     fn next_attempt(&mut self) -> F {
         // Saturates: a policy that always retries sees `u32::MAX` from then on.
         self.attempt = self.attempt.saturating_add(1);
-        self.inner.call_stage(self.job.clone(), &self.ctx)
+        self.shared.inner.call_stage(self.job.clone(), &self.ctx)
     }
 }
 

@@ -103,6 +103,6 @@ impl<S: Lifecycle, P> Layer<S> for RetryLayer<P> {
     type Service = Retry<S, P>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Retry::from_parts(Arc::new(inner), self.policy.clone(), self.budget.clone(), self.name.clone())
+        Retry::from_parts(inner, self.policy.clone(), self.budget.clone(), self.name.clone())
     }
 }

@@ -134,21 +134,21 @@ use crate::shared::Shared;
 /// # }
 /// ```
 pub struct Retry<S, P> {
-    inner: Arc<S>,
-    shared: Arc<Shared<P>>,
+    /// The layer's state and the inner executor, shared with the jobs in flight.
+    shared: Arc<Shared<P, S>>,
     name: Option<Arc<str>>,
 }
 
 impl<S, P> Clone for Retry<S, P> {
     fn clone(&self) -> Self {
-        Retry { inner: self.inner.clone(), shared: self.shared.clone(), name: self.name.clone() }
+        Retry { shared: self.shared.clone(), name: self.name.clone() }
     }
 }
 
 impl<S: fmt::Debug, P: fmt::Debug> fmt::Debug for Retry<S, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Retry")
-            .field("inner", &self.inner)
+            .field("inner", &self.shared.inner)
             .field("policy", &self.shared.policy)
             .field("budget", &self.shared.budget)
             .field("waiting", &self.waiting())
@@ -170,19 +170,19 @@ impl<S: Lifecycle, P> Retry<S, P> {
     /// assert_eq!(exec.name(), "default", "named after the inner executor");
     /// ```
     pub fn new(inner: S, policy: P) -> Self {
-        Self::from_parts(Arc::new(inner), Arc::new(policy), None, None)
+        Self::from_parts(inner, Arc::new(policy), None, None)
     }
 
     /// The executor [`RetryLayer`] builds: `name` labels its metrics and tracing when given,
     /// else the inner executor's name does.
     pub(crate) fn from_parts(
-        inner: Arc<S>,
+        inner: S,
         policy: Arc<P>,
         budget: Option<RetryBudget>,
         name: Option<Arc<str>>,
     ) -> Self {
-        let shared = Shared::new(policy, budget, name.as_deref().unwrap_or(inner.name()));
-        Retry { inner, shared: Arc::new(shared), name }
+        let executor = name.as_deref().unwrap_or(inner.name()).to_owned();
+        Retry { shared: Arc::new(Shared::new(policy, budget, &executor, inner)), name }
     }
 }
 
@@ -224,7 +224,7 @@ impl<S, P> Retry<S, P> {
     /// assert_eq!(exec.waiting(), 0);
     /// ```
     pub fn waiting(&self) -> usize {
-        self.shared.waiting.load(Ordering::Acquire)
+        self.shared.waiting.count.load(Ordering::Acquire)
     }
 
     /// The wrapped executor.
@@ -238,7 +238,7 @@ impl<S, P> Retry<S, P> {
     /// assert_eq!(inner.name(), "here");
     /// ```
     pub fn get_ref(&self) -> &S {
-        &self.inner
+        &self.shared.inner
     }
 
     /// The wrapped executor, mutably, when this `Retry` is its only holder: `None` while a
@@ -258,7 +258,7 @@ impl<S, P> Retry<S, P> {
     /// assert!(inner.is_some());
     /// ```
     pub fn get_mut(&mut self) -> Option<&mut S> {
-        Arc::get_mut(&mut self.inner)
+        Arc::get_mut(&mut self.shared).map(|shared| &mut shared.inner)
     }
 
     /// Unwraps the inner executor when this `Retry` is its only holder; otherwise gives
@@ -281,13 +281,34 @@ impl<S, P> Retry<S, P> {
     /// assert_eq!(inner.name(), "here");
     /// ```
     pub fn into_inner(self) -> Result<S, Self> {
-        let Retry { inner, shared, name } = self;
-        Arc::try_unwrap(inner).map_err(|inner| Retry { inner, shared, name })
+        let Retry { shared, name } = self;
+        Arc::try_unwrap(shared).map(|shared| shared.inner).map_err(|shared| Retry { shared, name })
     }
 }
 
 impl<S: Lifecycle, P: Send + Sync + 'static> Lifecycle for Retry<S, P> {
-    more_executors_core::forward_lifecycle!("retry", named, no_shutdown);
+    fn name(&self) -> &str {
+        match &self.name {
+            Some(n) => n,
+            None => self.shared.inner.name(),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        "retry"
+    }
+
+    fn runtime(&self) -> &more_executors_core::Runtime {
+        self.shared.inner.runtime()
+    }
+
+    fn runs_inline(&self) -> bool {
+        self.shared.inner.runs_inline()
+    }
+
+    fn capacity(&self) -> Option<more_executors_core::limit::Capacity> {
+        self.shared.inner.capacity()
+    }
 
     /// Ends every job waiting between attempts with [`Error::ShutDown`] (no further attempt
     /// starts), then shuts the inner executor down. Attempts already running finish; if
@@ -296,7 +317,7 @@ impl<S: Lifecycle, P: Send + Sync + 'static> Lifecycle for Retry<S, P> {
         let waiting = self.waiting();
         self.shared.shut_down();
         tracing::debug!(executor = self.name(), waiting, "retry layer shut down; waiting jobs end");
-        self.inner.shutdown();
+        self.shared.inner.shutdown();
     }
 }
 
@@ -309,6 +330,6 @@ where
     type Future = RetryFuture<S::Future, J, P>;
 
     fn call(&self, job: J, ctx: &JobContext) -> Self::Future {
-        RetryFuture::new(self.inner.clone(), job, ctx, self.shared.clone())
+        RetryFuture::new(self.shared.clone(), job, ctx)
     }
 }
