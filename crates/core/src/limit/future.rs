@@ -38,13 +38,32 @@ struct Queued<F, J> {
     job: Option<J>,
     inner: StageCaller<J, F>,
     ctx: JobContext,
-    shared: Arc<Shared>,
+    /// Counts the job as queued while present; handed to the job's slot when it starts
+    /// (moved, not cloned: one reference count less to update per job).
+    shared: Option<Arc<Shared>>,
+}
+
+impl<F, J> Queued<F, J> {
+    /// Leaves the queue holding `permit`: the inner stage future and the job's slot.
+    fn start(&mut self, permit: OwnedSemaphorePermit) -> (F, Slot) {
+        let job = self.job.take().expect("LimitFuture polled after completion");
+        let fut = self.inner.call_stage(job, &self.ctx);
+        let shared = self.shared.take().expect("a queued job starts once");
+        dequeue(&shared);
+        (fut, Slot::new(permit, shared, &self.ctx))
+    }
+}
+
+fn dequeue(shared: &Shared) {
+    shared.queued.fetch_sub(1, Ordering::AcqRel);
+    shared.queue_gauge.decrement(1.0);
 }
 
 impl<F, J> Drop for Queued<F, J> {
     fn drop(&mut self) {
-        self.shared.queued.fetch_sub(1, Ordering::AcqRel);
-        self.shared.queue_gauge.decrement(1.0);
+        if let Some(shared) = &self.shared {
+            dequeue(shared);
+        }
     }
 }
 
@@ -86,13 +105,10 @@ impl<F, J> LimitFuture<F, J> {
         let queued = shared.queued.fetch_add(1, Ordering::AcqRel) + 1;
         shared.queue_gauge.increment(1.0);
         tracing::debug!(executor = name, queue_len = queued, "job queued by the concurrency limit");
-        let wait = Queued { acquire, job: Some(job), inner, ctx, shared };
+        let mut wait = Queued { acquire, job: Some(job), inner, ctx, shared: Some(shared) };
         match first {
             Poll::Ready(Ok(permit)) => {
-                let mut wait = wait;
-                let job = wait.job.take().expect("job present");
-                let fut = wait.inner.call_stage(job, &wait.ctx);
-                let slot = Slot::new(permit, wait.shared.clone(), &wait.ctx);
+                let (fut, slot) = wait.start(permit);
                 LimitFuture { state: State::Running { fut, slot } }
             }
             _ => LimitFuture { state: State::Queued { wait } },
@@ -115,9 +131,7 @@ where
                         Ok(p) => p,
                         Err(_) => return Poll::Ready(Err(Error::ShutDown)),
                     };
-                    let job = wait.job.take().expect("LimitFuture polled after completion");
-                    let fut = wait.inner.call_stage(job, &wait.ctx);
-                    let slot = Slot::new(permit, wait.shared.clone(), &wait.ctx);
+                    let (fut, slot) = wait.start(permit);
                     state.set(State::Running { fut, slot });
                 }
                 StateProj::Running { fut, slot } => {
