@@ -94,10 +94,6 @@ pub(crate) struct Cell<W, T, E> {
     /// The task's waker: a stop request wakes the task through it.
     pub(crate) waker: AtomicWaker,
     pub(crate) head: Head,
-    /// The waker of a spawner waiting for room in the queue: woken when the job is
-    /// admitted, started or rejected. Apart from the task's, so that a spawner polled after
-    /// its job's task has started cannot take the task's place.
-    pub(crate) spawner: AtomicWaker,
 }
 
 #[repr(C)]
@@ -112,7 +108,25 @@ struct St<W, T, E> {
     /// it goes to the error handler.
     to_waiter: bool,
     waiter: Option<Waker>,
+    /// Wakers most jobs never have, boxed when the first one comes, so that a job waiting
+    /// in a long queue takes less memory.
+    rare: Option<Box<Rare>>,
+}
+
+#[derive(Default)]
+struct Rare {
+    /// Callers waiting for the job to stop (`Job::close`, or the scheduler's close).
     stop_waiters: Vec<Waker>,
+    /// A spawner waiting for room in the queue: woken when the job is admitted, started or
+    /// rejected. Apart from the task's waker, so that a spawner polled after its job's task
+    /// has started cannot take the task's place.
+    spawner: Option<Waker>,
+}
+
+impl<W, T, E> St<W, T, E> {
+    fn take_stop_waiters(&mut self) -> Vec<Waker> {
+        self.rare.as_mut().map(|r| mem::take(&mut r.stop_waiters)).unwrap_or_default()
+    }
 }
 
 fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
@@ -153,7 +167,6 @@ impl<W, T, E> Cell<W, T, E> {
             stage: AtomicStage::new(Stage::Pending),
             key: AtomicUsize::new(usize::MAX),
             waker: AtomicWaker::new(),
-            spawner: AtomicWaker::new(),
             state: Mutex::new(St {
                 work: Some(work),
                 started_at: None,
@@ -162,13 +175,34 @@ impl<W, T, E> Cell<W, T, E> {
                 waiting: false,
                 to_waiter: false,
                 waiter: None,
-                stop_waiters: Vec::new(),
+                rare: None,
             }),
         })
     }
 
     fn lock(&self) -> MutexGuard<'_, St<W, T, E>> {
         lock(&self.state)
+    }
+
+    /// Registers the waker of a spawner waiting for room in the queue. The spawner reads
+    /// the job's stage after this; whoever changes the stage stores it first and then takes
+    /// the waker ([`wake_spawner`](Self::wake_spawner)), both under the lock, so a change
+    /// the spawner did not see wakes it.
+    pub(crate) fn register_spawner(&self, waker: &Waker) {
+        let mut st = self.lock();
+        let slot = &mut st.rare.get_or_insert_with(Default::default).spawner;
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+    }
+
+    /// Wakes the spawner registered by [`register_spawner`](Self::register_spawner), if
+    /// any, after the stage it waits on changed.
+    fn wake_spawner(&self) {
+        let waker = self.lock().rare.as_mut().and_then(|r| r.spawner.take());
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
 
     pub(crate) fn take_work(&self) -> Option<W> {
@@ -377,7 +411,7 @@ impl<W, T, E: fmt::Display + 'static> Cell<W, T, E> {
                     waker = st.waiter.take();
                 }
             }
-            (waker, mem::take(&mut st.stop_waiters))
+            (waker, st.take_stop_waiters())
         };
         if let Some(Err(e)) = &report_now {
             self.report(e, false);
@@ -411,7 +445,7 @@ where
         self.key.store(key, Ordering::Release);
         let prev = self.stage.swap(Stage::Active, Ordering::AcqRel);
         if prev == Stage::Blocked {
-            self.spawner.wake();
+            self.wake_spawner();
         }
     }
 
@@ -421,12 +455,12 @@ where
 
     fn admit(&self) {
         self.stage.store(Stage::Pending, Ordering::Release);
-        self.spawner.wake();
+        self.wake_spawner();
     }
 
     fn reject(&self) {
         self.stage.store(Stage::Rejected, Ordering::Release);
-        self.spawner.wake();
+        self.wake_spawner();
     }
 
     fn drop_unrun(&self, why: Stop) {
@@ -437,7 +471,7 @@ where
                 st.result = Some(Err(why.error()));
             }
             self.stage.store(Stage::Closed, Ordering::Release);
-            (st.work.take(), st.waiter.take(), mem::take(&mut st.stop_waiters))
+            (st.work.take(), st.waiter.take(), st.take_stop_waiters())
         };
         tracing::debug!(job_id = self.head.id, reason = ?why, "queued job removed unrun");
         self.drop_user(work);
@@ -570,8 +604,9 @@ where
         if self.stage.load(Ordering::Acquire) == Stage::Closed {
             return Poll::Ready(());
         }
-        if !st.stop_waiters.iter().any(|w| w.will_wake(cx.waker())) {
-            st.stop_waiters.push(cx.waker().clone());
+        let waiters = &mut st.rare.get_or_insert_with(Default::default).stop_waiters;
+        if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            waiters.push(cx.waker().clone());
         }
         Poll::Pending
     }

@@ -352,7 +352,7 @@ where
         let State::Blocked { cell } = &self.state else {
             panic!("a spawn future was polled after it completed");
         };
-        cell.spawner.register(cx.waker());
+        cell.register_spawner(cx.waker());
         match cell.stage.load(Ordering::Acquire) {
             Stage::Blocked => Poll::Pending,
             Stage::Rejected => {
