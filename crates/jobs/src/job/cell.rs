@@ -115,7 +115,7 @@ struct St<W, T, E> {
 
 #[derive(Default)]
 struct Rare {
-    /// Callers waiting for the job to stop (`Job::close`, or the scheduler's close).
+    /// Callers waiting for the job to stop (the future of `Job::close`).
     stop_waiters: Vec<Waker>,
     /// A spawner waiting for room in the queue: woken when the job is admitted, started or
     /// rejected. Apart from the task's waker, so that a spawner polled after its job's task
