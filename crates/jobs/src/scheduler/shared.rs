@@ -34,8 +34,9 @@ pub(crate) struct Shared {
     bound: OnceLock<Bound>,
     pub(crate) metrics: JobsMetrics,
     /// Every spawn and every job's end takes this lock, often from different workers at
-    /// once; it sits on cache lines of its own, so taking it does not evict the fields
-    /// above (read on every spawn) from the other workers' caches.
+    /// once; it sits on cache lines of its own, so taking it does not evict the other
+    /// fields (the runtime binding and the configuration, read on every spawn) from the
+    /// other workers' caches.
     state: CachePadded<Mutex<State>>,
     /// Notified when no job is live or queued.
     idle: Notify,
