@@ -181,8 +181,7 @@ impl<S: Lifecycle, P> Retry<S, P> {
         budget: Option<RetryBudget>,
         name: Option<Arc<str>>,
     ) -> Self {
-        let executor = name.as_deref().unwrap_or(inner.name()).to_owned();
-        Retry { shared: Arc::new(Shared::new(policy, budget, &executor, inner)), name }
+        Retry { shared: Arc::new(Shared::new(policy, budget, name.as_deref(), inner)), name }
     }
 }
 

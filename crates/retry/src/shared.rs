@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use more_executors_core::Lifecycle;
 use more_executors_core::metrics::{Counter, Gauge};
 use tokio_util::sync::CancellationToken;
 
@@ -29,9 +30,11 @@ pub(crate) struct Shared<P, S: ?Sized> {
     pub(crate) inner: S,
 }
 
-impl<P, S> Shared<P, S> {
-    /// The state of a new executor named `executor` (the name labels its metrics).
-    pub(crate) fn new(policy: Arc<P>, budget: Option<RetryBudget>, executor: &str, inner: S) -> Self {
+impl<P, S: Lifecycle> Shared<P, S> {
+    /// The state of a new executor around `inner`, named `name` (else after `inner`); the
+    /// name labels its metrics.
+    pub(crate) fn new(policy: Arc<P>, budget: Option<RetryBudget>, name: Option<&str>, inner: S) -> Self {
+        let executor = name.unwrap_or(inner.name());
         Shared {
             policy,
             budget,

@@ -228,7 +228,7 @@ impl<T, E> Handle<T, E> {
     /// [`CancelHandle`], or because an inner stage was cancelled).
     pub fn is_cancelled(&self) -> bool {
         match &self.repr {
-            Repr::Pending { ctl, .. } => ctl.phase() == Phase::Cancelled,
+            Repr::Pending { ctl, .. } => ctl.is_cancelled(),
             Repr::Ready(r) => matches!(r, Err(Error::Cancelled)),
             Repr::Taken { cancelled, .. } => *cancelled,
         }
@@ -415,7 +415,7 @@ impl CancelHandle {
     /// True when the job was cancelled.
     pub fn is_cancelled(&self) -> bool {
         match &self.repr {
-            CancelRepr::Pending { ctl, .. } => ctl.phase() == Phase::Cancelled,
+            CancelRepr::Pending { ctl, .. } => ctl.is_cancelled(),
             CancelRepr::Fixed(b) => *b,
         }
     }
